@@ -220,7 +220,7 @@ def find_local_source(spec, data_dir):
         return ("idx", data_dir, f"the IDX files in {data_dir}")
     for folder in spec["system_dirs"]:
         if idx_paths(Path(folder)) is not None:
-            return ("idx", Path(folder), f"the system copy in {folder}")
+            return ("idx", Path(folder), f"the operating system's copy in {folder}")
     package_file = find_package_copy(spec)
     if package_file is not None:
         return ("package", package_file, f"the {spec['package_copy'][0]} package copy (offline)")
@@ -441,8 +441,8 @@ def download_one(filename, mirrors, checksum, data_dir):
             failures.append(f"  {url}: {error}")
             print(f"{filename}: {url} failed ({error})", file=sys.stderr)
     raise DataError(f"could not download {filename} into {data_dir}:\n" + "\n".join(failures) +
-                    f"\nCheck the internet connection, or download {filename} yourself from one of "
-                    f"these addresses into {data_dir}.")
+                    f"\nCheck the internet connection and try again later, or download {filename} "
+                    f"yourself from one of these addresses into {data_dir}.")
 
 
 def fetch_verified(url, final_path, checksum):

