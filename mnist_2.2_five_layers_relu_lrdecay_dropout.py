@@ -1,0 +1,124 @@
+"""Stage 2.2: stage 2.1 with dropout (about 98 % right, test loss no longer rising).
+
+In 2.1 the test loss climbs after a few thousand steps while the training loss keeps
+falling: the network learns the training images by heart (overfitting). Dropout
+fights it: at each training step, a random quarter of the hidden neurons are switched
+off (and the others scaled up by 1/0.75), so no neuron can rely on a few others.
+At test time every neuron works.
+
+    X  [100, 28, 28, 1]   a batch of 100 images, 28 x 28 grey levels in [0, 1]
+    |  reshape
+    XX [100, 784]
+    |  relu(XX . W1 + B1)      W1 [784, 200]  B1 [200]
+    Y1 [100, 200]      dropout in training
+    |  relu(Y1 . W2 + B2)      W2 [200, 100]  B2 [100]
+    Y2 [100, 100]      dropout in training
+    |  relu(Y2 . W3 + B3)      W3 [100, 60]   B3 [60]
+    Y3 [100, 60]       dropout in training
+    |  relu(Y3 . W4 + B4)      W4 [60, 30]    B4 [30]
+    Y4 [100, 30]       dropout in training
+    |  Y4 . W5 + B5            W5 [30, 10]    B5 [10]
+    Ylogits [100, 10]
+    |  softmax
+    Y  [100, 10]          probabilities of the digits 0..9 for each image
+
+Run it: python3 mnist_2.2_five_layers_relu_lrdecay_dropout.py    (-h lists the flags)
+"""
+
+import trainer  # first: it sets TensorFlow's CPU options before TensorFlow loads
+import tensorflow as tf
+import keras
+
+import mnistdata
+
+# ---------------------------------------------------------------------- settings
+ITERATIONS = 10000  # training steps of 100 images (one epoch = 600 steps)
+LR_MAX, LR_MIN = 0.003, 0.0001  # the learning rate decays from LR_MAX + LR_MIN to LR_MIN
+LR_DECAY_STEPS = 2000  # ... dividing its decaying part by e every 2000 steps
+TRAIN_EVERY, TEST_EVERY = 20, 100  # steps between training figures, between test figures
+L, M, N, O = 200, 100, 60, 30  # neurons in the four hidden layers
+DROPOUT_RATE = 0.25  # fraction of hidden neurons switched off at each training step
+
+args = trainer.parse_args(__doc__, ITERATIONS)
+mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
+                                 dataset=args.dataset, seed=args.seed)
+
+# --------------------------------------------------------------------- variables
+# Weights start small and random (truncated normal, stddev 0.1): if they all started
+# equal, every neuron of a layer would compute the same thing and learn the same thing.
+# Biases start slightly positive (0.1) so that ReLU neurons start active, not dead.
+W1 = tf.Variable(tf.random.truncated_normal([784, L], stddev=0.1), name="W1")
+B1 = tf.Variable(tf.ones([L]) / 10, name="B1")
+W2 = tf.Variable(tf.random.truncated_normal([L, M], stddev=0.1), name="W2")
+B2 = tf.Variable(tf.ones([M]) / 10, name="B2")
+W3 = tf.Variable(tf.random.truncated_normal([M, N], stddev=0.1), name="W3")
+B3 = tf.Variable(tf.ones([N]) / 10, name="B3")
+W4 = tf.Variable(tf.random.truncated_normal([N, O], stddev=0.1), name="W4")
+B4 = tf.Variable(tf.ones([O]) / 10, name="B4")
+W5 = tf.Variable(tf.random.truncated_normal([O, 10], stddev=0.1), name="W5")
+B5 = tf.Variable(tf.ones([10]) / 10, name="B5")
+variables = [W1, B1, W2, B2, W3, B3, W4, B4, W5, B5]
+
+
+# ------------------------------------------------------------------------- model
+def model(X, training=False):
+    rate = DROPOUT_RATE if training else 0.0  # dropout only while training
+    XX = tf.reshape(X, [-1, 784])
+    Y1 = tf.nn.relu(tf.matmul(XX, W1) + B1)
+    Y1 = tf.nn.dropout(Y1, rate=rate)
+    Y2 = tf.nn.relu(tf.matmul(Y1, W2) + B2)
+    Y2 = tf.nn.dropout(Y2, rate=rate)
+    Y3 = tf.nn.relu(tf.matmul(Y2, W3) + B3)
+    Y3 = tf.nn.dropout(Y3, rate=rate)
+    Y4 = tf.nn.relu(tf.matmul(Y3, W4) + B4)
+    Y4 = tf.nn.dropout(Y4, rate=rate)
+    Ylogits = tf.matmul(Y4, W5) + B5
+    Y = tf.nn.softmax(Ylogits)
+    return Ylogits, Y
+
+
+# ------------------------------------------------------------- loss and accuracy
+def loss_and_accuracy(X, Y_, training=False):
+    """Y_ holds the correct answers, one-hot: 7 is [0,0,0,0,0,0,0,1,0,0]."""
+    Ylogits, Y = model(X, training)
+    # The same cross-entropy as stage 1.0, computed from the logits: the hand-written
+    # -sum(Y_ * log(Y)) gives NaN once softmax rounds a probability to 0 (log(0) is
+    # -infinity), which deeper networks soon do. This function never takes log(0).
+    cross_entropy = tf.reduce_mean(
+        tf.nn.softmax_cross_entropy_with_logits(labels=Y_, logits=Ylogits)) * 100
+    correct = tf.equal(tf.argmax(Y, 1), tf.argmax(Y_, 1))
+    accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
+    return Y, cross_entropy, accuracy
+
+
+evaluate = tf.function(loss_and_accuracy)
+
+# ---------------------------------------------------------------------- training
+# Adam adapts the step size of each variable: plain gradient descent is too slow here.
+optimizer = keras.optimizers.Adam(learning_rate=LR_MAX + LR_MIN)
+
+
+def learning_rate(step):
+    """Fast at first, then slower: exponential decay towards LR_MIN."""
+    return LR_MIN + LR_MAX * tf.exp(-step / LR_DECAY_STEPS)
+
+
+@tf.function
+def training_step(X, Y_, step):
+    """One optimiser step: nudge every variable against its gradient."""
+    optimizer.learning_rate.assign(learning_rate(step))
+    with tf.GradientTape() as tape:
+        _, cross_entropy, _ = loss_and_accuracy(X, Y_, training=True)
+    gradients = tape.gradient(cross_entropy, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return cross_entropy
+
+
+trainer.run(args, mnist, model=model, training_step=training_step, evaluate=evaluate,
+            learning_rate=learning_rate, variables=variables, optimizer=optimizer,
+            train_every=TRAIN_EVERY, test_every=TEST_EVERY,
+            weights=[W1, W2, W3, W4, W5], biases=[B1, B2, B3, B4, B5])
+
+# ------------------------------------------------------------------------ results
+# Our runs (seed 0, CPU), max test accuracy:
+# (filled in from the ladder benchmark: benchmarks/bench_ladder.py)

@@ -1,0 +1,58 @@
+"""Fixtures shared by the tests: small MNIST folders written as real IDX files."""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # the tests never open a window
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+IDX_TYPE_UBYTE = 0x08
+
+
+def write_idx(path, array, gz=None):
+    """Write a uint8 array as an IDX file: magic (0, 0, type, ndim), sizes, bytes.
+
+    Gzipped when the name ends in .gz (or gz=True).
+    """
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">BBBB", 0, 0, IDX_TYPE_UBYTE, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.tobytes()
+    if gz is None:
+        gz = str(path).endswith(".gz")
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(payload)
+
+
+def write_mnist_dir(folder, train_images, train_labels, test_images, test_labels):
+    """The four canonical gzipped IDX files of a (small) MNIST in `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    write_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), train_images)
+    write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), train_labels)
+    write_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), test_images)
+    write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), test_labels)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def full_mnist():
+    """The real MNIST from the offline package copy, as uint8 arrays."""
+    import mnistdata
+    mnist = mnistdata.read_data_sets(one_hot=False, reshape=False)
+    to_uint8 = lambda images: np.rint(images[..., 0] * 255).astype(np.uint8)
+    return (to_uint8(mnist.train.images), mnist.train.labels.astype(np.uint8),
+            to_uint8(mnist.test.images), mnist.test.labels.astype(np.uint8))
+
+
+@pytest.fixture(scope="session")
+def small_mnist_dir(tmp_path_factory, full_mnist):
+    """Real digits, few of them: 1,000 training and 500 test images, as IDX files."""
+    train_images, train_labels, test_images, test_labels = full_mnist
+    folder = tmp_path_factory.mktemp("small-mnist")
+    return str(write_mnist_dir(folder, train_images[:1000], train_labels[:1000],
+                               test_images[:500], test_labels[:500]))

@@ -1,0 +1,267 @@
+"""The stage scripts: they run from any folder, learn, and compute what they claim.
+
+Each script is run for a few steps on 1,000 real digits: in a subprocess (as a learner
+runs it) or in this process with runpy (to reach its variables and functions). The
+network and its loss are checked against numpy, its gradients against finite
+differences, its drawing against its variables.
+"""
+
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+STAGES = [
+    "mnist_1.0_softmax.py",
+    "mnist_2.0_five_layers_sigmoid.py",
+    "mnist_2.1_five_layers_relu_lrdecay.py",
+    "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
+    "mnist_3.0_convolutional.py",
+    "mnist_3.1_convolutional_bigger_dropout.py",
+]
+FEW_STEPS = 40
+
+TEST_LINE = re.compile(r"^step (\d+): epoch [\d.]+ test accuracy: ([\d.]+) test loss: ([\d.]+)$")
+PROGRESS_LINE = re.compile(
+    r"^step (\d+): training accuracy: ([\d.]+) loss: ([\d.]+) lr: ([\d.]+)$")
+
+
+def run_script(script, *flags, cwd, env_extra=None):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, os.path.join(REPO, script), *flags],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def numbers_printed(stdout):
+    """The lines that carry figures; the timing line varies from run to run."""
+    return [line for line in stdout.splitlines()
+            if PROGRESS_LINE.match(line) or TEST_LINE.match(line)
+            or line.startswith("max test accuracy")]
+
+
+@pytest.fixture(scope="module")
+def short_runs(small_mnist_dir, tmp_path_factory):
+    """Each stage run twice with seed 0, from a folder that is not the repository."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    flags = ("--headless", "--iterations", str(FEW_STEPS), "--seed", "0",
+             "--data-dir", small_mnist_dir)
+    return {script: [run_script(script, *flags, cwd=elsewhere) for _ in range(2)]
+            for script in STAGES}
+
+
+@pytest.mark.parametrize("script", STAGES)
+def test_runs_from_another_folder_and_ends_with_max_accuracy(short_runs, script):
+    result = short_runs[script][0]
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert re.fullmatch(r"max test accuracy: 0\.\d{4}", lines[-1]), lines[-1]
+    tests = [TEST_LINE.match(line) for line in lines if TEST_LINE.match(line)]
+    assert int(tests[-1].group(1)) == FEW_STEPS  # the final step gets a test point
+    assert float(lines[-1].split(":")[1]) == max(float(m.group(2)) for m in tests)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("script", STAGES)
+def test_a_short_run_lowers_the_loss(short_runs, script):
+    tests = [TEST_LINE.match(line) for line in short_runs[script][0].stdout.splitlines()]
+    losses = [float(m.group(3)) for m in tests if m]
+    assert losses[-1] < 0.95 * losses[0], losses  # sigmoids start slowly
+
+
+@pytest.mark.parametrize("script", STAGES)
+def test_the_same_seed_prints_the_same_numbers(short_runs, script):
+    first, second = short_runs[script]
+    assert numbers_printed(first.stdout) == numbers_printed(second.stdout)
+    assert len(numbers_printed(first.stdout)) > 5
+
+
+def test_another_seed_prints_other_numbers(short_runs, small_mnist_dir, tmp_path):
+    script = "mnist_2.2_five_layers_relu_lrdecay_dropout.py"
+    other = run_script(script, "--headless", "--iterations", str(FEW_STEPS), "--seed", "1",
+                       "--data-dir", small_mnist_dir, cwd=tmp_path)
+    assert numbers_printed(other.stdout) != numbers_printed(short_runs[script][0].stdout)
+
+
+# ------------------------------------------------------------ in-process checks
+
+def load_stage(script, data_dir, *flags):
+    """Run a stage for one step in this process and return its module globals."""
+    argv = sys.argv
+    sys.argv = [script, "--headless", "--iterations", "1", "--data-dir", data_dir, *flags]
+    try:
+        return runpy.run_path(os.path.join(REPO, script), run_name="__main__")
+    finally:
+        sys.argv = argv
+
+
+@pytest.fixture(scope="module")
+def stages(small_mnist_dir):
+    return {script: load_stage(script, small_mnist_dir) for script in STAGES}
+
+
+def drawn_shapes(docstring):
+    """{name: shape} for every 'NAME [a, b, ...]' in a stage's drawing."""
+    return {name: tuple(int(n) for n in dims.split(","))
+            for name, dims in re.findall(r"\b(\w+) +\[(\d+(?:, \d+)*)\]", docstring)}
+
+
+@pytest.mark.parametrize("script", STAGES)
+def test_variable_shapes_match_the_drawing(stages, script):
+    stage = stages[script]
+    drawn = drawn_shapes(stage["__doc__"])
+    for variable in stage["variables"]:
+        name = variable.name.split(":")[0]
+        assert name in drawn, f"{name} is not in the drawing of {script}"
+        assert tuple(variable.shape) == drawn[name], name
+    X = stage["mnist"].train.images[:100]
+    Ylogits, Y = stage["model"](X)
+    assert tuple(Y.shape) == drawn["Y"] == tuple(Ylogits.shape) == drawn["Ylogits"]
+    assert drawn["X"] == X.shape
+
+
+def numpy_conv_same(X, W, stride):
+    """2-D convolution with TensorFlow's SAME padding, written out in numpy."""
+    size, k = X.shape[1], W.shape[0]
+    out = -(-size // stride)
+    pad = max((out - 1) * stride + k - size, 0)
+    Xp = np.pad(X, [(0, 0), (pad // 2, pad - pad // 2), (pad // 2, pad - pad // 2), (0, 0)])
+    Y = np.zeros((X.shape[0], out, out, W.shape[3]))
+    for dy in range(k):
+        for dx in range(k):
+            patch = Xp[:, dy:dy + stride * out:stride, dx:dx + stride * out:stride, :]
+            Y += patch @ W[dy, dx]
+    return Y
+
+
+def variable_values(stage):
+    return {var.name.split(":")[0]: var.numpy().astype(np.float64) for var in stage["variables"]}
+
+
+def numpy_forward(stage, X, values=None):
+    """The stage's network at test time, in numpy, from its variables or `values`."""
+    v = values or variable_values(stage)
+    relu = lambda z: np.maximum(z, 0)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
+    if "W" in v:  # 1.0
+        logits = X.reshape(len(X), -1) @ v["W"] + v["b"]
+    elif v["W1"].ndim == 2:  # 2.x: five dense layers
+        act = sigmoid if "sigmoid" in stage["__file__"] else relu
+        Y = X.reshape(len(X), -1)
+        for i in range(1, 5):
+            Y = act(Y @ v[f"W{i}"] + v[f"B{i}"])
+        logits = Y @ v["W5"] + v["B5"]
+    else:  # 3.x: three convolutions, strides 1, 2, 2
+        Y = X
+        for i, stride in ((1, 1), (2, 2), (3, 2)):
+            Y = relu(numpy_conv_same(Y, v[f"W{i}"], stride) + v[f"B{i}"])
+        Y = relu(Y.reshape(len(X), -1) @ v["W4"] + v["B4"])
+        logits = Y @ v["W5"] + v["B5"]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return logits, e / e.sum(axis=1, keepdims=True)
+
+
+def randomise(stage, seed=1):
+    """Give every variable random values, so that no check passes by symmetry."""
+    rng = np.random.default_rng(seed)
+    for var in stage["variables"]:
+        var.assign(rng.normal(0, 0.1, var.shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("script", STAGES)
+def test_network_and_loss_match_numpy(stages, script):
+    stage = stages[script]
+    randomise(stage)
+    X = stage["mnist"].test.images[:50]
+    Y_ = stage["mnist"].test.labels[:50]
+    logits, probabilities = numpy_forward(stage, X.astype(np.float64))
+    Y, loss, accuracy = stage["evaluate"](X, Y_)
+    np.testing.assert_allclose(Y.numpy(), probabilities, atol=2e-5)
+    expected_loss = -np.mean(np.sum(Y_ * np.log(probabilities), axis=1)) * 100
+    np.testing.assert_allclose(float(loss), expected_loss, rtol=1e-4)
+    expected_accuracy = np.mean(np.argmax(probabilities, 1) == np.argmax(Y_, 1))
+    assert float(accuracy) == pytest.approx(expected_accuracy)
+
+
+@pytest.mark.parametrize("script", STAGES)
+def test_gradients_match_finite_differences(stages, script):
+    """TensorFlow's gradients against central differences of the numpy network, in float64."""
+    import tensorflow as tf
+    stage = stages[script]
+    randomise(stage, seed=2)
+    X = stage["mnist"].train.images[:5]
+    Y_ = stage["mnist"].train.labels[:5]
+    with tf.GradientTape() as tape:
+        cross_entropy = stage["loss_and_accuracy"](X, Y_)[1]  # no dropout: deterministic
+    gradients = tape.gradient(cross_entropy, stage["variables"])
+    values = variable_values(stage)
+
+    def numpy_loss():
+        probabilities = numpy_forward(stage, X.astype(np.float64), values)[1]
+        return -np.mean(np.sum(Y_ * np.log(probabilities), axis=1)) * 100
+
+    rng = np.random.default_rng(0)
+    eps = 1e-6
+    for var, gradient in zip(stage["variables"], gradients):
+        name, gradient = var.name.split(":")[0], gradient.numpy()
+        largest = np.argsort(-np.abs(gradient).ravel())[:20]
+        for flat_index in rng.choice(largest, size=3, replace=False):
+            index = np.unravel_index(flat_index, gradient.shape)
+            original = values[name][index]
+            values[name][index] = original + eps
+            up = numpy_loss()
+            values[name][index] = original - eps
+            down = numpy_loss()
+            values[name][index] = original
+            numeric = (up - down) / (2 * eps)
+            assert gradient[index] == pytest.approx(numeric, rel=1e-3, abs=1e-3), (name, index)
+
+
+# ----------------------------------------------------------------- failure modes
+
+def test_a_nan_loss_stops_with_an_explanation(small_mnist_dir, tmp_path):
+    """A learner's edit: stage 1.0 with a learning rate far too high."""
+    source = open(os.path.join(REPO, "mnist_1.0_softmax.py")).read()
+    edited = source.replace("LEARNING_RATE = 0.005", "LEARNING_RATE = 500.0")
+    assert edited != source
+    script = tmp_path / "my_softmax.py"
+    script.write_text(edited)
+    result = subprocess.run(
+        [sys.executable, str(script), "--headless", "--iterations", "200",
+         "--data-dir", small_mnist_dir],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg"))
+    assert result.returncode != 0
+    assert "NaN" in result.stderr and "log(0)" in result.stderr
+    assert "softmax_cross_entropy_with_logits" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--iterations", "0"], "--iterations"),
+    (["--iterations", "ten"], "--iterations"),
+    (["--seed", "-1"], "--seed"),
+    (["--restore"], "--restore needs --save-model"),
+    (["--save-image", "/no/such/folder/dashboard.png"], "--save-image"),
+])
+def test_bad_flags_are_refused_with_the_flag_named(flags, message, tmp_path):
+    result = run_script("mnist_1.0_softmax.py", *flags, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_shared_flags(tmp_path):
+    result = run_script("mnist_3.1_convolutional_bigger_dropout.py", "-h", cwd=tmp_path)
+    assert result.returncode == 0
+    for flag in ("--iterations", "--headless", "--seed", "--data-dir", "--save-image",
+                 "--save-movie", "--save-model", "--restore", "--logdir"):
+        assert flag in result.stdout
+    assert "default: 10000" in result.stdout

@@ -1,0 +1,365 @@
+"""Plumbing shared by every stage script, written once so that the scripts stay lessons.
+
+A stage script defines its network (variables, model, loss, optimiser, training
+step) and hands the pieces to `run()`, which does the rest:
+
+- `parse_args()`: the flags every stage takes (`-h` lists them), the seeds;
+- the training loop: batches, progress and test lines, the live dashboard or a
+  headless run, a clear stop when the loss turns into NaN;
+- `--save-model DIR`: checkpoints while training (resumed with `--restore`) and a
+  SavedModel at the end that `predict.py` uses;
+- `--logdir DIR`: TensorBoard summaries.
+
+Import this module before TensorFlow: it sets TensorFlow's CPU options, which are
+read only once, when TensorFlow loads.
+"""
+
+import os
+
+# oneDNN's CPU kernels train these networks about twice as fast as TensorFlow's
+# default ones on the CPUs we measured, but TensorFlow leaves them off on many CPUs.
+# Set TF_ENABLE_ONEDNN_OPTS=0 yourself to compare (see README, "Speed").
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# Keep TensorFlow's start-up chatter (CPU instruction notices, etc.) off the terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+import mnistdata
+import tensorflowvisu
+
+BATCH_SIZE = 100  # images per training step, in every stage
+TEST_CHUNK = 2000  # test images evaluated per call: bounds memory on the conv stages
+CHECKPOINT_EVERY = 1000  # steps between checkpoints with --save-model
+
+
+class TrainingError(Exception):
+    """Training cannot go on; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------------------- flags
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def make_parser(description, iterations):
+    """The flags every stage script takes; `iterations` is the stage's own budget."""
+    parser = argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=_positive_int, default=iterations, metavar="N",
+                        help=f"training steps of {BATCH_SIZE} images (default: {iterations})")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window: train with text output only (automatic without a display)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+                        help="random seed; the same seed prints the same numbers on CPU (default: 0)")
+    parser.add_argument("--data-dir", metavar="DIR", default=None,
+                        help="where the MNIST files are, or are downloaded to "
+                             "(default: $MNIST_DATA_DIR, else a per-user cache folder)")
+    parser.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist",
+                        help="digits (mnist, the default) or clothes (fashion): same format")
+    parser.add_argument("--save-image", metavar="PATH",
+                        help="save the final dashboard as a PNG image")
+    parser.add_argument("--save-movie", metavar="PATH",
+                        help="record the dashboard as a movie: .mp4 (needs ffmpeg) or .gif")
+    parser.add_argument("--save-model", metavar="DIR",
+                        help="save checkpoints in DIR/checkpoints while training and the "
+                             "trained network in DIR/saved_model for predict.py")
+    parser.add_argument("--restore", action="store_true",
+                        help="resume from the latest checkpoint in --save-model DIR")
+    parser.add_argument("--logdir", metavar="DIR",
+                        help="write TensorBoard summaries to DIR (view: tensorboard --logdir DIR)")
+    return parser
+
+
+def parse_args(description, iterations, argv=None):
+    """Parse the shared flags, check them, and seed every random generator.
+
+    Call it before creating any variable: the seed fixes their initial values.
+    """
+    parser = make_parser(description, iterations)
+    args = parser.parse_args(argv)
+    if args.restore and not args.save_model:
+        parser.error("--restore needs --save-model DIR: the folder whose checkpoints to resume from")
+    for flag, path in (("--save-image", args.save_image), ("--save-movie", args.save_movie)):
+        if path:
+            try:
+                tensorflowvisu.check_output_path(path, flag)
+            except ValueError as error:
+                parser.error(str(error))
+    for flag, folder in (("--save-model", args.save_model), ("--logdir", args.logdir)):
+        if folder:
+            problem = _folder_problem(folder)
+            if problem:
+                parser.error(f"{flag} {folder}: {problem}")
+    # Progress lines appear as they are printed, even through a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.excepthook = _report_known_errors
+    keras.utils.set_random_seed(args.seed)
+    return args
+
+
+def _folder_problem(folder):
+    """Why `folder` can't be created or written to, or None if it can."""
+    path = Path(folder).expanduser().absolute()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder: choose another path"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"no permission to write in {existing}: choose a folder you own"
+    return None
+
+
+def _report_known_errors(kind, error, traceback):
+    """Bad data or a diverged run ends with its message, not a traceback."""
+    if isinstance(error, (mnistdata.DataError, TrainingError)):
+        print(f"error: {error}", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, error, traceback)
+
+
+# ----------------------------------------------------------------------- the run
+
+def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables, optimizer,
+        train_every=20, test_every=100, weights=None, biases=None, histograms=None,
+        dashboard=None):
+    """Train a stage, feeding the dashboard, and print its progress.
+
+    model(X) -> (Ylogits, Y): the network at test time (no dropout), for export.
+    training_step(X, Y_, step) -> loss: one optimiser step (a tf.function).
+    evaluate(X, Y_) -> (Y, loss, accuracy): figures without training (a tf.function).
+    learning_rate(step): the learning rate at that step, for the progress lines.
+    variables: every variable of the network (saved in checkpoints).
+    weights, biases: lists of variables for dashboard panels 4 and 5, or
+    histograms(X) -> (values4, values5) to show something else there (activations).
+    dashboard: keyword arguments for tensorflowvisu.MnistDataVis (titles, colours).
+    Returns the maximum test accuracy.
+    """
+    if histograms is None:
+        def histograms(X):
+            return (np.concatenate([tf.reshape(w, [-1]).numpy() for w in weights]),
+                    np.concatenate([tf.reshape(b, [-1]).numpy() for b in biases]))
+    step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    saver = _Saver(args, model, variables, optimizer, step_counter) if args.save_model else None
+    first_step = saver.restore() if (saver and args.restore) else 0
+    if first_step >= args.iterations:
+        raise SystemExit(f"error: the checkpoint in {args.save_model} is at step {first_step}; "
+                         f"ask for more with --iterations (more than {first_step})")
+    logger = _SummaryLogger(args.logdir) if args.logdir else None
+    test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
+    test_labels = tf.constant(mnist.test.labels)
+    datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **(dashboard or {}))
+    start = time.perf_counter()
+
+    def compute_step(i, update_train_data, update_test_data):
+        step = first_step + i
+        epoch = step * BATCH_SIZE / mnist.train.num_examples
+        batch_X, batch_Y = mnist.train.next_batch(BATCH_SIZE)
+        if update_train_data:
+            Y, loss, accuracy = evaluate(batch_X, batch_Y)
+            Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
+            values4, values5 = histograms(batch_X)
+            datavis.append_training_curves_data(step, accuracy, loss)
+            datavis.append_data_histograms(step, values4, values5)
+            mosaic = tensorflowvisu.mnist_mosaic(batch_X, Y, batch_Y, lines=10)
+            datavis.update_image1(mosaic)
+            lr = float(learning_rate(tf.constant(step, tf.float32)))
+            print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
+            if logger:
+                logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
+        if update_test_data:
+            Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
+            datavis.append_test_curves_data(step, accuracy, loss)
+            mosaic = tensorflowvisu.mnist_mosaic(mnist.test.images[:1000], Y[:1000],
+                                                 mnist.test.labels[:1000], lines=25)
+            datavis.update_image2(mosaic)
+            print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
+                  f"test loss: {loss:.4f}")
+            if logger:
+                logger.test(step, accuracy, loss, mosaic)
+        if step < args.iterations:
+            loss = float(training_step(batch_X, batch_Y, tf.constant(step, tf.float32)))
+            if not math.isfinite(loss):
+                raise TrainingError(_nan_message(step))
+            step_counter.assign(step + 1)
+            if saver and (step + 1) % CHECKPOINT_EVERY == 0:
+                saver.checkpoint()
+
+    try:
+        datavis.animate(compute_step, args.iterations - first_step, train_every, test_every,
+                        more_tests_at_start=(first_step == 0),
+                        save_image=args.save_image, save_movie=args.save_movie)
+    finally:
+        if logger:
+            logger.close()
+    seconds = time.perf_counter() - start
+    steps = int(step_counter.numpy()) - first_step
+    if saver:
+        saver.checkpoint()
+        saver.export()
+    print(f"trained {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s)")
+    max_accuracy = datavis.get_max_test_accuracy()
+    print(f"max test accuracy: {max_accuracy:.4f}")
+    return max_accuracy
+
+
+def _evaluate_in_chunks(evaluate, images, labels):
+    """evaluate() over the whole test set, TEST_CHUNK images at a time."""
+    count = int(images.shape[0])
+    predictions, loss_sum, correct_sum = [], 0.0, 0.0
+    for begin in range(0, count, TEST_CHUNK):
+        Y, loss, accuracy = evaluate(images[begin:begin + TEST_CHUNK],
+                                     labels[begin:begin + TEST_CHUNK])
+        size = int(Y.shape[0])
+        predictions.append(Y.numpy())
+        loss_sum += float(loss) * size
+        correct_sum += float(accuracy) * size
+    return np.concatenate(predictions), loss_sum / count, correct_sum / count
+
+
+def _nan_message(step):
+    return (f"the loss became NaN at step {step}; the numbers after this would be garbage, "
+            "so training stops here.\n"
+            "Why: the cross-entropy -sum(Y_ * log(Y)) takes the log of the predicted "
+            "probabilities; when the network grows confident, softmax rounds a probability "
+            "to exactly 0, log(0) is -infinity, and 0 * -infinity is NaN.\n"
+            "How the later stages avoid it: they compute the loss from the logits with "
+            "tf.nn.softmax_cross_entropy_with_logits, which never takes log(0) "
+            "(see mnist_2.1_five_layers_relu_lrdecay.py). A smaller learning rate also helps.")
+
+
+# ------------------------------------------------------------- checkpoints, export
+
+class _Saver:
+    """Checkpoints in DIR/checkpoints; the trained network as a SavedModel in DIR/saved_model."""
+
+    def __init__(self, args, model, variables, optimizer, step_counter):
+        self.folder = Path(args.save_model).expanduser()
+        self.model = model
+        self.variables = list(variables)
+        self.optimizer = optimizer
+        self.step_counter = step_counter
+        # Create the optimiser's own variables now, so that a restore fills them too.
+        optimizer.build([v for v in self.variables if v.trainable])
+        self.checkpoint_ = tf.train.Checkpoint(step=step_counter, optimizer=optimizer,
+                                               network=self.variables)
+        self.manager = tf.train.CheckpointManager(self.checkpoint_, self.folder / "checkpoints",
+                                                  max_to_keep=3)
+
+    def restore(self):
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            raise SystemExit(f"error: --restore: no checkpoint in {self.folder / 'checkpoints'}; "
+                             f"train once with --save-model {self.folder} first")
+        try:
+            self.checkpoint_.restore(latest).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as error:
+            raise SystemExit(f"error: --restore: the checkpoint {latest} does not fit this "
+                             f"stage's network ({type(error).__name__}); was it saved by "
+                             f"another stage script? Use a separate --save-model folder per stage.")
+        step = int(self.step_counter.numpy())
+        print(f"restored {latest} (step {step})")
+        return step
+
+    def checkpoint(self):
+        self.manager.save(checkpoint_number=int(self.step_counter.numpy()))
+
+    def export(self):
+        export_saved_model(self.folder / "saved_model", self.model, self.variables)
+        print(f"saved the trained network in {self.folder / 'saved_model'} "
+              f"(try: python3 predict.py --model {self.folder} my_digit.png)")
+
+
+def export_saved_model(path, model, variables):
+    """Write a SavedModel whose serving_default maps `images` to `probabilities`.
+
+    images: float32 [N, 28, 28, 1] in [0, 1], light ink on black as in MNIST.
+    Written next to the target and renamed into place: an interrupted export
+    leaves the previous model intact.
+    """
+    module = tf.Module()
+    module.variables_ = list(variables)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="images")])
+    def serve(images):
+        _, Y = model(images)
+        return {"probabilities": Y}
+
+    module.serve = serve
+    path = Path(path)
+    temporary = path.with_name(path.name + ".partial")
+    _remove_tree(temporary)
+    tf.saved_model.save(module, str(temporary), signatures={"serving_default": serve})
+    old = path.with_name(path.name + ".old")
+    _remove_tree(old)
+    if path.exists():
+        path.rename(old)
+    temporary.rename(path)
+    _remove_tree(old)
+
+
+def _remove_tree(path):
+    import shutil
+    if path.exists():
+        shutil.rmtree(path)
+
+
+# ------------------------------------------------------------------- TensorBoard
+
+class _SummaryLogger:
+    """TensorBoard summaries: curves, histograms and the digit mosaics."""
+
+    def __init__(self, logdir):
+        self.train_writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
+        self.test_writer = tf.summary.create_file_writer(os.path.join(logdir, "test"))
+        try:
+            import tensorboard  # noqa: F401  (only needed to view the logs)
+        except ImportError:
+            print(f"note: writing TensorBoard logs to {logdir}; to view them, install "
+                  "TensorBoard (pip install tensorboard), then: tensorboard --logdir " + logdir)
+
+    def training(self, step, accuracy, loss, lr, values4, values5, mosaic):
+        with self.train_writer.as_default(step=step):
+            tf.summary.scalar("accuracy", accuracy)
+            tf.summary.scalar("loss", loss)
+            tf.summary.scalar("learning_rate", lr)
+            tf.summary.histogram("weights", values4)
+            tf.summary.histogram("biases", values5)
+            tf.summary.image("training_digits", mosaic[np.newaxis])
+
+    def test(self, step, accuracy, loss, mosaic):
+        with self.test_writer.as_default(step=step):
+            tf.summary.scalar("accuracy", accuracy)
+            tf.summary.scalar("loss", loss)
+            tf.summary.image("test_digits", mosaic[np.newaxis])
+
+    def close(self):
+        self.train_writer.close()
+        self.test_writer.close()
