@@ -1,0 +1,253 @@
+"""Tests for predict.py: the MNIST-style preparation of a digit, the messages for
+files it cannot use, and recognition end to end with a briefly trained model."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import predict
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Digit-like shapes as strokes in a unit box (x right, y down), drawn with a thick pen.
+SHAPES = {
+    "1": [[(0.35, 0.2), (0.55, 0.0), (0.55, 1.0)]],
+    "2": [[(0.1, 0.25), (0.3, 0.05), (0.7, 0.05), (0.85, 0.3), (0.1, 1.0), (0.9, 1.0)]],
+    "4": [[(0.7, 1.0), (0.7, 0.0), (0.05, 0.65), (0.95, 0.65)]],
+    "7": [[(0.1, 0.05), (0.9, 0.05), (0.4, 1.0)]],
+}
+
+
+def draw_digit(shape, canvas=(200, 200), height=100, at=(50, 50), dark_on_light=True):
+    """A greyscale PIL image of SHAPES[shape], `height` pixels tall, top left corner at `at`."""
+    paper, ink = (255, 0) if dark_on_light else (0, 255)
+    image = Image.new("L", canvas, paper)
+    pen = ImageDraw.Draw(image)
+    for stroke in SHAPES[shape]:
+        points = [(at[0] + x * 0.75 * height, at[1] + y * height) for x, y in stroke]
+        pen.line(points, fill=ink, width=round(0.14 * height), joint="curve")
+    return image
+
+
+def centre_of_mass(image):
+    """Independent of predict.py: the mass-weighted mean of the pixel coordinates."""
+    rows, cols = np.indices(image.shape)
+    return np.average(rows, weights=image), np.average(cols, weights=image)
+
+
+def distance_up_to_one_pixel_shift(a, b):
+    """Mean absolute difference, after the best whole-pixel shift of at most one pixel.
+
+    Centring moves a digit by whole pixels (as MNIST did), so two renderings of the
+    same digit whose centres of mass sit near a half pixel may land one pixel apart.
+    """
+    return min(np.abs(np.roll(a, (dy, dx), axis=(0, 1)) - b).mean()
+               for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
+# ---------------------------------------------------------------------------
+# Preparation
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_offset_scaled_and_inverted_digits_prepare_the_same(shape):
+    reference = predict.prepare_digit(draw_digit(shape))[:, :, 0]
+    offset = draw_digit(shape, canvas=(400, 300), at=(280, 170))
+    large = draw_digit(shape, canvas=(1000, 900), height=600, at=(150, 200))
+    inverted = draw_digit(shape, dark_on_light=False)
+    # Moved and inverted: the very same pixels. Drawn larger: rasterised differently,
+    # so close, not equal.
+    np.testing.assert_array_equal(predict.prepare_digit(offset)[:, :, 0], reference)
+    np.testing.assert_array_equal(predict.prepare_digit(inverted)[:, :, 0], reference)
+    assert distance_up_to_one_pixel_shift(predict.prepare_digit(large)[:, :, 0], reference) < 0.01
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("height", [12, 60, 700])
+def test_prepared_digit_fits_20x20_and_is_centred_by_mass(shape, height):
+    image = draw_digit(shape, canvas=(3 * height, 2 * height), height=height,
+                       at=(height // 3, height // 2))
+    prepared = predict.prepare_digit(image)
+    assert prepared.shape == (28, 28, 1) and prepared.dtype == np.float32
+    assert prepared.min() >= 0 and prepared.max() == pytest.approx(1.0)
+    digit = prepared[:, :, 0]
+    rows = np.flatnonzero(digit.sum(axis=1) > 0)
+    cols = np.flatnonzero(digit.sum(axis=0) > 0)
+    box = (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    assert max(box) == 20, box  # the longer side fills the 20x20 box, as in MNIST
+    row, col = centre_of_mass(digit)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5, (row, col)
+
+
+def test_uneven_paper_and_noise_are_cleaned_away():
+    clean = predict.prepare_digit(draw_digit("4", canvas=(300, 240), height=150, at=(80, 40)))
+    ink = np.asarray(draw_digit("4", canvas=(300, 240), height=150, at=(80, 40)), np.float32) / 255
+    # a photo: paper lit from one side (grey 0.70 to 0.95), grain, ink not quite black
+    grain = np.random.default_rng(0).normal(0, 0.02, (240, 300))
+    paper = np.linspace(0.70, 0.95, 300)[np.newaxis, :] + grain
+    photo = np.clip(np.where(ink < 0.5, 0.15, paper), 0, 1)
+    prepared = predict.prepare_digit(photo)
+    assert distance_up_to_one_pixel_shift(prepared[:, :, 0], clean[:, :, 0]) < 0.02
+
+
+def test_mnist_digits_prepare_to_themselves(mnist):
+    """An MNIST digit is already prepared: enlarged and printed dark on light, it comes back."""
+    for digit in mnist.test.images[:20, :, :, 0]:
+        paper_print = Image.fromarray(np.uint8(np.round(255 * (1 - digit)))).resize((140, 140))
+        prepared = predict.prepare_digit(paper_print)[:, :, 0]
+        row, col = centre_of_mass(prepared)
+        assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+        assert distance_up_to_one_pixel_shift(prepared, digit) < 0.06
+
+
+@pytest.mark.parametrize("blank", [
+    np.full((50, 80), 255, np.uint8),
+    np.zeros((50, 80), np.uint8),
+    # evenly grey paper with a gentle shadow and grain, no ink
+    np.linspace(0.80, 0.95, 300)[np.newaxis, :]
+    + np.random.default_rng(1).normal(0, 0.02, (200, 300)),
+])
+def test_blank_page_has_no_ink(blank):
+    with pytest.raises(predict.NoInkError, match="blank"):
+        predict.prepare_digit(blank)
+
+
+def test_describe_lists_the_runners_up():
+    probabilities = np.array([0, 0.012, 0, 0, 0, 0.0002, 0, 0.981, 0, 0.004])
+    assert predict.describe(probabilities) == "7 (0.981)  also: 1 (0.012), 9 (0.004)"
+    assert predict.describe(np.eye(10)[3]) == "3 (1.000)"
+
+
+# ---------------------------------------------------------------------------
+# Data and model for the end-to-end tests
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    import mnistdata
+
+    return mnistdata.read_data_sets(one_hot=False, reshape=False)
+
+
+@pytest.fixture(scope="session")
+def model_dir(mnist, tmp_path_factory):
+    """A directory laid out like a stage's --save-model DIR output (DIR/saved_model/),
+    holding a softmax regression trained for a few hundred steps (about 90 %)."""
+    import tensorflow as tf
+
+    class SoftmaxRegression(tf.Module):
+        def __init__(self):
+            self.W = tf.Variable(tf.zeros([784, 10]))
+            self.b = tf.Variable(tf.zeros([10]))
+
+        def logits(self, images):
+            return tf.reshape(images, [-1, 784]) @ self.W + self.b
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+        def serve(self, images):
+            return {"probabilities": tf.nn.softmax(self.logits(images))}
+
+    model = SoftmaxRegression()
+
+    @tf.function
+    def train_step(images, labels):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, model.logits(images)))
+        for variable, gradient in zip([model.W, model.b], tape.gradient(loss, [model.W, model.b])):
+            variable.assign_sub(0.5 * gradient)
+
+    for start in range(0, 30000, 100):  # 300 steps of 100 images
+        train_step(mnist.train.images[start : start + 100], mnist.train.labels[start : start + 100])
+
+    directory = tmp_path_factory.mktemp("model")
+    tf.saved_model.save(model, str(directory / "saved_model"),
+                        signatures={"serving_default": model.serve})
+    return directory
+
+
+def run_predict(*args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+# ---------------------------------------------------------------------------
+# End to end
+
+
+def test_recognises_enlarged_mnist_test_digits_printed_on_paper(mnist, model_dir, tmp_path, capsys):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(model_dir / "saved_model")).signatures["serving_default"]
+    probabilities = serve(images=tf.constant(mnist.test.images[:500]))["probabilities"].numpy()
+    # one test digit per class that the model gets right and sure from the raw 28x28
+    # array, so that what is checked here is the preparation, not the model
+    files, labels = [], []
+    for label in range(10):
+        sure = np.flatnonzero((mnist.test.labels[:500] == label) & (probabilities[:, label] > 0.9))
+        digit = mnist.test.images[sure[0], :, :, 0]
+        path = tmp_path / f"digit{label}.png"
+        Image.fromarray(np.uint8(np.round(255 * (1 - digit)))).resize((140, 140)).save(path)
+        files.append(str(path))
+        labels.append(label)
+
+    prepared_dir = tmp_path / "prepared"
+    exit_code = predict.main(
+        ["--model", str(model_dir), "--save-prepared", str(prepared_dir), *files])
+    lines = capsys.readouterr().out.splitlines()
+    assert exit_code == 0 and len(lines) == 10, lines
+    predicted = []
+    for line, path in zip(lines, files):
+        name, rest = line.split(": ", 1)
+        assert name == path
+        predicted.append(int(rest.split()[0]))
+        assert 0 < float(rest.split()[1].strip("()")) <= 1
+    assert sum(p == label for p, label in zip(predicted, labels)) >= 9, (predicted, labels)
+    saved = np.asarray(Image.open(prepared_dir / "digit3_prepared.png"))
+    assert saved.shape == (28, 28) and saved.max() == 255
+
+
+def test_the_model_directory_may_be_the_saved_model_itself(model_dir, tmp_path, capsys):
+    path = tmp_path / "seven.png"
+    draw_digit("7").save(path)
+    assert predict.main(["--model", str(model_dir / "saved_model"), str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: ")
+
+
+def test_bad_files_get_one_line_each_and_the_others_still_run(model_dir, tmp_path):
+    good = tmp_path / "four.png"
+    draw_digit("4").save(good)
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (120, 90), "white").save(blank)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("this is not a picture\n")
+    missing = tmp_path / "missing.png"
+
+    result = run_predict("--model", model_dir, not_an_image, good, blank, missing)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout.startswith(f"{good}: ") and len(result.stdout.splitlines()) == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith(str(tmp_path))]
+    assert len(errors) == 3, errors
+    assert errors[0].startswith(f"{not_an_image}: ") and "not an image" in errors[0]
+    assert errors[1].startswith(f"{blank}: ") and "blank page" in errors[1]
+    assert errors[2].startswith(f"{missing}: ") and "not found" in errors[2]
+
+
+def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
+    image = tmp_path / "seven.png"
+    draw_digit("7").save(image)
+    broken = tmp_path / "broken"
+    (broken / "saved_model").mkdir(parents=True)
+    (broken / "saved_model" / "saved_model.pb").write_bytes(b"not a model")
+    for model, complaint in [(tmp_path / "nowhere", "no saved model in"),
+                             (broken, "cannot load the model")]:
+        result = run_predict("--model", model, image)
+        assert result.returncode != 0 and result.stdout == ""
+        assert "Traceback" not in result.stderr
+        assert complaint in result.stderr and str(model) in result.stderr
+        assert "--save-model models/3.1" in result.stderr
