@@ -152,7 +152,7 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         dashboard=None):
     """Train a stage, feeding the dashboard, and print its progress.
 
-    model(X) -> (Ylogits, Y): the network at test time (no dropout), for export.
+    model(X) -> (Ylogits, Y, ...): the network at test time (no dropout), for export.
     training_step(X, Y_, step) -> loss: one optimiser step (a tf.function).
     evaluate(X, Y_) -> (Y, loss, accuracy): figures without training (a tf.function).
     learning_rate(step): the learning rate at that step, for the progress lines.
@@ -172,10 +172,14 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     if first_step >= args.iterations:
         raise SystemExit(f"error: the checkpoint in {args.save_model} is at step {first_step}; "
                          f"ask for more with --iterations (more than {first_step})")
-    logger = _SummaryLogger(args.logdir) if args.logdir else None
+    dashboard = dashboard or {}
+    logger = None
+    if args.logdir:
+        logger = _SummaryLogger(args.logdir, dashboard.get("title4", "weights"),
+                                dashboard.get("title5", "biases"))
     test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
     test_labels = tf.constant(mnist.test.labels)
-    datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **(dashboard or {}))
+    datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **dashboard)
     start = time.perf_counter()
 
     def compute_step(i, update_train_data, update_test_data):
@@ -185,7 +189,7 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         if update_train_data:
             Y, loss, accuracy = evaluate(batch_X, batch_Y)
             Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-            values4, values5 = histograms(batch_X)
+            values4, values5 = (np.asarray(values) for values in histograms(batch_X))
             datavis.append_training_curves_data(step, accuracy, loss)
             datavis.append_data_histograms(step, values4, values5)
             mosaic = tensorflowvisu.mnist_mosaic(batch_X, Y, batch_Y, lines=10)
@@ -309,8 +313,7 @@ def export_saved_model(path, model, variables):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="images")])
     def serve(images):
-        _, Y = model(images)
-        return {"probabilities": Y}
+        return {"probabilities": model(images)[1]}
 
     module.serve = serve
     path = Path(path)
@@ -336,7 +339,10 @@ def _remove_tree(path):
 class _SummaryLogger:
     """TensorBoard summaries: curves, histograms and the digit mosaics."""
 
-    def __init__(self, logdir):
+    def __init__(self, logdir, histogram4_name, histogram5_name):
+        # TensorBoard tags: the dashboard's panel titles, as lower_case_words.
+        self.histogram_names = [name.lower().replace(" ", "_")
+                                for name in (histogram4_name, histogram5_name)]
         self.train_writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
         self.test_writer = tf.summary.create_file_writer(os.path.join(logdir, "test"))
         try:
@@ -350,8 +356,8 @@ class _SummaryLogger:
             tf.summary.scalar("accuracy", accuracy)
             tf.summary.scalar("loss", loss)
             tf.summary.scalar("learning_rate", lr)
-            tf.summary.histogram("weights", values4)
-            tf.summary.histogram("biases", values5)
+            tf.summary.histogram(self.histogram_names[0], values4)
+            tf.summary.histogram(self.histogram_names[1], values5)
             tf.summary.image("training_digits", mosaic[np.newaxis])
 
     def test(self, step, accuracy, loss, mosaic):

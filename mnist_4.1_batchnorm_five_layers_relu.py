@@ -1,0 +1,162 @@
+"""Stage 4.1: stage 2.1's five ReLU layers with batch normalisation (about 98.5 % right).
+
+Batch normalisation rescales each neuron's weighted sums, over the 100 images of a
+batch, to mean 0 and variance 1, before the activation. Each layer then sees inputs
+of a steady scale however the layers below it change, so training can go faster
+with a higher learning rate. A learned offset per neuron replaces the bias (a bias
+would be cancelled by the centring). ReLU needs no learned scale: relu(a * x) is
+a * relu(x), and the next layer's weights can absorb a. At test time there is no
+batch to average over: the network uses moving averages of the training batches'
+means and variances instead.
+
+    X  [100, 28, 28, 1]   a batch of 100 images, 28 x 28 grey levels in [0, 1]
+    |  reshape
+    XX [100, 784]
+    |  relu(bn(XX . W1) + O1)      W1 [784, 200]  O1 [200]
+    Y1 [100, 200]
+    |  relu(bn(Y1 . W2) + O2)      W2 [200, 100]  O2 [100]
+    Y2 [100, 100]
+    |  relu(bn(Y2 . W3) + O3)      W3 [100, 60]   O3 [60]
+    Y3 [100, 60]
+    |  relu(bn(Y3 . W4) + O4)      W4 [60, 30]    O4 [30]
+    Y4 [100, 30]
+    |  Y4 . W5 + B5                W5 [30, 10]    B5 [10]
+    Ylogits [100, 10]
+    |  softmax
+    Y  [100, 10]          probabilities of the digits 0..9 for each image
+
+bn(x) = (x - mean) / sqrt(variance + epsilon), per neuron: the batch's mean and
+variance in training, their moving averages at test time:
+    M1 [200] V1 [200]    M2 [100] V2 [100]    M3 [60] V3 [60]    M4 [30] V4 [30]
+
+Run it: python3 mnist_4.1_batchnorm_five_layers_relu.py    (-h lists the flags)
+"""
+
+import trainer  # first: it sets TensorFlow's CPU options before TensorFlow loads
+import tensorflow as tf
+import keras
+
+import mnistdata
+
+# ---------------------------------------------------------------------- settings
+ITERATIONS = 10000  # training steps of 100 images (one epoch = 600 steps)
+LR_MAX, LR_MIN = 0.03, 0.0001  # the learning rate decays from LR_MAX + LR_MIN to LR_MIN
+LR_DECAY_STEPS = 1000  # ... dividing its decaying part by e every 1000 steps
+TRAIN_EVERY, TEST_EVERY = 20, 100  # steps between training figures, between test figures
+L, M, N, O = 200, 100, 60, 30  # neurons in the four hidden layers
+BN_DECAY = 0.999  # weight of the past in the moving averages of means and variances
+BN_EPSILON = 1e-5  # keeps the division safe when a variance is 0
+
+args = trainer.parse_args(__doc__, ITERATIONS)
+mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
+                                 dataset=args.dataset, seed=args.seed)
+
+# --------------------------------------------------------------------- variables
+# Weights start small and random (truncated normal, stddev 0.1): if they all started
+# equal, every neuron of a layer would compute the same thing and learn the same thing.
+# Offsets start slightly positive (0.1) so that ReLU neurons start active, not dead.
+W1 = tf.Variable(tf.random.truncated_normal([784, L], stddev=0.1), name="W1")
+O1 = tf.Variable(tf.ones([L]) / 10, name="O1")
+W2 = tf.Variable(tf.random.truncated_normal([L, M], stddev=0.1), name="W2")
+O2 = tf.Variable(tf.ones([M]) / 10, name="O2")
+W3 = tf.Variable(tf.random.truncated_normal([M, N], stddev=0.1), name="W3")
+O3 = tf.Variable(tf.ones([N]) / 10, name="O3")
+W4 = tf.Variable(tf.random.truncated_normal([N, O], stddev=0.1), name="W4")
+O4 = tf.Variable(tf.ones([O]) / 10, name="O4")
+W5 = tf.Variable(tf.random.truncated_normal([O, 10], stddev=0.1), name="W5")
+B5 = tf.Variable(tf.ones([10]) / 10, name="B5")
+trainable = [W1, O1, W2, O2, W3, O3, W4, O4, W5, B5]
+
+
+# Moving averages of the batch means (M) and variances (V): not trained, but saved.
+def moving_averages(size, i):
+    return (tf.Variable(tf.zeros([size]), trainable=False, name=f"M{i}"),
+            tf.Variable(tf.ones([size]), trainable=False, name=f"V{i}"))
+
+
+M1, V1 = moving_averages(L, 1)
+M2, V2 = moving_averages(M, 2)
+M3, V3 = moving_averages(N, 3)
+M4, V4 = moving_averages(O, 4)
+variables = trainable + [M1, V1, M2, V2, M3, V3, M4, V4]
+
+
+# ------------------------------------------------------------------------- model
+def batchnorm(Ylogits, moving_mean, moving_variance, training, step):
+    """Normalise each neuron over the batch in training, with the moving averages at test."""
+    if training:
+        mean, variance = tf.nn.moments(Ylogits, axes=[0])
+        # The averages start from guesses (0 and 1): trust them less in the first steps.
+        decay = tf.minimum(BN_DECAY, (1.0 + step) / (10.0 + step))
+        moving_mean.assign(decay * moving_mean + (1 - decay) * mean)
+        moving_variance.assign(decay * moving_variance + (1 - decay) * variance)
+    else:
+        mean, variance = moving_mean, moving_variance
+    return (Ylogits - mean) / tf.sqrt(variance + BN_EPSILON)
+
+
+def model(X, training=False, step=0.0):
+    XX = tf.reshape(X, [-1, 784])
+    Y1 = tf.nn.relu(batchnorm(tf.matmul(XX, W1), M1, V1, training, step) + O1)
+    Y2 = tf.nn.relu(batchnorm(tf.matmul(Y1, W2), M2, V2, training, step) + O2)
+    Y3 = tf.nn.relu(batchnorm(tf.matmul(Y2, W3), M3, V3, training, step) + O3)
+    Y4 = tf.nn.relu(batchnorm(tf.matmul(Y3, W4), M4, V4, training, step) + O4)
+    Ylogits = tf.matmul(Y4, W5) + B5
+    Y = tf.nn.softmax(Ylogits)
+    return Ylogits, Y, [Y1, Y2, Y3, Y4]
+
+
+# ------------------------------------------------------------- loss and accuracy
+def loss_and_accuracy(X, Y_, training=False, step=0.0):
+    """Y_ holds the correct answers, one-hot: 7 is [0,0,0,0,0,0,0,1,0,0]."""
+    Ylogits, Y, _ = model(X, training, step)
+    # The same cross-entropy as stage 1.0, computed from the logits: the hand-written
+    # -sum(Y_ * log(Y)) gives NaN once softmax rounds a probability to 0 (log(0) is
+    # -infinity), which deeper networks soon do. This function never takes log(0).
+    cross_entropy = tf.reduce_mean(
+        tf.nn.softmax_cross_entropy_with_logits(labels=Y_, logits=Ylogits)) * 100
+    correct = tf.equal(tf.argmax(Y, 1), tf.argmax(Y_, 1))
+    accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
+    return Y, cross_entropy, accuracy
+
+
+evaluate = tf.function(loss_and_accuracy)
+
+
+@tf.function
+def activations(X):
+    """For the dashboard: each neuron's largest and mean activation over the batch."""
+    _, _, hidden = model(X)
+    return (tf.concat([tf.reduce_max(Y, axis=0) for Y in hidden], axis=0),
+            tf.concat([tf.reduce_mean(Y, axis=0) for Y in hidden], axis=0))
+
+
+# ---------------------------------------------------------------------- training
+# Adam adapts the step size of each variable: plain gradient descent is too slow here.
+optimizer = keras.optimizers.Adam(learning_rate=LR_MAX + LR_MIN)
+
+
+def learning_rate(step):
+    """Fast at first, then slower: exponential decay towards LR_MIN."""
+    return LR_MIN + LR_MAX * tf.exp(-step / LR_DECAY_STEPS)
+
+
+@tf.function
+def training_step(X, Y_, step):
+    """One optimiser step: nudge every variable against its gradient."""
+    optimizer.learning_rate.assign(learning_rate(step))
+    with tf.GradientTape() as tape:
+        _, cross_entropy, _ = loss_and_accuracy(X, Y_, training=True, step=step)
+    gradients = tape.gradient(cross_entropy, trainable)
+    optimizer.apply_gradients(zip(gradients, trainable))
+    return cross_entropy
+
+
+trainer.run(args, mnist, model=model, training_step=training_step, evaluate=evaluate,
+            learning_rate=learning_rate, variables=variables, optimizer=optimizer,
+            train_every=TRAIN_EVERY, test_every=TEST_EVERY, histograms=activations,
+            dashboard=dict(title4="Max activations in batch", title5="Mean activations in batch"))
+
+# ------------------------------------------------------------------------ results
+# Our runs (seed 0, CPU), max test accuracy:
+# (filled in from the ladder benchmark: benchmarks/bench_ladder.py)
