@@ -152,8 +152,8 @@ def _paint_tiles(ink, wrong):
     """Dark ink on red (misrecognised) or white (recognised): [N, 28, 28, 3]."""
     background = np.where(wrong[:, None], np.float32(RED), np.float32(WHITE))
     background = background[:, None, None, :].astype(np.float32)
-    ink = ink[..., None]
-    return background * (1.0 - ink) + np.float32(INK) * ink
+    ink_colour = np.float32(INK)
+    return ink_colour + (background - ink_colour) * (1.0 - ink[..., None])
 
 
 def _draw_labels(tiles, correct, predicted):
@@ -580,10 +580,11 @@ class MnistDataVis:
         spread = max(high - low, 1e-3 * max(abs(high), abs(low)), 1e-6)
         old_low, old_high = self.axes[panel].get_ylim()
         inside = old_low <= low and high <= old_high
-        if inside and (high - low) >= 0.6 * (old_high - old_low):
+        if inside and (high - low) >= 0.5 * (old_high - old_low):
             return False
+        room = 0.05 if inside else 0.3     # growing: leave room, to redraw axes less often
         self._setting_limits = True
-        self.axes[panel].set_ylim(low if from_zero else low - 0.1 * spread, high + 0.1 * spread)
+        self.axes[panel].set_ylim(low if from_zero else low - room * spread, high + room * spread)
         self._setting_limits = False
         return True
 
