@@ -39,6 +39,7 @@ import os
 import sys
 import tempfile
 import urllib.request
+import zipfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -51,6 +52,7 @@ import numpy as np
 IMAGE_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
 LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 IDX_FILES = [IMAGE_FILES["train"], LABEL_FILES["train"], IMAGE_FILES["test"], LABEL_FILES["test"]]
+ARRAY_NAMES = ["train_images", "train_labels", "test_images", "test_labels"]  # uint8, decoded
 
 DATASETS = {
     "mnist": {
@@ -279,11 +281,8 @@ def read_cache(cache_path, fingerprint):
             arrays = {name: cache[name] for name in ARRAY_NAMES}
         check_arrays(arrays, str(cache_path))
         return arrays
-    except (OSError, KeyError, ValueError, DataError):
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, DataError):
         return None  # no cache, or not a usable one: decode the source instead
-
-
-ARRAY_NAMES = ["train_images", "train_labels", "test_images", "test_labels"]
 
 
 def write_cache(cache_path, arrays, fingerprint):
@@ -292,7 +291,7 @@ def write_cache(cache_path, arrays, fingerprint):
         try:
             with np.load(cache_path, allow_pickle=False) as cache:
                 ours = "fingerprint" in cache.files
-        except (OSError, ValueError):
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile):
             ours = False
         if not ours:
             return  # a file of that name that we did not write: leave it alone

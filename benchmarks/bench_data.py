@@ -24,15 +24,20 @@ MEMORY_TARGET_MB = 300
 
 # Run in a child process: import, load once, report figures as one JSON line.
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
+try:
+    import resource
+    def peak_kb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+except ImportError:  # Windows: no resource module, no memory figure
+    def peak_kb(): return 0
 t0 = time.perf_counter()
 import mnistdata
 t1 = time.perf_counter()
-rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss_before = peak_kb()
 t2 = time.perf_counter()
 mnist = mnistdata.read_data_sets(sys.argv[1], one_hot=True, reshape=False, dataset=sys.argv[2])
 t3 = time.perf_counter()
-rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # peak, in kB on Linux
+rss_after = peak_kb()  # peak resident memory, kB on Linux
 arrays = [mnist.train.images, mnist.train.labels, mnist.test.images, mnist.test.labels]
 print(json.dumps({
     "import_s": t1 - t0, "load_s": t3 - t2,

@@ -127,6 +127,16 @@ def test_a_file_with_the_cache_name_that_is_not_ours_is_left_alone(tmp_path, off
     assert (tmp_path / "mnistdata-cache-mnist.npz").read_text() == "my notes"
 
 
+def test_a_damaged_cache_is_ignored(tmp_path, offline):
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays)
+    mnistdata.read_data_sets(tmp_path)
+    cache = tmp_path / "mnistdata-cache-mnist.npz"
+    cache.write_bytes(cache.read_bytes()[:5000])
+    data = mnistdata.read_data_sets(tmp_path)
+    np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
+
+
 # ----------------------------------------------------------------------------
 # Bad input: a clear DataError that names the file, and every file left as it was
 
