@@ -531,7 +531,7 @@ class MnistDataVis:
         if event.key in PANEL_LAYOUTS:
             self.show_panels(event.key)
             self.fig.canvas.draw_idle()
-        elif event.key == " ":
+        elif event.key in (" ", "space"):
             self._paused = not self._paused
         elif event.key in matplotlib.rcParams["keymap.home"]:
             self._refit_pending = True    # matplotlib resets the zoom; we fit y again
@@ -667,11 +667,13 @@ class MnistDataVis:
         return True
 
     def _pump_events(self, timeout=0.0):
-        """Let the window handle keys, clicks and resizing (for up to timeout seconds)."""
-        if timeout > 0:
-            self.fig.canvas.start_event_loop(timeout)
-        elif self.display == "window" and not self._closed:
+        """Let the window handle keys, clicks and resizing, then sleep `timeout` seconds.
+        (Polling rather than a GUI's own blocking loop, which a closed window can leave
+        waiting forever.)"""
+        if self.display == "window" and not self._closed:
             self.fig.canvas.flush_events()
+        if timeout > 0:
+            time.sleep(timeout)
 
     def _tick(self):
         """After each training step: redraw when due, else keep the window responsive."""
@@ -684,7 +686,7 @@ class MnistDataVis:
 
     def _wait_while_paused(self):
         while self._paused and not self._closed:
-            self._pump_events(0.1)
+            self._pump_events(0.03)
 
     # -- the training loop ---------------------------------------------------
 
@@ -716,9 +718,9 @@ class MnistDataVis:
                 movie.abandon()
             raise
         self._finish(save_image, movie)
-        if keep_open and self.display == "window" and not self._closed and not _in_notebook():
-            import matplotlib.pyplot as plt
-            plt.show(block=True)
+        if keep_open and self.display == "window" and not _in_notebook():
+            while not self._closed:          # until the user closes this window
+                self._pump_events(0.03)
         return steps_done
 
     def _open_display(self):
