@@ -708,7 +708,8 @@ class MnistDataVis:
         loop, so keys work; space pauses; closing the window stops training. Exceptions
         from compute_step come out of animate. save_image writes the final dashboard (PNG),
         save_movie records the run (mp4 with ffmpeg, else GIF). keep_open: with a
-        desktop window, wait at the end until the user closes it.
+        desktop window, wait at the end until the user closes it (keep_open=False and
+        a later wait_until_closed() let the caller print its summary first).
         Returns the number of steps run.
         """
         if save_image:
@@ -728,10 +729,17 @@ class MnistDataVis:
                 movie.abandon()
             raise
         self._finish(save_image, movie)
-        if keep_open and self.display == "window" and not _in_notebook():
-            while not self._closed:          # until the user closes this window
-                self._pump_events(0.03)
+        if keep_open:
+            self.wait_until_closed()
         return steps_done
+
+    def wait_until_closed(self):
+        """With a desktop window: keep it alive (keys, zoom) until the user closes it.
+        Returns at once headless or in a notebook."""
+        if self.display != "window" or _in_notebook():
+            return
+        while not self._closed:
+            self._pump_events(0.03)
 
     def _open_display(self):
         if self.display == "window" and not self._closed:
