@@ -112,6 +112,9 @@ def parse_args(description, iterations, argv=None):
                 tensorflowvisu.check_output_path(path, flag)
             except ValueError as error:
                 parser.error(str(error))
+    if args.logdir and not _tensorboard_installed():
+        parser.error("--logdir needs TensorBoard, which is not installed: "
+                     "pip install tensorboard (then view the logs with: tensorboard --logdir DIR)")
     for flag, folder in (("--save-model", args.save_model), ("--logdir", args.logdir)):
         if folder:
             problem = _folder_problem(folder)
@@ -122,6 +125,14 @@ def parse_args(description, iterations, argv=None):
     sys.excepthook = _report_known_errors
     keras.utils.set_random_seed(args.seed)
     return args
+
+
+def _tensorboard_installed():
+    try:
+        import tensorboard  # noqa: F401  (tf.summary writes through it)
+    except ImportError:
+        return False
+    return True
 
 
 def _folder_problem(folder):
@@ -166,6 +177,9 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         def histograms(X):
             return (np.concatenate([tf.reshape(w, [-1]).numpy() for w in weights]),
                     np.concatenate([tf.reshape(b, [-1]).numpy() for b in biases]))
+    # Create the optimiser's own variables (Adam's moments) before the first step:
+    # the training step is then traced once, not twice, and a restore can fill them.
+    optimizer.build([v for v in variables if v.trainable])
     step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     saver = _Saver(args, model, variables, optimizer, step_counter) if args.save_model else None
     first_step = saver.restore() if (saver and args.restore) else 0
@@ -201,8 +215,10 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         if update_test_data:
             Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
             datavis.append_test_curves_data(step, accuracy, loss)
-            mosaic = tensorflowvisu.mnist_mosaic(mnist.test.images[:1000], Y[:1000],
-                                                 mnist.test.labels[:1000], lines=25)
+            # 1000 of the test digits, the misrecognised ones first: the red block's
+            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
+            mosaic = tensorflowvisu.mnist_mosaic(mnist.test.images, Y, mnist.test.labels,
+                                                 lines=25, n=1000)
             datavis.update_image2(mosaic)
             print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
                   f"test loss: {loss:.4f}")
@@ -219,7 +235,8 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     try:
         datavis.animate(compute_step, args.iterations - first_step, train_every, test_every,
                         more_tests_at_start=(first_step == 0),
-                        save_image=args.save_image, save_movie=args.save_movie)
+                        save_image=args.save_image, save_movie=args.save_movie,
+                        keep_open=False)
     finally:
         if logger:
             logger.close()
@@ -231,6 +248,7 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     print(f"trained {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s)")
     max_accuracy = datavis.get_max_test_accuracy()
     print(f"max test accuracy: {max_accuracy:.4f}")
+    datavis.wait_until_closed()  # a window stays open for a look until its user closes it
     return max_accuracy
 
 
@@ -270,8 +288,6 @@ class _Saver:
         self.variables = list(variables)
         self.optimizer = optimizer
         self.step_counter = step_counter
-        # Create the optimiser's own variables now, so that a restore fills them too.
-        optimizer.build([v for v in self.variables if v.trainable])
         self.checkpoint_ = tf.train.Checkpoint(step=step_counter, optimizer=optimizer,
                                                network=self.variables)
         self.manager = tf.train.CheckpointManager(self.checkpoint_, self.folder / "checkpoints",
@@ -345,11 +361,7 @@ class _SummaryLogger:
                                 for name in (histogram4_name, histogram5_name)]
         self.train_writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
         self.test_writer = tf.summary.create_file_writer(os.path.join(logdir, "test"))
-        try:
-            import tensorboard  # noqa: F401  (only needed to view the logs)
-        except ImportError:
-            print(f"note: writing TensorBoard logs to {logdir}; to view them, install "
-                  "TensorBoard (pip install tensorboard), then: tensorboard --logdir " + logdir)
+        print(f"TensorBoard logs in {logdir} (view them: tensorboard --logdir {logdir})")
 
     def training(self, step, accuracy, loss, lr, values4, values5, mosaic):
         with self.train_writer.as_default(step=step):

@@ -25,7 +25,11 @@ STAGES = [
     "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
     "mnist_3.0_convolutional.py",
     "mnist_3.1_convolutional_bigger_dropout.py",
+    "mnist_4.0_batchnorm_five_layers_sigmoid.py",
+    "mnist_4.1_batchnorm_five_layers_relu.py",
+    "mnist_4.2_batchnorm_convolutional.py",
 ]
+BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
 FEW_STEPS = 40
 
 TEST_LINE = re.compile(r"^step (\d+): epoch [\d.]+ test accuracy: ([\d.]+) test loss: ([\d.]+)$")
@@ -47,13 +51,20 @@ def numbers_printed(stdout):
             or line.startswith("max test accuracy")]
 
 
+# Run twice to check determinism: dropout, convolutions and batch norm are all covered.
+RUN_TWICE = ["mnist_2.2_five_layers_relu_lrdecay_dropout.py",
+             "mnist_3.1_convolutional_bigger_dropout.py",
+             "mnist_4.1_batchnorm_five_layers_relu.py"]
+
+
 @pytest.fixture(scope="module")
 def short_runs(small_mnist_dir, tmp_path_factory):
-    """Each stage run twice with seed 0, from a folder that is not the repository."""
+    """Each stage run with seed 0 (some twice), from a folder that is not the repository."""
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     flags = ("--headless", "--iterations", str(FEW_STEPS), "--seed", "0",
              "--data-dir", small_mnist_dir)
-    return {script: [run_script(script, *flags, cwd=elsewhere) for _ in range(2)]
+    return {script: [run_script(script, *flags, cwd=elsewhere)
+                     for _ in range(2 if script in RUN_TWICE else 1)]
             for script in STAGES}
 
 
@@ -76,7 +87,7 @@ def test_a_short_run_lowers_the_loss(short_runs, script):
     assert losses[-1] < 0.95 * losses[0], losses  # sigmoids start slowly
 
 
-@pytest.mark.parametrize("script", STAGES)
+@pytest.mark.parametrize("script", RUN_TWICE)
 def test_the_same_seed_prints_the_same_numbers(short_runs, script):
     first, second = short_runs[script]
     assert numbers_printed(first.stdout) == numbers_printed(second.stdout)
@@ -122,7 +133,7 @@ def test_variable_shapes_match_the_drawing(stages, script):
         assert name in drawn, f"{name} is not in the drawing of {script}"
         assert tuple(variable.shape) == drawn[name], name
     X = stage["mnist"].train.images[:100]
-    Ylogits, Y = stage["model"](X)
+    Ylogits, Y = stage["model"](X)[:2]
     assert tuple(Y.shape) == drawn["Y"] == tuple(Ylogits.shape) == drawn["Ylogits"]
     assert drawn["X"] == X.shape
 
@@ -148,31 +159,41 @@ def variable_values(stage):
 def numpy_forward(stage, X, values=None):
     """The stage's network at test time, in numpy, from its variables or `values`."""
     v = values or variable_values(stage)
+    if "W" in v:  # 1.0: one layer
+        logits = X.reshape(len(X), -1) @ v["W"] + v["b"]
+        return logits, numpy_softmax(logits)
     relu = lambda z: np.maximum(z, 0)
     sigmoid = lambda z: 1 / (1 + np.exp(-z))
-    if "W" in v:  # 1.0
-        logits = X.reshape(len(X), -1) @ v["W"] + v["b"]
-    elif v["W1"].ndim == 2:  # 2.x: five dense layers
-        act = sigmoid if "sigmoid" in stage["__file__"] else relu
-        Y = X.reshape(len(X), -1)
-        for i in range(1, 5):
-            Y = act(Y @ v[f"W{i}"] + v[f"B{i}"])
-        logits = Y @ v["W5"] + v["B5"]
-    else:  # 3.x: three convolutions, strides 1, 2, 2
-        Y = X
-        for i, stride in ((1, 1), (2, 2), (3, 2)):
-            Y = relu(numpy_conv_same(Y, v[f"W{i}"], stride) + v[f"B{i}"])
-        Y = relu(Y.reshape(len(X), -1) @ v["W4"] + v["B4"])
-        logits = Y @ v["W5"] + v["B5"]
+    activation = sigmoid if "sigmoid" in stage["__file__"] else relu
+    Y = X if v["W1"].ndim == 4 else X.reshape(len(X), -1)
+    for i, stride in ((1, 1), (2, 2), (3, 2), (4, None)):
+        if v[f"W{i}"].ndim == 4:  # 3.x, 4.2: convolutions, strides 1, 2, 2
+            Z = numpy_conv_same(Y, v[f"W{i}"], stride)
+        else:
+            Z = Y.reshape(len(X), -1) @ v[f"W{i}"]
+        if f"O{i}" in v:  # 4.x: batch norm with the moving averages, then offset (and scale)
+            Z = (Z - v[f"M{i}"]) / np.sqrt(v[f"V{i}"] + stage["BN_EPSILON"])
+            Z = Z * v.get(f"S{i}", 1.0) + v[f"O{i}"]
+        else:
+            Z = Z + v[f"B{i}"]
+        Y = activation(Z)
+    logits = Y @ v["W5"] + v["B5"]
+    return logits, numpy_softmax(logits)
+
+
+def numpy_softmax(logits):
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return logits, e / e.sum(axis=1, keepdims=True)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def randomise(stage, seed=1):
     """Give every variable random values, so that no check passes by symmetry."""
     rng = np.random.default_rng(seed)
     for var in stage["variables"]:
-        var.assign(rng.normal(0, 0.1, var.shape).astype(np.float32))
+        values = rng.normal(0, 0.1, var.shape)
+        if var.name.startswith("V"):  # a moving variance is positive
+            values = np.abs(values) + 0.5
+        var.assign(values.astype(np.float32))
 
 
 @pytest.mark.parametrize("script", STAGES)
@@ -200,7 +221,8 @@ def test_gradients_match_finite_differences(stages, script):
     Y_ = stage["mnist"].train.labels[:5]
     with tf.GradientTape() as tape:
         cross_entropy = stage["loss_and_accuracy"](X, Y_)[1]  # no dropout: deterministic
-    gradients = tape.gradient(cross_entropy, stage["variables"])
+    trainable = stage.get("trainable", stage["variables"])  # 4.x: not the moving averages
+    gradients = tape.gradient(cross_entropy, trainable)
     values = variable_values(stage)
 
     def numpy_loss():
@@ -209,7 +231,7 @@ def test_gradients_match_finite_differences(stages, script):
 
     rng = np.random.default_rng(0)
     eps = 1e-6
-    for var, gradient in zip(stage["variables"], gradients):
+    for var, gradient in zip(trainable, gradients):
         name, gradient = var.name.split(":")[0], gradient.numpy()
         largest = np.argsort(-np.abs(gradient).ravel())[:20]
         for flat_index in rng.choice(largest, size=3, replace=False):
@@ -265,3 +287,27 @@ def test_help_lists_the_shared_flags(tmp_path):
                  "--save-movie", "--save-model", "--restore", "--logdir"):
         assert flag in result.stdout
     assert "default: 10000" in result.stdout
+
+
+@pytest.mark.parametrize("script", BATCHNORM_STAGES)
+def test_batchnorm_in_training_normalises_and_updates_the_moving_averages(stages, script):
+    stage = stages[script]
+    rng = np.random.default_rng(3)
+    shape = (100, 7, 7, 5) if "convolutional" in script else (100, 5)
+    Z = rng.normal(3.0, 2.0, shape).astype(np.float32)
+    import tensorflow as tf
+    moving_mean = tf.Variable(np.zeros(5, np.float32))
+    moving_variance = tf.Variable(np.ones(5, np.float32))
+    step = 100000.0  # late in training: the decay is BN_DECAY
+    normalised = stage["batchnorm"](Z, moving_mean, moving_variance, True, step).numpy()
+    axes = tuple(range(Z.ndim - 1))
+    np.testing.assert_allclose(normalised.mean(axis=axes), 0, atol=1e-4)
+    np.testing.assert_allclose(normalised.var(axis=axes), 1, atol=1e-3)
+    decay = stage["BN_DECAY"]
+    np.testing.assert_allclose(moving_mean.numpy(), (1 - decay) * Z.mean(axis=axes), rtol=1e-4)
+    np.testing.assert_allclose(moving_variance.numpy(),
+                               decay + (1 - decay) * Z.var(axis=axes), rtol=1e-4)
+    # At test time: the moving averages, not the batch's own figures.
+    at_test = stage["batchnorm"](Z, moving_mean, moving_variance, False, step).numpy()
+    expected = (Z - moving_mean.numpy()) / np.sqrt(moving_variance.numpy() + stage["BN_EPSILON"])
+    np.testing.assert_allclose(at_test, expected, rtol=1e-4, atol=1e-4)
