@@ -47,24 +47,17 @@ class TrainingError(Exception):
 
 # ---------------------------------------------------------------------------- flags
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+def _whole_number(minimum):
+    """An argparse type: a whole number, at least `minimum`."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
 
 
 def make_parser(description, iterations):
@@ -72,11 +65,11 @@ def make_parser(description, iterations):
     parser = argparse.ArgumentParser(
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=_positive_int, default=iterations, metavar="N",
+    parser.add_argument("--iterations", type=_whole_number(1), default=iterations, metavar="N",
                         help=f"training steps of {BATCH_SIZE} images (default: {iterations})")
     parser.add_argument("--headless", action="store_true",
                         help="no window: train with text output only (automatic without a display)")
-    parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+    parser.add_argument("--seed", type=_whole_number(0), default=0, metavar="S",
                         help="random seed; the same seed prints the same numbers on CPU (default: 0)")
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="where the MNIST files are, or are downloaded to "

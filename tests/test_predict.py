@@ -134,39 +134,16 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
-def model_dir(mnist, tmp_path_factory):
-    """A directory laid out like a stage's --save-model DIR output (DIR/saved_model/),
-    holding a softmax regression trained for a few hundred steps (about 90 %)."""
-    import tensorflow as tf
-
-    class SoftmaxRegression(tf.Module):
-        def __init__(self):
-            self.W = tf.Variable(tf.zeros([784, 10]))
-            self.b = tf.Variable(tf.zeros([10]))
-
-        def logits(self, images):
-            return tf.reshape(images, [-1, 784]) @ self.W + self.b
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
-        def serve(self, images):
-            return {"probabilities": tf.nn.softmax(self.logits(images))}
-
-    model = SoftmaxRegression()
-
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, model.logits(images)))
-        for variable, gradient in zip([model.W, model.b], tape.gradient(loss, [model.W, model.b])):
-            variable.assign_sub(0.5 * gradient)
-
-    for start in range(0, 30000, 100):  # 300 steps of 100 images
-        train_step(mnist.train.images[start : start + 100], mnist.train.labels[start : start + 100])
-
+def model_dir(tmp_path_factory):
+    """What a learner gets from `mnist_1.0_softmax.py --save-model DIR`, briefly trained
+    (300 steps, about 90 %): DIR/checkpoints and DIR/saved_model."""
     directory = tmp_path_factory.mktemp("model")
-    tf.saved_model.save(model, str(directory / "saved_model"),
-                        signatures={"serving_default": model.serve})
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "mnist_1.0_softmax.py"), "--headless",
+         "--iterations", "300", "--save-model", str(directory)],
+        capture_output=True, text=True, timeout=300, cwd=directory,
+        env=dict(os.environ, MPLBACKEND="Agg"))
+    assert result.returncode == 0, result.stderr[-2000:]
     return directory
 
 
