@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -338,7 +339,6 @@ def export_saved_model(path, model, variables):
 
 
 def _remove_tree(path):
-    import shutil
     if path.exists():
         shutil.rmtree(path)
 
