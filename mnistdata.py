@@ -118,6 +118,13 @@ class DataSet:
 
     def next_batch(self, batch_size):
         """Return (images, labels) for the next `batch_size` examples."""
+        picked = self.next_batch_indices(batch_size)
+        return self.images[picked], self.labels[picked]
+
+    def next_batch_indices(self, batch_size):
+        """The positions in `images` and `labels` of the next `batch_size` examples:
+        what next_batch() returns, for a caller that keeps its own copy of the arrays
+        (trainer.py gathers the batches of several steps in one copy)."""
         if not 0 < batch_size <= self.num_examples:
             raise ValueError(f"batch_size must be between 1 and {self.num_examples}, not {batch_size}")
         picked = self._order[self._position:self._position + batch_size]
@@ -131,7 +138,7 @@ class DataSet:
             self.epochs_completed += 1
             self._order = self._rng.permutation(self.num_examples)
             self._position = 0
-        return self.images[picked], self.labels[picked]
+        return picked
 
     def __repr__(self):
         return f"DataSet({self.num_examples} examples, images {self.images.shape}, labels {self.labels.shape})"

@@ -1,0 +1,97 @@
+"""trainer.py's training loop: several steps per call, cut where the figures or a
+checkpoint need the network as it is at that step."""
+
+import numpy as np
+import pytest
+
+from test_stages import load_stage
+
+
+def every(n):
+    return lambda j: j % n == 0
+
+
+def never(j):
+    return False
+
+
+def stretches(total, most, updates_figures, saves_checkpoint):
+    """The (first, end) of each stretch that covers steps 0 .. total - 1."""
+    import trainer
+    cuts, i = [], 0
+    while i < total:
+        end = trainer._stretch_end(i, total, most, updates_figures, saves_checkpoint)
+        assert i < end <= total
+        cuts.append((i, end))
+        i = end
+    return cuts
+
+
+def test_stretches_end_where_the_figures_are_updated():
+    assert stretches(50, 1000, every(20), never) == [(0, 20), (20, 40), (40, 50)]
+
+
+def test_stretches_end_at_checkpoints_and_at_the_cap():
+    assert stretches(45, 1000, every(20), every(15)) == [
+        (0, 15), (15, 20), (20, 30), (30, 40), (40, 45)]
+    assert stretches(10, 3, never, never) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert stretches(3, 1, every(20), never) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_stretches_follow_the_dashboard_cadence():
+    """Every step the dashboard updates (tensorflowvisu.update_flags) starts a stretch."""
+    import tensorflowvisu
+    total = 230
+
+    def updates(j):
+        return any(tensorflowvisu.update_flags(j, total, 20, 100, more_tests_at_start=True))
+
+    starts = {first for first, _ in stretches(total, 1000, updates, never)}
+    assert starts == {j for j in range(total) if updates(j)}
+    assert starts == set(range(0, total, 20))
+
+
+# Stages without dropout, so that both ways draw no random numbers while training.
+NO_DROPOUT = ["mnist_2.1_five_layers_relu_lrdecay.py", "mnist_3.0_convolutional.py",
+              "mnist_4.1_batchnorm_five_layers_relu.py"]
+
+
+@pytest.mark.parametrize("script", NO_DROPOUT)
+def test_a_stretch_trains_as_the_same_steps_one_call_each(small_mnist_dir, script):
+    import tensorflow as tf
+    import trainer
+    stage = load_stage(script, small_mnist_dir)
+    training_step, mnist = stage["training_step"], stage["mnist"]
+    state = list(stage["variables"]) + list(stage["optimizer"].variables)
+    before = [v.numpy() for v in state]
+    picked = np.random.default_rng(3).permutation(mnist.train.num_examples)[:400].reshape(4, 100)
+    X, Y_ = mnist.train.images[picked], mnist.train.labels[picked]
+
+    one_by_one = [float(training_step(X[k], Y_[k], tf.constant(50.0 + k))) for k in range(4)]
+    after_one_by_one = [v.numpy() for v in state]
+    for variable, value in zip(state, before):
+        variable.assign(value)
+    train_steps = trainer._stretch_of_steps(training_step, mnist.train.images, mnist.train.labels)
+    losses = train_steps(X, Y_, tf.constant(50.0)).numpy()
+
+    np.testing.assert_allclose(losses, one_by_one, rtol=1e-5)
+    assert losses[-1] < losses[0]
+    for variable, expected, old in zip(state, after_one_by_one, before):
+        np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-4, atol=1e-6,
+                                   err_msg=variable.name)
+    assert any(not np.array_equal(new, old) for new, old in zip(after_one_by_one, before))
+
+
+def test_checkpoints_fall_on_their_steps_inside_stretches(small_mnist_dir, tmp_path,
+                                                          monkeypatch):
+    import tensorflow as tf
+    import trainer
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 7)  # not a multiple of 20
+    model_dir = tmp_path / "model"
+    load_stage("mnist_1.0_softmax.py", small_mnist_dir, "--iterations", "30",
+               "--save-model", str(model_dir))
+    state = tf.train.get_checkpoint_state(str(model_dir / "checkpoints"))
+    kept = [path.rsplit("-", 1)[1] for path in state.all_model_checkpoint_paths]
+    assert kept == ["21", "28", "30"]  # the last three of 7, 14, 21, 28 and the end
+    for path, number in zip(state.all_model_checkpoint_paths, kept):
+        assert tf.train.load_variable(path, "step/.ATTRIBUTES/VARIABLE_VALUE") == int(number)
