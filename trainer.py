@@ -192,6 +192,9 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     evaluate = _any_batch_size(evaluate, mnist.test.images, mnist.test.labels)
     datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **dashboard)
     total = args.iterations - first_step  # steps this run trains
+    # Histograms and digit mosaics only for someone to see: headless with nothing to
+    # save, the curves' figures are all a run needs (they give the max test accuracy).
+    pictures = bool(datavis.live or args.save_image or args.save_movie or logger)
     more_tests_at_start = first_step == 0
 
     def updates_figures(i):
@@ -213,27 +216,29 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         if update_train_data:
             Y, loss, accuracy = evaluate(batch_X, batch_Y)
             Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-            values4, values5 = (np.asarray(values) for values in histograms(batch_X))
             datavis.append_training_curves_data(step, accuracy, loss)
-            datavis.append_data_histograms(step, values4, values5)
-            mosaic = tensorflowvisu.mnist_mosaic(batch_X, Y, batch_Y, lines=10)
-            datavis.update_image1(mosaic)
             lr = float(learning_rate(tf.constant(step, tf.float32)))
             print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
-            if logger:
-                logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
+            if pictures:
+                values4, values5 = (np.asarray(values) for values in histograms(batch_X))
+                datavis.append_data_histograms(step, values4, values5)
+                mosaic = tensorflowvisu.mnist_mosaic(batch_X, Y, batch_Y, lines=10)
+                datavis.update_image1(mosaic)
+                if logger:
+                    logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
         if update_test_data:
             Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
             datavis.append_test_curves_data(step, accuracy, loss)
-            # 1000 of the test digits, the misrecognised ones first: the red block's
-            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
-            mosaic = tensorflowvisu.mnist_mosaic(mnist.test.images, Y, mnist.test.labels,
-                                                 lines=25, n=1000)
-            datavis.update_image2(mosaic)
             print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
                   f"test loss: {loss:.4f}")
-            if logger:
-                logger.test(step, accuracy, loss, mosaic)
+            if pictures:
+                # 1000 of the test digits, the misrecognised ones first: the red block's
+                # height on panel 6's scale (100 % to 90 %) reads as the error rate.
+                mosaic = tensorflowvisu.mnist_mosaic(mnist.test.images, Y, mnist.test.labels,
+                                                     lines=25, n=1000)
+                datavis.update_image2(mosaic)
+                if logger:
+                    logger.test(step, accuracy, loss, mosaic)
         if step < args.iterations:
             # With live drawing, stretches last about MAX_STRETCH_SECONDS, so that a
             # window keeps answering clicks and keys; headless, they run to the next update.
