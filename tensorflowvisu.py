@@ -178,11 +178,15 @@ def percentile_bands(values):
     np.quantile(values, p)), so 1/7 of the values lie in each bucket. Non-finite values
     (a NaN from a diverging model) are left out; all non-finite gives 8 NaNs.
     """
-    values = np.asarray(values, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
+    values = np.asarray(values).ravel()
+    values = np.sort(values[np.isfinite(values)])  # sorting is faster than np.quantile's partitions
     if values.size == 0:
         return np.full(len(BAND_QUANTILES), np.nan)
-    return np.quantile(values, BAND_QUANTILES)
+    position = np.asarray(BAND_QUANTILES) * (values.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, values.size - 1)
+    low, high = values[below].astype(np.float64), values[above].astype(np.float64)
+    return low + (high - low) * (position - below)
 
 
 def update_flags(step, iterations, train_data_update_freq, test_data_update_freq,
@@ -511,12 +515,14 @@ class MnistDataVis:
         self._dirty = True
 
     def update_image1(self, im):
-        """The training digits mosaic (panel 3), an RGB image such as mnist_mosaic's."""
+        """The training digits mosaic (panel 3), an RGB image such as mnist_mosaic's,
+        or a function without arguments that makes it: called only if the image is
+        drawn or saved before the next update replaces it."""
         self._images[3] = im
         self._dirty = True
 
     def update_image2(self, im):
-        """The test digits mosaic (panel 6)."""
+        """The test digits mosaic (panel 6): an image, or a function that makes it."""
         self._images[6] = im
         self._dirty = True
 
@@ -618,6 +624,8 @@ class MnistDataVis:
         image, self._images[panel] = self._images[panel], None
         if image is None:
             return False
+        if callable(image):
+            image = image()
         artist = self._image_artists[panel]
         reshaped = np.shape(image)[:2] != artist.get_array().shape[:2]
         artist.set_data(image)

@@ -24,6 +24,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
+import functools
 import math
 import shutil
 import sys
@@ -170,8 +171,8 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     """
     if histograms is None:
         def histograms(X):
-            return (np.concatenate([tf.reshape(w, [-1]).numpy() for w in weights]),
-                    np.concatenate([tf.reshape(b, [-1]).numpy() for b in biases]))
+            return (np.concatenate([w.numpy().ravel() for w in weights]),
+                    np.concatenate([b.numpy().ravel() for b in biases]))
     # Create the optimiser's own variables (Adam's moments) before the first step:
     # the training step is then traced once, not twice, and a restore can fill them.
     optimizer.build([v for v in variables if v.trainable])
@@ -222,10 +223,11 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
             if pictures:
                 values4, values5 = (np.asarray(values) for values in histograms(batch_X))
                 datavis.append_data_histograms(step, values4, values5)
-                mosaic = tensorflowvisu.mnist_mosaic(batch_X, Y, batch_Y, lines=10)
-                datavis.update_image1(mosaic)
+                mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y,
+                                           lines=10)
+                datavis.update_image1(mosaic)  # made only if it gets drawn or saved
                 if logger:
-                    logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
+                    logger.training(step, accuracy, loss, lr, values4, values5, mosaic())
         if update_test_data:
             Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
             datavis.append_test_curves_data(step, accuracy, loss)
@@ -234,11 +236,11 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
             if pictures:
                 # 1000 of the test digits, the misrecognised ones first: the red block's
                 # height on panel 6's scale (100 % to 90 %) reads as the error rate.
-                mosaic = tensorflowvisu.mnist_mosaic(mnist.test.images, Y, mnist.test.labels,
-                                                     lines=25, n=1000)
+                mosaic = functools.partial(tensorflowvisu.mnist_mosaic, mnist.test.images, Y,
+                                           mnist.test.labels, lines=25, n=1000)
                 datavis.update_image2(mosaic)
                 if logger:
-                    logger.test(step, accuracy, loss, mosaic)
+                    logger.test(step, accuracy, loss, mosaic())
         if step < args.iterations:
             # With live drawing, stretches last about MAX_STRETCH_SECONDS, so that a
             # window keeps answering clicks and keys; headless, they run to the next update.

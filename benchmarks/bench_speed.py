@@ -61,12 +61,13 @@ def speed(stages, iterations, repeat, with_torch, torch_args):
 
 
 def time_to_accuracy(script, args, accuracy, timeout):
-    """Launch `script`, stop it at its first test line >= accuracy: (seconds, step) or (None, None)."""
+    """Launch `script`, stop it at its first test line >= accuracy:
+    (seconds, step, start-up seconds, ok); seconds and step are None if never reached."""
     run = run_script(script, args, stop_when=lambda r: bool(r.tests) and r.tests[-1][2] >= accuracy,
                      timeout=timeout)
     if not run.stopped:
-        return None, None, run.ok
-    return run.seconds, run.tests[-1][1], True
+        return None, None, run.startup_seconds, run.ok
+    return run.seconds, run.tests[-1][1], run.startup_seconds, True
 
 
 def tta(repeat, seed, accuracy, timeout, with_torch, torch_args):
@@ -78,16 +79,21 @@ def tta(repeat, seed, accuracy, timeout, with_torch, torch_args):
     failed = False
     for i in range(repeat):  # in turn, so that both see the same machine load
         for name, script, extra in contenders:
-            seconds, step, ok = time_to_accuracy(script, [*extra, "--seed", seed + i], accuracy, timeout)
+            seconds, step, startup, ok = time_to_accuracy(script, [*extra, "--seed", seed + i],
+                                                          accuracy, timeout)
             failed |= not ok or seconds is None
             print(f"{name}: run {i + 1} (seed {seed + i}): "
-                  + (f"{seconds:.1f} s, step {step}" if seconds else "not reached"), flush=True)
-            results[name].append((seconds, step))
+                  + (f"{seconds:.1f} s, step {step}, start-up {fmt(startup, '.1f')} s"
+                     if seconds else "not reached"), flush=True)
+            results[name].append((seconds, step, startup))
     rows, medians = [], {}
     for name, runs in results.items():
         reached = [r for r in runs if r[0] is not None]
-        medians[name] = median(s for s, _ in reached)
-        rows.append([name, fmt(medians[name], ".1f"), fmt(median(step for _, step in reached), ".0f"),
+        medians[name] = median(r[0] for r in reached)
+        # Seconds per 100 steps after start-up: the loop's pace, whatever the step reached.
+        pace = median((r[0] - r[2]) / r[1] * 100 for r in reached if r[1] and r[2] is not None)
+        rows.append([name, fmt(medians[name], ".1f"), fmt(median(r[1] for r in reached), ".0f"),
+                     fmt(median(r[2] for r in runs if r[2] is not None), ".1f"), fmt(pace, ".2f"),
                      f"{len(reached)}/{len(runs)}"])
     ratio = None
     if medians.get("PyTorch") and medians.get("TensorFlow"):
@@ -135,7 +141,8 @@ def main():
         failed |= failed_tta
         report += [f"\nStage 3.1, time from launch to test accuracy >= {args.accuracy}, "
                    f"median of {args.repeat}:\n",
-                   markdown_table(["framework", "time (s)", "at step", "runs reaching it"], rows)]
+                   markdown_table(["framework", "time (s)", "at step", "start-up (s)",
+                                   "s per 100 steps after start-up", "runs reaching it"], rows)]
         if with_torch:
             verdict = "no ratio" if ratio is None else ("met" if ratio >= RATIO_TARGET else "MISSED")
             report.append(f"\nPyTorch time / TensorFlow time: {fmt(ratio, '.2f')} "
