@@ -193,10 +193,13 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     evaluate = _any_batch_size(evaluate, mnist.test.images, mnist.test.labels)
     datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **dashboard)
     total = args.iterations - first_step  # steps this run trains
-    # Histograms and digit mosaics only for someone to see: headless with nothing to
+    # Histograms and digit mosaics are only for someone to see: headless with nothing to
     # save, the curves' figures are all a run needs (they give the max test accuracy).
     pictures = bool(datavis.live or args.save_image or args.save_movie or logger)
-    more_tests_at_start = first_step == 0
+    # Test figures at the training cadence during the first test_every steps, where the
+    # curves climb fastest: for the drawn curves only, since each costs a pass over the
+    # test set (about as long as 20 training steps of stage 3.1).
+    more_tests_at_start = first_step == 0 and pictures
 
     def updates_figures(i):
         return any(tensorflowvisu.update_flags(i, total, train_every, test_every,

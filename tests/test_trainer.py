@@ -95,3 +95,28 @@ def test_checkpoints_fall_on_their_steps_inside_stretches(small_mnist_dir, tmp_p
     assert kept == ["21", "28", "30"]  # the last three of 7, 14, 21, 28 and the end
     for path, number in zip(state.all_model_checkpoint_paths, kept):
         assert tf.train.load_variable(path, "step/.ATTRIBUTES/VARIABLE_VALUE") == int(number)
+
+
+def test_early_test_figures_only_when_the_curves_are_drawn(small_mnist_dir, tmp_path):
+    """Stage 1.0 tests every 50 steps and shows training figures every 10. Headless,
+    nothing is drawn: the test set is evaluated every 50 steps only. With the dashboard
+    saved, the first 50 steps get a test point at every training figure, for the curve.
+    Training is the same either way."""
+    from test_stages import PROGRESS_LINE, TEST_LINE, run_script
+    flags = ("--headless", "--iterations", "60", "--data-dir", small_mnist_dir)
+    plain = run_script("mnist_1.0_softmax.py", *flags, cwd=tmp_path)
+    drawn = run_script("mnist_1.0_softmax.py", *flags, "--save-image",
+                       str(tmp_path / "dashboard.png"), cwd=tmp_path)
+    assert plain.returncode == 0 and drawn.returncode == 0, plain.stderr + drawn.stderr
+
+    def tested_steps(out):
+        return [int(m[1]) for m in map(TEST_LINE.match, out.splitlines()) if m]
+
+    def progress(out):
+        return [line for line in out.splitlines() if PROGRESS_LINE.match(line)]
+
+    assert tested_steps(plain.stdout) == [0, 50, 60]
+    assert tested_steps(drawn.stdout) == [0, 10, 20, 30, 40, 50, 60]
+    assert progress(plain.stdout) == progress(drawn.stdout)
+    assert len(progress(plain.stdout)) == 7
+    assert (tmp_path / "dashboard.png").stat().st_size > 0
