@@ -79,7 +79,8 @@ BAND_SHADES = (0.25, 0.45, 0.7, 1.0, 0.7, 0.45, 0.25)  # colour strength, outer 
 FIGURE_SIZE = (13.0, 7.2)          # inches; 1300 x 720 pixels at 100 dpi
 MIN_REDRAW_INTERVAL_S = 0.25       # at most 4 redraws a second in a window
 NOTEBOOK_REDRAW_INTERVAL_S = 1.0   # a static notebook picture: at most one a second
-MAX_DRAW_SHARE = 0.05              # slow redraws are spaced out to keep to this share of time
+MAX_DRAW_SHARE = 0.05              # redraws are spaced out to keep to this share of time,
+                                   # full draws (axes, text) and data-only ones each
 EVENT_PUMP_INTERVAL_S = 0.05       # let the window handle keys this often while training
 MOVIE_FPS = 10
 MAX_MOVIE_FRAMES = 200             # longer runs record every 2nd, 3rd... update
@@ -428,9 +429,12 @@ class MnistDataVis:
         self._closed = False
         self._dirty = True
         self._next_redraw = 0.0
+        self._next_full_redraw = 0.0     # axis ranges may change from then on
+        self._blit_cost = 0.0            # seconds the last data-only redraw took
         self._next_pump = 0.0
         self._notebook_output = None
-        self._background = None          # the figure without its animated artists
+        self._background = None          # panel -> its picture without the animated artists
+        self._changed_panels = set()     # panels whose animated artists need repainting
         self._auto_y = {2, 4, 5}         # panels whose y range follows the data
         self._refit_pending = False
         self._setting_limits = False
@@ -454,10 +458,13 @@ class MnistDataVis:
 
     def _prepare_redraws(self):
         """Mark what changes as animated (see "drawing" below); watch for user zooms."""
-        self._animated = [*self._lines.values(), *self._band_artists.values(),
-                          *self._image_artists.values()]
-        for artist in self._animated:
-            artist.set_animated(True)
+        self._animated = {panel: [artist for (place, _), artist in self._lines.items()
+                                  if place == panel] for panel in (1, 2)}
+        self._animated.update({panel: [artist] for panel, artist in
+                               [*self._band_artists.items(), *self._image_artists.items()]})
+        for artists in self._animated.values():
+            for artist in artists:
+                artist.set_animated(True)
         for ax in self.axes.values():
             ax.callbacks.connect("ylim_changed", self._on_ylim_changed)
 
@@ -505,25 +512,29 @@ class MnistDataVis:
         curves["step"].append(int(step))
         curves["accuracy"].append(float(accuracy))
         curves["loss"].append(float(loss))
-        self._dirty = True
+        self._changed(1, 2)
 
     def append_data_histograms(self, i, weights, biases):
         """Record the percentile bands of all weights (panel 4) and all biases (panel 5)."""
         self._histogram_steps.append(int(i))
         self._bands[4].append(percentile_bands(weights))
         self._bands[5].append(percentile_bands(biases))
-        self._dirty = True
+        self._changed(4, 5)
 
     def update_image1(self, im):
         """The training digits mosaic (panel 3), an RGB image such as mnist_mosaic's,
         or a function without arguments that makes it: called only if the image is
         drawn or saved before the next update replaces it."""
         self._images[3] = im
-        self._dirty = True
+        self._changed(3)
 
     def update_image2(self, im):
         """The test digits mosaic (panel 6): an image, or a function that makes it."""
         self._images[6] = im
+        self._changed(6)
+
+    def _changed(self, *panels):
+        self._changed_panels.update(panels)
         self._dirty = True
 
     def get_max_test_accuracy(self):
@@ -568,18 +579,21 @@ class MnistDataVis:
         for panel in (1, 2, 4, 5):
             self.axes[panel].set_xlim(0, self._iterations)
         self._setting_limits = False
+        self._background = None
 
-    def _refresh_artists(self):
+    def _refresh_artists(self, rescale=True):
         """Hand the stored data to the existing artists (nothing is rebuilt).
+        rescale=False keeps the y ranges as they are, even if some data falls outside.
         Returns True when an axis range changed (the background must be redrawn)."""
         if self._refit_pending:
             self._auto_y, self._refit_pending = {2, 4, 5}, False
         for which, curves in (("train", self._train), ("test", self._test)):
             self._lines[1, which].set_data(curves["step"], curves["accuracy"])
             self._lines[2, which].set_data(curves["step"], curves["loss"])
-        changed = self._fit_y(2, self._train["loss"] + self._test["loss"], from_zero=True)
+        changed = rescale and self._fit_y(2, self._train["loss"] + self._test["loss"],
+                                          from_zero=True)
         for panel in (4, 5):
-            changed |= self._refresh_bands(panel)
+            changed |= self._refresh_bands(panel, rescale)
         for panel in (3, 6):
             changed |= self._refresh_image(panel)
         self._dirty = False
@@ -602,13 +616,14 @@ class MnistDataVis:
         self._setting_limits = True
         self.axes[panel].set_ylim(low if from_zero else low - room * spread, high + room * spread)
         self._setting_limits = False
+        self._background = None           # the axes changed: the next redraw paints all
         return True
 
     def _on_ylim_changed(self, ax):
         if not self._setting_limits:      # the user zoomed: stop fitting that panel
             self._auto_y.discard(next(k for k, a in self.axes.items() if a is ax))
 
-    def _refresh_bands(self, panel):
+    def _refresh_bands(self, panel, rescale=True):
         """Band k is the area between boundaries k and k+1 (see percentile_bands)."""
         if not self._histogram_steps:
             return False
@@ -618,7 +633,7 @@ class MnistDataVis:
                                     np.column_stack([steps[::-1], bounds[::-1, k]])])
                     for k in range(BAND_COUNT)]
         self._band_artists[panel].set_verts(polygons)
-        return self._fit_y(panel, bounds)
+        return rescale and self._fit_y(panel, bounds)
 
     def _refresh_image(self, panel):
         image, self._images[panel] = self._images[panel], None
@@ -634,35 +649,49 @@ class MnistDataVis:
             artist.set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
             if panel == 6:
                 self._label_test_digits()
+            self._background = None
         return reshaped
 
-    def redraw(self):
-        """Bring the artists up to date and draw: on screen, in the notebook, or off screen."""
-        full = self._refresh_artists() or self._background is None
+    def redraw(self, rescale=True):
+        """Bring the artists up to date and draw: on screen, in the notebook, or off screen.
+        rescale=False keeps the axis ranges, so that a blit can do (see _redraw_when_due).
+        Returns True if it painted everything, False if only the data (a blit)."""
+        self._refresh_artists(rescale)
+        full = self._background is None   # none yet, or an axis range changed since
         canvas = self.fig.canvas
         if self.display == "notebook":
             self._show_in_notebook()
-        elif full or not canvas.supports_blit:
+        elif full or not self._can_blit():
             canvas.draw()               # its draw_event keeps the new background (_on_draw)
         else:
-            canvas.restore_region(self._background)
-            self._draw_animated()
-            canvas.blit(self.fig.bbox)
+            # Only the panels with news: a mosaic is slow to paint, and the test one
+            # changes five times less often than the rest.
+            for panel in sorted(self._changed_panels):
+                if panel in self._background:
+                    canvas.restore_region(self._background[panel])
+                    self._draw_animated(panel)
+                    canvas.blit(self.axes[panel].bbox)
+        self._changed_panels.clear()
         if self.display == "window":
             canvas.flush_events()
+        return full or not self._can_blit()
+
+    def _can_blit(self):
+        return self.display != "notebook" and self.fig.canvas.supports_blit
 
     def _on_draw(self, event):
         """After every full draw (ours, a resize, a zoom, a key): keep it as the background."""
         canvas = self.fig.canvas
         if canvas.is_saving() or not canvas.supports_blit:
             return
-        self._background = canvas.copy_from_bbox(self.fig.bbox)
-        self._draw_animated()
+        self._background = {panel: canvas.copy_from_bbox(ax.bbox)
+                            for panel, ax in self.axes.items() if ax.get_visible()}
+        for panel in self._background:
+            self._draw_animated(panel)
 
-    def _draw_animated(self):
-        for artist in self._animated:
-            if artist.axes.get_visible():
-                artist.axes.draw_artist(artist)
+    def _draw_animated(self, panel):
+        for artist in self._animated[panel]:
+            self.axes[panel].draw_artist(artist)
 
     def _show_in_notebook(self):
         from IPython.display import Image, display
@@ -675,13 +704,24 @@ class MnistDataVis:
             self._notebook_output.update(picture)
 
     def _redraw_when_due(self):
-        """Redraw if there is news and the last redraw is old enough (see MAX_DRAW_SHARE)."""
+        """Redraw if there is news and the last redraw is old enough (see MAX_DRAW_SHARE).
+
+        Full draws (axes, ticks, text) cost about ten times as much as repainting the data
+        alone (a blit). Each kind is spaced out by its own cost, so that the curves keep
+        moving between full draws: until the next full draw is due, new data is drawn
+        within the axis ranges it has, and an axis range catches up when it is due."""
         now = time.perf_counter()
         if not (self.live and self._dirty and now >= self._next_redraw and not self._closed):
             return False
-        self.redraw()
+        painted_all = self.redraw(rescale=now >= self._next_full_redraw)
         cost = time.perf_counter() - now
-        self._next_redraw = now + max(self.redraw_interval_s, cost / MAX_DRAW_SHARE)
+        if painted_all:
+            self._next_full_redraw = now + cost / MAX_DRAW_SHARE
+            if not self._can_blit():
+                self._blit_cost = cost      # every redraw paints everything
+        else:
+            self._blit_cost = cost
+        self._next_redraw = now + max(self.redraw_interval_s, self._blit_cost / MAX_DRAW_SHARE)
         return True
 
     def _pump_events(self, timeout=0.0):

@@ -387,3 +387,60 @@ def test_user_zoom_is_kept_until_home(vis):
     press(vis, "h")
     vis._refresh_artists()
     assert vis.axes[2].get_ylim()[1] > 300
+
+
+def test_blitting_repaints_only_panels_with_news_and_matches_a_full_draw():
+    vis = tv.MnistDataVis(headless=True, live=True)
+    step = fed_step(vis)
+    vis.set_x_range(100)
+    step(0, True, True)
+    vis.redraw()                                        # full: keeps the background
+    painted = []
+    draw_animated = vis._draw_animated
+    vis._draw_animated = lambda panel: (painted.append(panel), draw_animated(panel))
+    vis.append_training_curves_data(1, 0.55, 99)        # inside the current y ranges
+    assert vis.redraw(rescale=False) is False           # a blit ...
+    assert painted == [1, 2]                            # ... of the two curve panels only
+    step(10, True, False)                               # curves, bands, training mosaic
+    painted.clear()
+    vis.redraw(rescale=False)
+    assert painted == [1, 2, 3, 4, 5]
+    blitted = np.array(vis.fig.canvas.buffer_rgba())
+    vis._background = None
+    assert vis.redraw() is True                         # the same state, painted in full
+    assert np.array_equal(blitted, np.array(vis.fig.canvas.buffer_rgba()))
+
+
+def test_redraw_pacing_after_an_expensive_full_draw(monkeypatch):
+    """Full draws cost 0.3 s and blits 0.03 s of a fake clock; a step 0.01 s. The data
+    keeps moving on screen between full draws, and each kind keeps to its share."""
+    clock = [0.0]
+    monkeypatch.setattr(tv.time, "perf_counter", lambda: clock[0])
+    vis = tv.MnistDataVis(headless=True, live=True)
+    draws = []                                           # (time, full?) while training
+    redraw = vis.redraw
+    def timed_redraw(rescale=True):
+        full = redraw(rescale)
+        if step_count[0] <= 2000:
+            draws.append((clock[0], full))
+        clock[0] += 0.3 if full else 0.03
+        return full
+    vis.redraw = timed_redraw
+    feed = fed_step(vis)
+    step_count = [0]
+    def step(i, train, test):
+        feed(i, train, test)
+        vis.append_training_curves_data(i, 0.5, 100.0 + i)   # out of the y range, often
+        clock[0] += 0.01
+        step_count[0] += 1
+    vis.animate(step, 2000, 10, 50)                      # 20 s of training
+    full = [t for t, was_full in draws if was_full]
+    blits = [t for t, was_full in draws if not was_full]
+    assert full[0] < 0.1 and 0 < blits[0] - full[0] <= 1.0   # no wait of 0.3 s / share
+    assert len(full) >= 3                                # the axes do catch up ...
+    assert np.diff(full).min() >= 0.3 / tv.MAX_DRAW_SHARE    # ... at their own pace
+    gaps = np.diff(sorted(full + blits))
+    assert gaps[0] >= tv.MIN_REDRAW_INTERVAL_S           # the first blit's cost is unknown
+    assert gaps[1:].min() >= 0.03 / tv.MAX_DRAW_SHARE - 1e-9
+    assert gaps.max() <= 0.3 + 0.03 / tv.MAX_DRAW_SHARE + 0.02   # never frozen for long
+    assert vis.axes[2].get_ylim()[1] >= 100 + 2000       # the final draw fits all the data
