@@ -156,11 +156,14 @@ def _class_ids(ids):
 
 
 def _paint_tiles(ink, wrong):
-    """Dark ink on red (misrecognised) or white (recognised): [N, 28, 28, 3]."""
-    background = np.where(wrong[:, None], np.float32(RED), np.float32(WHITE))
-    background = background[:, None, None, :].astype(np.float32)
-    ink_colour = np.float32(INK)
-    return ink_colour + (background - ink_colour) * (1.0 - ink[..., None])
+    """Dark ink on red (misrecognised) or white (recognised): [N, 28, 28, 3].
+    One colour channel at a time: numpy is slow on a last axis of length 3."""
+    paper_left = 1.0 - ink                                   # [N, 28, 28]
+    tiles = np.empty(ink.shape + (3,), np.float32)
+    for channel, (red, white, dark) in enumerate(zip(RED, WHITE, INK)):
+        paper = np.where(wrong, np.float32(red), np.float32(white))[:, None, None]
+        tiles[..., channel] = np.float32(dark) + (paper - np.float32(dark)) * paper_left
+    return tiles
 
 
 def _draw_labels(tiles, correct, predicted):

@@ -83,9 +83,9 @@ def timed_run(live, args):
     redraws = []
     datavis.fig.canvas.mpl_connect("draw_event", lambda event: redraws.append(1))
     original_redraw = datavis.redraw
-    def counted_redraw():
+    def counted_redraw(rescale=True):
         redraws.append(0)
-        original_redraw()
+        return original_redraw(rescale)
     datavis.redraw = counted_redraw
     start = time.perf_counter()
     datavis.animate(compute_step, args.iterations, args.train_freq, args.test_freq,
@@ -117,9 +117,9 @@ def stage_child():
     def count_full_draw(event):
         counts["full draws"] += 1
 
-    def redraw(self):
+    def redraw(self, rescale=True):
         counts["redraws"] += 1
-        original_redraw(self)
+        return original_redraw(self, rescale)
 
     vis.__init__, vis.redraw = init, redraw
     sys.argv = [script, *flags]
