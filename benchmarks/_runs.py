@@ -1,5 +1,5 @@
 """Shared by the benchmarks: the stage list, running a script while timestamping
-its output lines, parsing the output contract (notes/CONTRACT.md), machine facts
+its output lines, parsing the lines every stage script prints, machine facts
 and Markdown tables."""
 import datetime
 import importlib.metadata
