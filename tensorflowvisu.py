@@ -560,6 +560,7 @@ class MnistDataVis:
     def _on_key(self, event):
         if event.key in PANEL_LAYOUTS:
             self.show_panels(event.key)
+            self._background = None        # panels moved: no blit until a full draw
             self.fig.canvas.draw_idle()
         elif event.key in (" ", "space"):
             self._paused = not self._paused

@@ -444,3 +444,16 @@ def test_redraw_pacing_after_an_expensive_full_draw(monkeypatch):
     assert gaps[1:].min() >= 0.03 / tv.MAX_DRAW_SHARE - 1e-9
     assert gaps.max() <= 0.3 + 0.03 / tv.MAX_DRAW_SHARE + 0.02   # never frozen for long
     assert vis.axes[2].get_ylim()[1] >= 100 + 2000       # the final draw fits all the data
+
+
+def test_after_a_layout_key_the_next_redraw_is_full(monkeypatch):
+    """A window draws a key's new layout later (draw_idle); a redraw before that must
+    not blit the panels' old pictures at their old places."""
+    vis = tv.MnistDataVis(headless=True, live=True)
+    fed_step(vis)(0, True, True)
+    vis.redraw()
+    vis.append_training_curves_data(1, 0.5, 99)
+    monkeypatch.setattr(vis.fig.canvas, "draw_idle", lambda: None)   # deferred, as in Tk
+    press(vis, "1")
+    assert vis.redraw(rescale=False) is True
+    assert set(vis._background) == {1}              # the saved picture of the new layout
