@@ -588,20 +588,19 @@ class MnistDataVis:
     def _refresh_artists(self, rescale=True):
         """Hand the stored data to the existing artists (nothing is rebuilt).
         rescale=False keeps the y ranges as they are, even if some data falls outside.
-        Returns True when an axis range changed (the background must be redrawn)."""
+        A range that changes drops the saved background: the next redraw paints all."""
         if self._refit_pending:
             self._auto_y, self._refit_pending = {2, 4, 5}, False
         for which, curves in (("train", self._train), ("test", self._test)):
             self._lines[1, which].set_data(curves["step"], curves["accuracy"])
             self._lines[2, which].set_data(curves["step"], curves["loss"])
-        changed = rescale and self._fit_y(2, self._train["loss"] + self._test["loss"],
-                                          from_zero=True)
+        if rescale:
+            self._fit_y(2, self._train["loss"] + self._test["loss"], from_zero=True)
         for panel in (4, 5):
-            changed |= self._refresh_bands(panel, rescale)
+            self._refresh_bands(panel, rescale)
         for panel in (3, 6):
-            changed |= self._refresh_image(panel)
+            self._refresh_image(panel)
         self._dirty = False
-        return changed
 
     def _fit_y(self, panel, values, from_zero=False):
         """Fit the y range to the values, with room to spare so that it rarely changes.
@@ -609,19 +608,18 @@ class MnistDataVis:
         values = np.asarray(values, dtype=np.float64)
         values = values[np.isfinite(values)]
         if values.size == 0 or panel not in self._auto_y:
-            return False
+            return
         low, high = (0.0 if from_zero else values.min()), values.max()
         spread = max(high - low, 1e-3 * max(abs(high), abs(low)), 1e-6)
         old_low, old_high = self.axes[panel].get_ylim()
         inside = old_low <= low and high <= old_high
         if inside and (high - low) >= 0.5 * (old_high - old_low):
-            return False
+            return
         room = 0.05 if inside else 0.3     # growing: leave room, to redraw axes less often
         self._setting_limits = True
         self.axes[panel].set_ylim(low if from_zero else low - room * spread, high + room * spread)
         self._setting_limits = False
         self._background = None           # the axes changed: the next redraw paints all
-        return True
 
     def _on_ylim_changed(self, ax):
         if not self._setting_limits:      # the user zoomed: stop fitting that panel
@@ -630,19 +628,20 @@ class MnistDataVis:
     def _refresh_bands(self, panel, rescale=True):
         """Band k is the area between boundaries k and k+1 (see percentile_bands)."""
         if not self._histogram_steps:
-            return False
+            return
         steps = np.asarray(self._histogram_steps, dtype=np.float64)
         bounds = np.asarray(self._bands[panel])                      # [steps, 8]
         polygons = [np.concatenate([np.column_stack([steps, bounds[:, k + 1]]),
                                     np.column_stack([steps[::-1], bounds[::-1, k]])])
                     for k in range(BAND_COUNT)]
         self._band_artists[panel].set_verts(polygons)
-        return rescale and self._fit_y(panel, bounds)
+        if rescale:
+            self._fit_y(panel, bounds)
 
     def _refresh_image(self, panel):
         image, self._images[panel] = self._images[panel], None
         if image is None:
-            return False
+            return
         if callable(image):
             image = image()
         artist = self._image_artists[panel]
@@ -654,7 +653,6 @@ class MnistDataVis:
             if panel == 6:
                 self._label_test_digits()
             self._background = None
-        return reshaped
 
     def redraw(self, rescale=True):
         """Bring the artists up to date and draw: on screen, in the notebook, or off screen.
