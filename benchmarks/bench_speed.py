@@ -11,8 +11,9 @@ Part "tta": time to 99 % test accuracy for stage 3.1, whole process from launch:
   the script runs at its full budget and is stopped at its first test line with
   test accuracy >= 0.99. With torch installed, benchmarks/pytorch_stage31.py is
   timed the same way, in turn with it, and the ratio PyTorch / TensorFlow is
-  printed (target: >= 1.5). Exits with status 1 if the target is missed, or a run
-  fails or never reaches the accuracy.
+  printed (target: >= 1.5), then the ratio of their paces (seconds per 100 steps
+  after start-up), which the time ratio approaches on long runs. Exits with status 1
+  if the target is missed, or a run fails or never reaches the accuracy.
 
 Every figure is the median of --repeat runs. Prints Markdown tables with the date
 and the machine. The machine should be otherwise idle.
@@ -86,19 +87,23 @@ def tta(repeat, seed, accuracy, timeout, with_torch, torch_args):
                   + (f"{seconds:.1f} s, step {step}, start-up {fmt(startup, '.1f')} s"
                      if seconds else "not reached"), flush=True)
             results[name].append((seconds, step, startup))
-    rows, medians = [], {}
+    rows, medians, paces = [], {}, {}
     for name, runs in results.items():
         reached = [r for r in runs if r[0] is not None]
         medians[name] = median(r[0] for r in reached)
         # Seconds per 100 steps after start-up: the loop's pace, whatever the step reached.
-        pace = median((r[0] - r[2]) / r[1] * 100 for r in reached if r[1] and r[2] is not None)
+        paces[name] = median((r[0] - r[2]) / r[1] * 100 for r in reached if r[1] and r[2] is not None)
         rows.append([name, fmt(medians[name], ".1f"), fmt(median(r[1] for r in reached), ".0f"),
-                     fmt(median(r[2] for r in runs if r[2] is not None), ".1f"), fmt(pace, ".2f"),
-                     f"{len(reached)}/{len(runs)}"])
-    ratio = None
-    if medians.get("PyTorch") and medians.get("TensorFlow"):
-        ratio = medians["PyTorch"] / medians["TensorFlow"]
-    return rows, ratio, failed
+                     fmt(median(r[2] for r in runs if r[2] is not None), ".1f"),
+                     fmt(paces[name], ".2f"), f"{len(reached)}/{len(runs)}"])
+    return rows, _ratio(medians), _ratio(paces), failed
+
+
+def _ratio(figures):
+    """PyTorch's figure / TensorFlow's, or None without both."""
+    if figures.get("PyTorch") and figures.get("TensorFlow"):
+        return figures["PyTorch"] / figures["TensorFlow"]
+    return None
 
 
 def main():
@@ -136,7 +141,7 @@ def main():
     if "tta" in args.parts:
         if not STAGE_31.exists():
             sys.exit(f"error: {STAGE_31.name} not found")
-        rows, ratio, failed_tta = tta(args.repeat, args.seed, args.accuracy, args.timeout,
+        rows, ratio, pace_ratio, failed_tta = tta(args.repeat, args.seed, args.accuracy, args.timeout,
                                      with_torch, torch_args)
         failed |= failed_tta
         report += [f"\nStage 3.1, time from launch to test accuracy >= {args.accuracy}, "
@@ -147,6 +152,11 @@ def main():
             verdict = "no ratio" if ratio is None else ("met" if ratio >= RATIO_TARGET else "MISSED")
             report.append(f"\nPyTorch time / TensorFlow time: {fmt(ratio, '.2f')} "
                           f"(target >= {RATIO_TARGET}: {verdict})")
+            # The time ratio tends to the pace ratio on long runs: start-up and tracing
+            # weigh less and less. A pace ratio under the target means that no run
+            # length reaches it while TensorFlow starts later than PyTorch.
+            report.append(f"PyTorch pace / TensorFlow pace (s per 100 steps after start-up, "
+                          f"the ratio's limit on long runs): {fmt(pace_ratio, '.2f')}")
             failed |= verdict != "met"
     print("\n" + "\n".join(report))
     sys.exit(1 if failed else 0)
