@@ -141,8 +141,8 @@ def main():
     if "tta" in args.parts:
         if not STAGE_31.exists():
             sys.exit(f"error: {STAGE_31.name} not found")
-        rows, ratio, pace_ratio, failed_tta = tta(args.repeat, args.seed, args.accuracy, args.timeout,
-                                     with_torch, torch_args)
+        rows, ratio, pace_ratio, failed_tta = tta(args.repeat, args.seed, args.accuracy,
+                                                  args.timeout, with_torch, torch_args)
         failed |= failed_tta
         report += [f"\nStage 3.1, time from launch to test accuracy >= {args.accuracy}, "
                    f"median of {args.repeat}:\n",
