@@ -2,7 +2,7 @@
 tensorflowvisu: the live dashboard of the MNIST codelab
 =======================================================
 
-Six panels, 2 x 3, one matplotlib Axes each, redrawn while the network trains:
+Six panels, 2 x 3, one matplotlib Axes each:
 
     1 Accuracy            2 Cross entropy loss     3 Training digits
     4 Weights             5 Biases                 6 Test digits
@@ -13,30 +13,44 @@ Keys (click on the window first):
     0, Escape   all six panels
     space       pause and resume training (and drawing)
     o, h, ctrl+s   matplotlib's own keys: box zoom, reset zooms, save the image
+    q           close the window (this stops training)
 
-A stage script uses it like this:
+The dashboard is a view: it shows what it is fed and never drives training.
+trainer.py owns the loop and feeds it like this:
 
-    datavis = tensorflowvisu.MnistDataVis()
-    def training_step(step, update_train_data, update_test_data):
-        ...  # one optimisation step, then feed the panels:
+    datavis = MnistDataVis(title4="Weights", title5="Biases")
+    datavis.start(first_step=0, last_step=2000, updates=201, save_movie="run.mp4")
+    while ...:                                      # at each step with new figures:
         datavis.append_training_curves_data(step, accuracy, loss)
-        datavis.update_image1(tensorflowvisu.mnist_mosaic(images, predictions, labels))
-    datavis.animate(training_step, 2000, train_data_update_freq=10, test_data_update_freq=50)
+        datavis.append_data_histograms(step, weights, biases)
+        datavis.update_image1(mosaic)               # panel 3: the training batch
+        datavis.append_test_curves_data(step, accuracy, loss)     # at test steps
+        datavis.update_image2(mosaic)               # panel 6: 1,000 test digits
+        datavis.tick()       # draws if due, answers the window; waits while paused
+        if datavis.is_closed():
+            break
+        ...                  # train up to the next step with figures
+    datavis.finish(save_image="final.png")          # the final picture, the files
+    datavis.wait_until_closed()
 
-Where the dashboard appears (decided once, when MnistDataVis is built):
-    - headless=True: nowhere (--headless); the figure is only drawn for save_image/save_movie.
-    - in Jupyter: live in the notebook with an interactive backend (%matplotlib widget
-      or notebook); otherwise as a picture that is refreshed every second or so.
-    - otherwise in a window. When no window can be opened (no DISPLAY or WAYLAND_DISPLAY on
-      Linux, a backend that cannot draw on screen, or one that fails to start), it prints one
-      line of notice on stderr and carries on headless. Training and the text printed on
-      stdout are the same in every case.
+Where it appears (decided once, when MnistDataVis is built):
+    - headless=True: nowhere (--headless); the figure is drawn off screen only for
+      --save-image and --save-movie.
+    - in Jupyter: live in the notebook with an interactive backend (%matplotlib widget);
+      otherwise as a picture refreshed about once a second.
+    - otherwise in a window. When no window can be opened (no DISPLAY or WAYLAND_DISPLAY
+      on Linux, a backend that cannot draw on screen, or one that fails to start), it
+      prints one line of notice on stderr and carries on headless.
 
-Drawing costs time that training would rather have, so appending data only stores it;
-the figure is redrawn at most every quarter of a second, and less often when a redraw
-is slow, so that drawing takes at most about 5 % of the run. A redraw repaints only the
-curves, bands and mosaics over a saved background (blitting); axes, ticks and titles are
-redrawn only when a range changes. benchmarks/bench_dashboard.py measures the cost.
+How it stays live without slowing training much: painting the axes, ticks and text
+is slow (a quarter of a second for the whole figure on 2 cores), painting the curves,
+bands and digits alone is quick. So the slow part is painted once and kept as a
+background; each redraw puts back the background of the panels with news and paints
+only their moving parts over it (blitting, 10-30 ms). The axes are painted again only
+when a range changes, and the ranges are chosen to change seldom. A redraw comes at
+each new figure, at most REDRAW_RATE times a second; panel 6 (1,000 digits) at most
+once a second. Module DrawPacing keeps drawing near DRAW_SHARE of the time, and
+never below MIN_PICTURES pictures for a run, however short.
 
 Panels 4 and 5 show percentile bands: at each recorded step, the values are cut into
 7 buckets holding the same number of values (see percentile_bands), drawn as 7 shaded
@@ -46,18 +60,23 @@ bands, palest outside and strongest in the middle one, which holds the median.
 import io
 import math
 import os
+import shutil
+import subprocess
 import sys
 import time
 import uuid
 
 import numpy as np
 import matplotlib
-from matplotlib import animation
+import matplotlib.style
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 # ----------------------------------------------------------------------------
 # Settings (constants only: every dashboard keeps its own data on its instance)
@@ -69,22 +88,34 @@ DEFAULT_TITLES = ("Accuracy", "Cross entropy loss", "Training digits",
 PANEL_LAYOUTS = {"1": (1,), "2": (2,), "3": (3,), "4": (4,), "5": (5,), "6": (6,),
                  "7": (1, 2), "8": (4, 5), "9": (3, 6),
                  "0": (1, 2, 3, 4, 5, 6), "escape": (1, 2, 3, 4, 5, 6)}
+ALL_PANELS = (1, 2, 3, 4, 5, 6)
 
+STYLE = "ggplot"                   # grey panels, white grid: the original's look
+TRAIN_COLOUR, TEST_COLOUR = "#348ABD", "#E24A33"
+TRAIN_LINE_WIDTH, TEST_LINE_WIDTH = 1.0, 2.5    # a thin training line, a thick test line
 BAND_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
                 "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+BAND_COLOUR_WEIGHTS, BAND_COLOUR_BIASES = 2, 2   # indexes into BAND_COLOURS
 BAND_COUNT = 7                                   # equal-count buckets in panels 4 and 5
 BAND_QUANTILES = tuple(k / BAND_COUNT for k in range(BAND_COUNT + 1))  # 0, 1/7, ..., 1
 BAND_SHADES = (0.25, 0.45, 0.7, 1.0, 0.7, 0.45, 0.25)  # colour strength, outer to median
+BAND_MIN_SPAN = 0.01               # panels 4 and 5 never show a narrower range (all-zero
+                                   # weights at step 0 would give a zero-width one)
+LOSS_TOP_AT_START = 100.0          # the original's fixed loss scale (x 100 per batch)
 
 FIGURE_SIZE = (13.0, 7.2)          # inches; 1300 x 720 pixels at 100 dpi
-MIN_REDRAW_INTERVAL_S = 0.25       # at most 4 redraws a second in a window
-NOTEBOOK_REDRAW_INTERVAL_S = 1.0   # a static notebook picture: at most one a second
-MAX_DRAW_SHARE = 0.05              # redraws are spaced out to keep to this share of time,
-                                   # full draws (axes, text) and data-only ones each
-EVENT_PUMP_INTERVAL_S = 0.05       # let the window handle keys this often while training
+REDRAW_RATE = 8                    # at most this many redraws a second in a window
+NOTEBOOK_REDRAW_INTERVAL_S = 1.0   # a notebook picture: about one a second
+DRAW_SHARE = 0.15                  # drawing keeps to about this share of the run's time
+MIN_PICTURES = 60                  # a run shows at least this many pictures (if it has
+                                   # that many figure updates): a short run is watched too
+PANEL_MIN_INTERVAL_S = {3: 0.3, 6: 1.0}  # digit mosaics: slower to paint, and they flicker
+EVENT_PUMP_INTERVAL_S = 0.05       # while paused or kept open: answer the window this often
+
 MOVIE_FPS = 10
-MAX_MOVIE_FRAMES = 200             # longer runs record every 2nd, 3rd... update
-GIF_DPI = 60                       # 780 x 432 pixels; a GIF keeps every frame in memory
+MAX_MOVIE_FRAMES = 200             # longer runs record every 2nd, 3rd... figure update
+GIF_SCALE = 0.6                    # 780 x 432 pixels; a GIF keeps every frame in memory
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm")   # written by ffmpeg
 
 TILE = 28                          # MNIST images are 28 x 28
 RED = (0.9, 0.2, 0.2)              # background of a misrecognised digit
@@ -105,13 +136,15 @@ GLYPH_TOP, GLYPH_LEFT, GLYPH_RIGHT = 1, 1, TILE - 1 - GLYPHS.shape[2]  # where l
 
 # Panel 6 shows the first 1000 of the 10,000 test images sorted misrecognised first,
 # that is the top 10 % of the test set: its y-axis runs from 100 % down to 90 %.
+TEST_MOSAIC_LINES, TEST_MOSAIC_COUNT = 25, 1000   # 25 lines of 40 digits
+TRAIN_MOSAIC_LINES = 10                           # the batch of 100: 10 lines of 10
 TEST_MOSAIC_SCALE = (100, 90)      # percent at the top and at the bottom of panel 6
 
 
 # ----------------------------------------------------------------------------
 # Digit mosaics and percentile bands: plain numpy, usable without a dashboard
 
-def mnist_mosaic(images, predicted_ids, correct_ids, lines=10, n=None):
+def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n=None):
     """Digits in a grid, misrecognised ones first, as an RGB float image [H, W, 3] in [0, 1].
 
     images: [N, 28, 28, 1], [N, 28, 28] or [N, 784], ink = 1.0 on background = 0.0
@@ -138,6 +171,12 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=10, n=None):
     tiles = np.concatenate([tiles, blank])
     grid = tiles.reshape(lines, columns, TILE, TILE, 3).transpose(0, 2, 1, 3, 4)
     return grid.reshape(lines * TILE, columns * TILE, 3)
+
+
+def test_digits_mosaic(images, predicted_ids, correct_ids):
+    """Panel 6's mosaic: the first 1,000 test digits, misrecognised first."""
+    return mnist_mosaic(images, predicted_ids, correct_ids, lines=TEST_MOSAIC_LINES,
+                        n=TEST_MOSAIC_COUNT)
 
 
 def _as_ink(images):
@@ -193,20 +232,55 @@ def percentile_bands(values):
     return low + (high - low) * (position - below)
 
 
-def update_flags(step, iterations, train_data_update_freq, test_data_update_freq,
-                 more_tests_at_start=False):
-    """(update_train_data, update_test_data) for one step, as animate decides them.
+# ----------------------------------------------------------------------------
+# Axis ranges that change seldom: every change repaints the slow axes and text
 
-    Training figures every train_data_update_freq steps, test figures every
-    test_data_update_freq steps, both on the last step. more_tests_at_start adds test
-    figures at the training cadence during the first test_data_update_freq steps.
+def _nice_ceiling(value):
+    """The smallest of 1, 1.5, 2, 3, 5, 7 times a power of ten that is >= value (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for mantissa in (1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0):
+        if mantissa * power >= value * (1 - 1e-12):
+            return mantissa * power
+    return 10.0 * power
+
+
+def loss_axis_top(steps, losses, current_top):
+    """The top of the loss panel (its bottom stays at 0).
+
+    At first the original's fixed 100. Then it follows the loss of the later half of the
+    run so far (the steps from half the last one on, never step 0), so that the range
+    the lessons discuss fills the panel and the huge loss of the first steps runs off
+    the top. It changes only when the loss outgrows it or fits in half of it.
     """
-    last = step == iterations
-    train = step % train_data_update_freq == 0 or last
-    test = step % test_data_update_freq == 0 or last
-    if more_tests_at_start and step < test_data_update_freq:
-        test = test or step % train_data_update_freq == 0
-    return train, test
+    steps, losses = np.asarray(steps, np.float64), np.asarray(losses, np.float64)
+    keep = np.isfinite(losses) & (steps > 0)
+    if not keep.any():
+        return current_top
+    steps, losses = steps[keep], losses[keep]
+    recent = losses[steps >= steps.max() / 2]
+    # The 90th percentile, not the maximum: one noisy training batch should not move it.
+    wanted = _nice_ceiling(max(1.3 * np.percentile(recent, 90), 1e-6))
+    if wanted > current_top or wanted <= current_top / 2:
+        return wanted
+    return current_top
+
+
+def band_axis_range(low, high, current=None):
+    """(bottom, top) for panel 4 or 5, whose values span low..high.
+
+    Never narrower than BAND_MIN_SPAN, ends on round tick values, with half the values'
+    span as room on each side. Keeps `current` while the values fit in it and fill at
+    least a quarter of it, so that the range changes seldom as the spread grows.
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return current
+    if current is not None:
+        bottom, top = current
+        if bottom <= low and high <= top and (high - low) >= (top - bottom) / 4:
+            return current
+    middle, span = (low + high) / 2, max(high - low, BAND_MIN_SPAN)
+    ticks = MaxNLocator(nbins=5).tick_values(middle - span, middle + span)
+    return float(ticks[0]), float(ticks[-1])
 
 
 # ----------------------------------------------------------------------------
@@ -235,6 +309,40 @@ def check_output_path(path, flag_name="output"):
     return path
 
 
+def check_image_path(path, flag_name="--save-image"):
+    """check_output_path, and an extension that names an image format matplotlib writes."""
+    path = check_output_path(path, flag_name)
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if extension not in formats:
+        raise OutputPathError(f"{flag_name}: '{path}' does not end in an image format "
+                              f"matplotlib writes; use .png (or one of: "
+                              f"{', '.join('.' + name for name in sorted(formats))})")
+    return path
+
+
+def check_movie_path(path, flag_name="--save-movie"):
+    """check_output_path, and a movie format this machine can write: .gif always,
+    .mp4 .mkv .mov .avi .webm with ffmpeg."""
+    path = check_output_path(path, flag_name)
+    extension = os.path.splitext(path)[1].lower()
+    if extension == ".gif":
+        return path
+    if extension not in VIDEO_EXTENSIONS:
+        raise OutputPathError(f"{flag_name}: '{path}': name the movie .gif or "
+                              f"{' '.join(VIDEO_EXTENSIONS)} (the last ones need ffmpeg)")
+    if _ffmpeg() is None:
+        raise OutputPathError(f"{flag_name}: writing '{path}' needs ffmpeg, which is not "
+                              f"installed (e.g. apt install ffmpeg, brew install ffmpeg); "
+                              f"or name the movie .gif")
+    return path
+
+
+def _ffmpeg():
+    """The ffmpeg program matplotlib would use (rcParams['animation.ffmpeg_path']), or None."""
+    return shutil.which(matplotlib.rcParams["animation.ffmpeg_path"])
+
+
 def _temporary_path(path):
     """A hidden file name beside `path`, with the same extension (writers go by it)."""
     folder, name = os.path.split(path)
@@ -250,18 +358,13 @@ def _remove_quietly(path):
 
 
 def save_figure(fig, path):
-    """Write `fig` to `path` (PNG unless the extension names another format), atomically."""
+    """Write `fig` to `path` in the format its extension names, atomically."""
     temporary = _temporary_path(path)
     try:
-        fig.savefig(temporary, format=_image_format(path))
+        fig.savefig(temporary, format=os.path.splitext(path)[1].lower().lstrip("."))
         os.replace(temporary, path)
     finally:
         _remove_quietly(temporary)
-
-
-def _image_format(path):
-    extension = os.path.splitext(path)[1].lower().lstrip(".")
-    return extension if extension in FigureCanvasAgg.get_supported_filetypes() else "png"
 
 
 def _notice(message):
@@ -269,73 +372,78 @@ def _notice(message):
     print(f"tensorflowvisu: {message}", file=sys.stderr, flush=True)
 
 
-# ----------------------------------------------------------------------------
-# Movies: mp4 through ffmpeg when matplotlib finds it, else an animated GIF
-
-class _GifWriter(animation.PillowWriter):
-    """PillowWriter keeping each frame with a 256-colour palette (a quarter of the memory)."""
-
-    def setup(self, fig, outfile, dpi=None):
-        super().setup(fig, outfile, dpi=dpi)
-        self._palette_frames = []
-
-    def grab_frame(self, **savefig_kwargs):
-        from PIL import Image
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="rgba", dpi=self.dpi, **savefig_kwargs)
-        frame = Image.frombuffer("RGBA", self.frame_size, buffer.getbuffer(), "raw", "RGBA", 0, 1)
-        self._palette_frames.append(frame.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE))
-
-    def finish(self):
-        first, *others = self._palette_frames
-        first.save(self.outfile, format="GIF", save_all=True, append_images=others,
-                   duration=int(1000 / self.fps), loop=0)
-
-
 class MovieRecorder:
-    """Records frames of a figure into save_movie, written atomically when finished."""
+    """A movie made of RGBA frames (numpy [H, W, 4] uint8), of a size fixed at the start.
 
-    def __init__(self, fig, path, flag_name="save_movie"):
-        path = check_output_path(path, flag_name)
-        if not path.lower().endswith(".gif") and not animation.writers.is_available("ffmpeg"):
-            gif_path = os.path.splitext(path)[0] + ".gif"
-            _notice(f"ffmpeg not found: writing the movie as {gif_path} instead of {path}")
-            path = gif_path
-        if path.lower().endswith(".gif"):
-            self.writer, dpi = _GifWriter(fps=MOVIE_FPS), GIF_DPI
+    .gif: kept in memory with a 256-colour palette, written by Pillow at the end.
+    Video formats: piped to ffmpeg as they come. Either way the file is written under
+    a temporary name and renamed at the end, so a failed run leaves nothing behind.
+    """
+
+    def __init__(self, path, size, flag_name="--save-movie"):
+        self.path = check_movie_path(path, flag_name)
+        self.gif = self.path.lower().endswith(".gif")
+        width, height = size
+        if self.gif:
+            width, height = round(width * GIF_SCALE), round(height * GIF_SCALE)
+        self.size = (width - width % 2, height - height % 2)   # video codecs want even sizes
+        self.frames = 0
+        self._temporary = _temporary_path(self.path)
+        self._gif_frames = []
+        self._ffmpeg = None
+        if not self.gif:
+            command = [_ffmpeg(), "-y", "-loglevel", "error", "-f", "rawvideo",
+                       "-pix_fmt", "rgba", "-s", f"{self.size[0]}x{self.size[1]}",
+                       "-r", str(MOVIE_FPS), "-i", "-", "-pix_fmt", "yuv420p",
+                       self._temporary]
+            self._ffmpeg = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                            stderr=subprocess.PIPE)
+
+    def add(self, rgba):
+        """Add one frame; it is scaled to the movie's size if the window was resized."""
+        from PIL import Image
+        frame = Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
+        if frame.size != self.size:
+            frame = frame.resize(self.size, Image.Resampling.BILINEAR)
+        if self.gif:
+            self._gif_frames.append(frame.convert("P", palette=Image.Palette.ADAPTIVE))
         else:
-            self.writer, dpi = animation.FFMpegWriter(fps=MOVIE_FPS), fig.dpi
-        self.path, self.frames = path, 0
-        self._temporary = _temporary_path(path)
-        self.writer.setup(fig, self._temporary, dpi=dpi)
-
-    def grab(self):
-        self.writer.grab_frame()
+            try:
+                self._ffmpeg.stdin.write(frame.convert("RGBA").tobytes())
+            except BrokenPipeError:
+                raise OutputPathError(f"--save-movie: ffmpeg stopped while writing "
+                                      f"'{self.path}': {self._ffmpeg_errors()}") from None
         self.frames += 1
 
+    def _ffmpeg_errors(self):
+        self._ffmpeg.wait()
+        return self._ffmpeg.stderr.read().decode(errors="replace").strip()[-500:]
+
     def finish(self):
-        """Write the file (if any frame was recorded) and return its path."""
+        """Write the file (if any frame was recorded) and return its path, else None."""
         try:
-            if self.frames:
-                self.writer.finish()
-                os.replace(self._temporary, self.path)
+            if self.gif and self._gif_frames:
+                first, *others = self._gif_frames
+                first.save(self._temporary, format="GIF", save_all=True, append_images=others,
+                           duration=int(1000 / MOVIE_FPS), loop=0)
+            elif self._ffmpeg:
+                self._ffmpeg.stdin.close()
+                if self._ffmpeg.wait() != 0:
+                    raise OutputPathError(f"--save-movie: ffmpeg could not write "
+                                          f"'{self.path}': {self._ffmpeg_errors()}")
+            if not self.frames:
+                return None
+            os.replace(self._temporary, self.path)
+            return self.path
         finally:
             _remove_quietly(self._temporary)
-        return self.path
 
     def abandon(self):
         """Stop without writing anything (training failed)."""
-        try:
-            self.writer.finish()      # also stops an ffmpeg process
-        except Exception:
-            pass
+        if self._ffmpeg and self._ffmpeg.poll() is None:
+            self._ffmpeg.kill()
+            self._ffmpeg.wait()
         _remove_quietly(self._temporary)
-
-
-def _movie_frame_stride(iterations, flags):
-    """Record every k-th figure update so that a movie has at most MAX_MOVIE_FRAMES frames."""
-    updates = sum(1 for step in range(iterations + 1) if any(flags(step)))
-    return max(1, math.ceil(updates / MAX_MOVIE_FRAMES))
 
 
 # ----------------------------------------------------------------------------
@@ -375,14 +483,363 @@ def choose_display(headless, environ=None, platform=None):
 
 
 # ----------------------------------------------------------------------------
+# The panels: figure, axes, the artists that show the data, the layout keys
+
+class Panels:
+    """The six panels and the data they show. Feeding data only stores it; refresh()
+    hands it to the artists, fitting the ranges of panels 2, 4 and 5."""
+
+    def __init__(self, fig, titles, colour4=BAND_COLOUR_WEIGHTS, colour5=BAND_COLOUR_BIASES):
+        self.fig = fig
+        self.train = {"step": [], "accuracy": [], "loss": []}
+        self.test = {"step": [], "accuracy": [], "loss": []}
+        self.histogram_steps = []
+        self.bands = {4: [], 5: []}           # panel -> list of 8 boundaries per step
+        self.images = {3: None, 6: None}      # panel -> latest mosaic (or its maker), until shown
+        self.news = set()                     # panels whose artists are behind their data
+        self.auto_range = {2, 4, 5}           # panels whose y range follows the data
+        self._setting_limits = False
+        with matplotlib.style.context(STYLE):
+            self.axes = {k: fig.add_subplot(2, 3, k) for k in ALL_PANELS}
+            for k, title in zip(ALL_PANELS, titles):
+                self.axes[k].set_title(title)
+            self.lines = {}
+            self._build_curves(1, "accuracy", "lower right")
+            self._build_curves(2, "loss", "upper right")
+            self.axes[1].set_ylim(0.0, 1.0)
+            self.axes[2].set_ylim(0.0, LOSS_TOP_AT_START)
+            self.band_artists = {4: self._build_bands(4, colour4), 5: self._build_bands(5, colour5)}
+            self.image_artists = {3: self._build_image(3, TRAIN_MOSAIC_LINES, TRAIN_MOSAIC_LINES),
+                                  6: self._build_image(6, TEST_MOSAIC_LINES,
+                                                       TEST_MOSAIC_COUNT // TEST_MOSAIC_LINES)}
+            self.paused_label = fig.text(
+                0.5, 0.5, "paused: press space to resume", ha="center", va="center",
+                fontsize=22, color="white", visible=False,
+                bbox=dict(boxstyle="round,pad=0.6", facecolor="#555555", alpha=0.85))
+        self._label_test_digits()
+        self.animated = {panel: [artist for (place, _), artist in self.lines.items()
+                                 if place == panel] for panel in (1, 2)}
+        self.animated.update({panel: [artist] for panel, artist in
+                              [*self.band_artists.items(), *self.image_artists.items()]})
+        for artists in self.animated.values():
+            for artist in artists:
+                artist.set_animated(True)
+        for ax in self.axes.values():
+            ax.callbacks.connect("ylim_changed", self._on_ylim_changed)
+        self._grids = {1: GridSpec(1, 1, figure=fig), 2: GridSpec(1, 2, figure=fig),
+                       6: GridSpec(2, 3, figure=fig)}
+        for grid in self._grids.values():
+            grid.update(left=0.05, right=0.98, bottom=0.06, top=0.94, wspace=0.22, hspace=0.3)
+        self.show_layout("0")
+
+    def _build_curves(self, panel, quantity, legend_place):
+        ax = self.axes[panel]
+        self.lines[panel, "train"], = ax.plot([], [], color=TRAIN_COLOUR,
+                                              lw=TRAIN_LINE_WIDTH, label=f"training {quantity}")
+        self.lines[panel, "test"], = ax.plot([], [], color=TEST_COLOUR,
+                                             lw=TEST_LINE_WIDTH, label=f"test {quantity}")
+        ax.legend(loc=legend_place).set_draggable(True)
+
+    def _build_bands(self, panel, colour_number):
+        """7 filled bands (outer ones pale, the one holding the median strongest)."""
+        base = np.array(to_rgb(BAND_COLOURS[colour_number % len(BAND_COLOURS)]))
+        colours = [1.0 - strength * (1.0 - base) for strength in BAND_SHADES]
+        bands = PolyCollection([], facecolors=colours, edgecolors="none")
+        ax = self.axes[panel]
+        ax.add_collection(bands)
+        ax.set_ylim(*band_axis_range(0.0, 0.0))
+        ax.ticklabel_format(axis="y", useOffset=False)   # never a "1e-8" offset label
+        return bands
+
+    def _build_image(self, panel, lines, columns):
+        ax = self.axes[panel]
+        blank = np.ones((lines * TILE, columns * TILE, 3), np.float32)
+        image = ax.imshow(blank, interpolation="antialiased")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        return image
+
+    def _label_test_digits(self):
+        """Panel 6's y-axis: 100 % at the top to 90 % at the bottom of the test mosaic."""
+        height = self.image_artists[6].get_array().shape[0]
+        top, bottom = TEST_MOSAIC_SCALE
+        percents = np.arange(top, bottom - 1, -2)
+        positions = (top - percents) / (top - bottom) * height - 0.5
+        self.axes[6].set_yticks(positions, [f"{p}%" for p in percents])
+
+    # -- data ----------------------------------------------------------------
+
+    def append_curves(self, which, step, accuracy, loss):
+        curves = self.train if which == "train" else self.test
+        curves["step"].append(int(step))
+        curves["accuracy"].append(float(accuracy))
+        curves["loss"].append(float(loss))
+        self.news.update((1, 2))
+
+    def append_histograms(self, step, values4, values5):
+        self.histogram_steps.append(int(step))
+        self.bands[4].append(percentile_bands(values4))
+        self.bands[5].append(percentile_bands(values5))
+        self.news.update((4, 5))
+
+    def set_image(self, panel, image):
+        self.images[panel] = image
+        self.news.add(panel)
+
+    # -- layout --------------------------------------------------------------
+
+    def show_layout(self, key):
+        """Show the panels of PANEL_LAYOUTS[key] ("0".."9" or "escape"), hide the others."""
+        shown = PANEL_LAYOUTS[key]
+        grid = self._grids[len(shown)]
+        for panel, ax in self.axes.items():
+            ax.set_visible(panel in shown)
+        for place, panel in enumerate(shown):
+            self.axes[panel].set_subplotspec(grid[place])
+
+    def visible(self):
+        return tuple(panel for panel, ax in self.axes.items() if ax.get_visible())
+
+    def set_x_range(self, first_step, last_step):
+        self._setting_limits = True
+        for panel in (1, 2, 4, 5):
+            self.axes[panel].set_xlim(first_step, max(last_step, first_step + 1))
+        self._setting_limits = False
+
+    def reset_ranges(self):
+        """After matplotlib's home key: the panels follow their data again."""
+        self.auto_range = {2, 4, 5}
+        self.news.update((2, 4, 5))
+
+    def _on_ylim_changed(self, ax):
+        if not self._setting_limits:      # the user zoomed: stop fitting that panel
+            self.auto_range.discard(next(k for k, a in self.axes.items() if a is ax))
+
+    def _set_ylim(self, panel, limits):
+        """Set a y range; True if it changed."""
+        if limits is None or tuple(self.axes[panel].get_ylim()) == tuple(limits):
+            return False
+        self._setting_limits = True
+        self.axes[panel].set_ylim(*limits)
+        self._setting_limits = False
+        return True
+
+    # -- handing the data to the artists ---------------------------------------
+
+    def refresh(self, panels):
+        """Bring the artists of `panels` up to date with their data (mosaics are made
+        here if they were given as functions). Returns the panels whose y range changed."""
+        rescaled = set()
+        for which, curves in (("train", self.train), ("test", self.test)):
+            if 1 in panels:
+                self.lines[1, which].set_data(curves["step"], curves["accuracy"])
+            if 2 in panels:
+                self.lines[2, which].set_data(curves["step"], curves["loss"])
+        if 2 in panels and 2 in self.auto_range:
+            top = loss_axis_top(self.train["step"] + self.test["step"],
+                                self.train["loss"] + self.test["loss"],
+                                self.axes[2].get_ylim()[1])
+            if self._set_ylim(2, (0.0, top)):
+                rescaled.add(2)
+        for panel in (4, 5):
+            if panel in panels and self.histogram_steps:
+                bounds = self._refresh_bands(panel)
+                if panel in self.auto_range:
+                    finite = bounds[np.isfinite(bounds)]
+                    if finite.size and self._set_ylim(panel, band_axis_range(
+                            finite.min(), finite.max(), self.axes[panel].get_ylim())):
+                        rescaled.add(panel)
+        for panel in (3, 6):
+            if panel in panels:
+                self._refresh_image(panel)
+        self.news.difference_update(panels)
+        return rescaled
+
+    def _refresh_bands(self, panel):
+        """Band k is the area between boundaries k and k+1 (see percentile_bands)."""
+        steps = np.asarray(self.histogram_steps, dtype=np.float64)
+        bounds = np.asarray(self.bands[panel])                      # [steps, 8]
+        polygons = [np.concatenate([np.column_stack([steps, bounds[:, k + 1]]),
+                                    np.column_stack([steps[::-1], bounds[::-1, k]])])
+                    for k in range(BAND_COUNT)]
+        self.band_artists[panel].set_verts(polygons)
+        return bounds
+
+    def _refresh_image(self, panel):
+        image, self.images[panel] = self.images[panel], None
+        if image is None:
+            return
+        if callable(image):
+            image = image()
+        artist = self.image_artists[panel]
+        if np.shape(image)[:2] != artist.get_array().shape[:2]:
+            raise ValueError(f"panel {panel}: a mosaic of {np.shape(image)[:2]} pixels, "
+                             f"expected {artist.get_array().shape[:2]}")
+        artist.set_data(image)
+
+
+# ----------------------------------------------------------------------------
+# Painting: the whole figure, or only the moving parts over a saved background
+
+def panel_cells(boxes, figure_box, overhang=0.3):
+    """Cut the figure into one cell per panel, without overlaps, each holding its axes,
+    its title above and its ticks on the left and below: {panel: Bbox} in pixels.
+
+    boxes: {panel: its axes' Bbox}. Between two columns, the boundary lies just right of
+    the left panel's frame (`overhang` of the gap: room for its last x tick label), so
+    the right panel's y tick labels are in its own cell; between two rows, half-way.
+    """
+    cells = {}
+    for panel, box in boxes.items():
+        left, right = figure_box.x0, figure_box.x1
+        bottom, top = figure_box.y0, figure_box.y1
+        for other in boxes.values():
+            side_by_side = other.y0 < box.y1 and box.y0 < other.y1
+            above_below = other.x0 < box.x1 and box.x0 < other.x1
+            if side_by_side and other.x1 <= box.x0:
+                left = max(left, other.x1 + overhang * (box.x0 - other.x1))
+            if side_by_side and other.x0 >= box.x1:
+                right = min(right, box.x1 + overhang * (other.x0 - box.x1))
+            if above_below and other.y0 >= box.y1:
+                top = min(top, (box.y1 + other.y0) / 2)
+            if above_below and other.y1 <= box.y0:
+                bottom = max(bottom, (other.y1 + box.y0) / 2)
+        cells[panel] = Bbox.from_extents(left, bottom, right, top)
+    return cells
+
+
+class Painter:
+    """Paints the figure on its canvas, in three ways, from slow to quick:
+
+    - in full: every panel, axes, ticks and text (a quarter of a second). Any full draw
+      of the canvas, ours or the window's own (a resize, a zoom), is kept as each
+      panel's background: its picture without the moving artists.
+    - one panel in full, after its range changed: the panel with its ticks and title,
+      over a blank patch of its own place, and kept as its new background.
+    - quickly (blitting): a panel's background put back and its moving artists
+      painted over it.
+    """
+
+    def __init__(self, panels):
+        self.panels = panels
+        self.fig = panels.fig
+        self.canvas = panels.fig.canvas
+        self.backgrounds = None           # panel -> its picture without the moving artists
+        self.cells = {}                   # panel -> its share of the figure (see panel_cells)
+        self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def can_blit(self):
+        return bool(getattr(self.canvas, "supports_blit", False))
+
+    def invalidate(self):
+        """The layout changed: the next paint must be a full one."""
+        self.backgrounds = None
+
+    def paint(self, panels, rescaled=()):
+        """Paint the changes of `panels`, whose y range changed for those in `rescaled`.
+        Returns True if it painted the whole figure."""
+        if self.backgrounds is None or not self.can_blit() or not all(
+                self._paint_panel_in_full(panel) for panel in sorted(rescaled)):
+            self.canvas.draw()           # its draw_event keeps the new backgrounds
+            return True
+        for panel in sorted(set(panels) - set(rescaled)):
+            if panel in self.backgrounds:
+                self.canvas.restore_region(self.backgrounds[panel])
+                self._draw_moving(panel)
+                self.canvas.blit(self.panels.axes[panel].bbox)
+        return False
+
+    def _paint_panel_in_full(self, panel):
+        """Repaint one panel with its ticks and title, over a blank of its cell."""
+        if panel not in self.backgrounds:
+            return True                   # hidden: the next layout key paints it
+        renderer = self.canvas.get_renderer()
+        ax, cell = self.panels.axes[panel], self.cells[panel]
+        blank = Rectangle((cell.x0, cell.y0), cell.width, cell.height, transform=None,
+                          facecolor=self.fig.get_facecolor(), edgecolor="none")
+        blank.set_figure(self.fig)
+        blank.draw(renderer)
+        ax.draw(renderer)                 # without its moving artists (they are "animated")
+        self.backgrounds[panel] = self.canvas.copy_from_bbox(ax.bbox)
+        self._draw_moving(panel)
+        self.canvas.blit(cell)
+        return True
+
+    def _on_draw(self, event):
+        """After every full draw: keep it as the backgrounds, then paint the moving parts."""
+        if self.canvas.is_saving() or not self.can_blit():
+            return
+        visible = self.panels.visible()
+        self.backgrounds = {panel: self.canvas.copy_from_bbox(self.panels.axes[panel].bbox)
+                            for panel in visible}
+        self.cells = panel_cells({panel: self.panels.axes[panel].bbox for panel in visible},
+                                 self.fig.bbox)
+        for panel in visible:
+            self._draw_moving(panel)
+
+    def _draw_moving(self, panel):
+        for artist in self.panels.animated[panel]:
+            self.panels.axes[panel].draw_artist(artist)
+
+    def rgba(self):
+        """The picture on the canvas now, as an RGBA array [H, W, 4] (a copy)."""
+        buffer = getattr(self.canvas, "buffer_rgba", None)
+        if buffer is not None:
+            return np.array(buffer())
+        data = io.BytesIO()
+        self.panels.fig.savefig(data, format="rgba")
+        width, height = self.canvas.get_width_height(physical=True)
+        return np.frombuffer(data.getvalue(), np.uint8).reshape(height, width, 4)
+
+
+class DrawPacing:
+    """When to redraw, so that the dashboard looks live and training keeps its time.
+
+    A redraw is due when there is news and either the last redraw is old enough, or
+    `max_skipped` figure updates went by without one (so that a short run still shows
+    MIN_PICTURES pictures). Old enough: at most `1 / interval_s` a second, and a quick
+    redraw that took t seconds waits t / DRAW_SHARE for the next, which keeps drawing
+    near DRAW_SHARE of the time. A full redraw (a range changed: rare by design) waits
+    only the interval, so that the curves do not stop after it."""
+
+    def __init__(self, interval_s, updates=0, min_pictures=MIN_PICTURES):
+        self.interval_s = interval_s
+        self.max_skipped = max(1, updates // min_pictures) if updates else None
+        self.next_redraw = 0.0
+        self.skipped = 0                  # figure updates since the last redraw
+        self.panel_due = {}               # panel -> when it may be repainted again
+
+    def note_update(self):
+        self.skipped += 1
+
+    def due(self, now):
+        if self.max_skipped is not None and self.skipped >= self.max_skipped:
+            return True
+        return now >= self.next_redraw
+
+    def panels_due(self, news, now):
+        """The panels with news that may be repainted now (see PANEL_MIN_INTERVAL_S)."""
+        return {panel for panel in news if now >= self.panel_due.get(panel, 0.0)}
+
+    def done(self, began, cost, panels, full):
+        self.skipped = 0
+        wait = self.interval_s if full else max(self.interval_s, cost / DRAW_SHARE)
+        self.next_redraw = began + cost + wait if full else began + wait
+        for panel in panels:
+            if panel in PANEL_MIN_INTERVAL_S:
+                self.panel_due[panel] = began + PANEL_MIN_INTERVAL_S[panel]
+
+
+# ----------------------------------------------------------------------------
 # The dashboard
 
 class MnistDataVis:
-    """The six-panel dashboard. All its data lives on the instance."""
+    """The six-panel dashboard: panels fed by the trainer, painted when due, recorded
+    into a movie if asked. All its data lives on the instance."""
 
     def __init__(self, title1=None, title2=None, title3=None, title4=None, title5=None,
-                 title6=None, histogram4colornum=2, histogram5colornum=2, headless=False,
-                 live=None):
+                 title6=None, headless=False, live=None):
         """live: redraw during training; default True with a window or notebook, False
         headless (live=True headless draws off screen: used to measure drawing costs)."""
         given = (title1, title2, title3, title4, title5, title6)
@@ -393,24 +850,36 @@ class MnistDataVis:
             _notice(f"{why}: running without the dashboard window; "
                     "use --save-image or --save-movie to keep it")
         self.live = (self.display != "headless") if live is None else live
-        self.redraw_interval_s = (NOTEBOOK_REDRAW_INTERVAL_S if self.display == "notebook"
-                                  else MIN_REDRAW_INTERVAL_S)
-        self._init_data()
-        self._build_panels(titles, histogram4colornum, histogram5colornum)
-        self.show_panels("0")
-        self.set_x_range(1)
+        self.panels = Panels(self.fig, titles)
+        self.painter = Painter(self.panels)
+        self.pacing = DrawPacing(self._redraw_interval())
+        self.movie = None
+        self._movie_stride = 1
+        self._updates = 0                 # figure updates so far
+        self._last_update_step = None
+        self._last_step = 1
+        self._frame_wanted = False        # record the picture of this update in the movie
+        self._paused = False
+        self._closed = False
+        self._layout_changed = False
+        self._notebook_output = None
+        self._next_pump = 0.0
+        self.redraws = {"full": 0, "quick": 0}   # counted, for the tests and benchmarks
         self.fig.canvas.mpl_connect("key_press_event", self._on_key)
         self.fig.canvas.mpl_connect("close_event", self._on_close)
-        self.fig.canvas.mpl_connect("draw_event", self._on_draw)
-
-    # -- the figure ----------------------------------------------------------
 
     def _make_figure(self):
         """A pyplot figure for a window; else a bare Agg figure (no GUI, no pyplot)."""
         if self.display == "window":
             try:
                 import matplotlib.pyplot as plt
-                fig = plt.figure(figsize=FIGURE_SIZE)
+                with plt.ioff():          # shown by start()
+                    if _in_notebook():
+                        # Kept out of pyplot's list of figures: IPython's %run calls
+                        # plt.show() at the end, which would show it a second time.
+                        fig = plt.new_figure_manager(0, figsize=FIGURE_SIZE).canvas.figure
+                    else:
+                        fig = plt.figure(figsize=FIGURE_SIZE)
                 fig.canvas.manager.set_window_title("MNIST")
                 return fig
             except Exception as error:   # e.g. TclError: no display, a broken Qt/GTK install
@@ -421,310 +890,206 @@ class MnistDataVis:
         FigureCanvasAgg(fig)
         return fig
 
-    def _init_data(self):
-        self._train = {"step": [], "accuracy": [], "loss": []}
-        self._test = {"step": [], "accuracy": [], "loss": []}
-        self._histogram_steps = []
-        self._bands = {4: [], 5: []}           # panel -> list of 8 boundaries per step
-        self._images = {3: None, 6: None}      # panel -> latest mosaic, until drawn
-        self._iterations = 1
-        self._paused = False
-        self._closed = False
-        self._dirty = True
-        self._next_redraw = 0.0
-        self._next_full_redraw = 0.0     # axis ranges may change from then on
-        self._blit_cost = 0.0            # seconds the last data-only redraw took
-        self._next_pump = 0.0
-        self._notebook_output = None
-        self._background = None          # panel -> its picture without the animated artists
-        self._changed_panels = set()     # panels whose animated artists need repainting
-        self._auto_y = {2, 4, 5}         # panels whose y range follows the data
-        self._refit_pending = False
-        self._setting_limits = False
+    def _redraw_interval(self):
+        return NOTEBOOK_REDRAW_INTERVAL_S if self.display == "notebook" else 1.0 / REDRAW_RATE
 
-    def _build_panels(self, titles, colour4, colour5):
-        self.axes = {k: self.fig.add_subplot(2, 3, k) for k in range(1, 7)}
-        for k, title in enumerate(titles, start=1):
-            self.axes[k].set_title(title)
-        self._lines = {}
-        self._build_curves(1, "accuracy", "lower right")
-        self._build_curves(2, "loss", "upper right")
-        self.axes[1].set_ylim(0.0, 1.0)
-        self._band_artists = {4: self._build_bands(4, colour4), 5: self._build_bands(5, colour5)}
-        self._image_artists = {3: self._build_image(3, 10, 10), 6: self._build_image(6, 25, 40)}
-        self._label_test_digits()
-        self._prepare_redraws()
-        self._grids = {1: GridSpec(1, 1, figure=self.fig), 2: GridSpec(1, 2, figure=self.fig),
-                       6: GridSpec(2, 3, figure=self.fig)}
-        for grid in self._grids.values():
-            grid.update(left=0.05, right=0.98, bottom=0.06, top=0.94, wspace=0.22, hspace=0.28)
+    @property
+    def axes(self):
+        """panel number (1-6) -> its matplotlib Axes."""
+        return self.panels.axes
 
-    def _prepare_redraws(self):
-        """Mark what changes as animated (see "drawing" below); watch for user zooms."""
-        self._animated = {panel: [artist for (place, _), artist in self._lines.items()
-                                  if place == panel] for panel in (1, 2)}
-        self._animated.update({panel: [artist] for panel, artist in
-                               [*self._band_artists.items(), *self._image_artists.items()]})
-        for artists in self._animated.values():
-            for artist in artists:
-                artist.set_animated(True)
-        for ax in self.axes.values():
-            ax.callbacks.connect("ylim_changed", self._on_ylim_changed)
+    @property
+    def draws_during_training(self):
+        """True if the dashboard is painted while training: live, or recording a movie."""
+        return self.live or self.movie is not None
 
-    def _build_curves(self, panel, quantity, legend_place):
-        ax = self.axes[panel]
-        self._lines[panel, "train"], = ax.plot([], [], color="tab:blue", label=f"training {quantity}")
-        self._lines[panel, "test"], = ax.plot([], [], color="tab:red", label=f"test {quantity}")
-        ax.legend(loc=legend_place).set_draggable(True)
-        ax.grid(True, alpha=0.3)
-
-    def _build_bands(self, panel, colour_number):
-        """7 filled bands (outer ones pale, the one holding the median strongest)."""
-        base = np.array(to_rgb(BAND_COLOURS[colour_number % len(BAND_COLOURS)]))
-        colours = [1.0 - strength * (1.0 - base) for strength in BAND_SHADES]
-        bands = PolyCollection([], facecolors=colours, edgecolors="none")
-        self.axes[panel].add_collection(bands)
-        self.axes[panel].grid(True, alpha=0.3)
-        return bands
-
-    def _build_image(self, panel, lines, columns):
-        ax = self.axes[panel]
-        blank = np.ones((lines * TILE, columns * TILE, 3), np.float32)
-        image = ax.imshow(blank, interpolation="antialiased")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        return image
-
-    def _label_test_digits(self):
-        """Panel 6's y-axis: 100 % at the top to 90 % at the bottom of the test mosaic."""
-        height = self._image_artists[6].get_array().shape[0]
-        top, bottom = TEST_MOSAIC_SCALE
-        percents = np.arange(top, bottom - 1, -2)
-        positions = (top - percents) / (top - bottom) * height - 0.5
-        self.axes[6].set_yticks(positions, [f"{p}%" for p in percents])
-
-    # -- feeding data (cheap: only stored until the next redraw) -------------
+    # -- feeding data: the codelab's names (cheap: stored until the next redraw) ------
 
     def append_training_curves_data(self, i, accuracy, loss):
-        self._append_curves(self._train, i, accuracy, loss)
+        self.panels.append_curves("train", i, accuracy, loss)
+        self._new_update()
 
     def append_test_curves_data(self, i, accuracy, loss):
-        self._append_curves(self._test, i, accuracy, loss)
-
-    def _append_curves(self, curves, step, accuracy, loss):
-        curves["step"].append(int(step))
-        curves["accuracy"].append(float(accuracy))
-        curves["loss"].append(float(loss))
-        self._changed(1, 2)
+        self.panels.append_curves("test", i, accuracy, loss)
+        self._new_update()
 
     def append_data_histograms(self, i, weights, biases):
         """Record the percentile bands of all weights (panel 4) and all biases (panel 5)."""
-        self._histogram_steps.append(int(i))
-        self._bands[4].append(percentile_bands(weights))
-        self._bands[5].append(percentile_bands(biases))
-        self._changed(4, 5)
+        self.panels.append_histograms(i, weights, biases)
 
     def update_image1(self, im):
         """The training digits mosaic (panel 3), an RGB image such as mnist_mosaic's,
         or a function without arguments that makes it: called only if the image is
         drawn or saved before the next update replaces it."""
-        self._images[3] = im
-        self._changed(3)
+        self.panels.set_image(3, im)
 
     def update_image2(self, im):
         """The test digits mosaic (panel 6): an image, or a function that makes it."""
-        self._images[6] = im
-        self._changed(6)
+        self.panels.set_image(6, im)
 
-    def _changed(self, *panels):
-        self._changed_panels.update(panels)
-        self._dirty = True
+    def _new_update(self):
+        """Count figure updates (a training and a test figure at one step count once)."""
+        step = max(self.panels.train["step"][-1:] + self.panels.test["step"][-1:])
+        if step != self._last_update_step:
+            self._last_update_step = step
+            self._updates += 1
+            self.pacing.note_update()
+            self._frame_wanted = self.movie is not None and (
+                (self._updates - 1) % self._movie_stride == 0 or step >= self._last_step)
 
     def get_max_test_accuracy(self):
-        return max(self._test["accuracy"], default=0.0)
+        return max(self.panels.test["accuracy"], default=0.0)
 
     def is_paused(self):
         return self._paused
 
-    # -- keys and layout -----------------------------------------------------
+    def is_closed(self):
+        return self._closed
+
+    # -- the run -------------------------------------------------------------------
+
+    def start(self, first_step=0, last_step=1, updates=0, save_movie=None):
+        """Before training: the x range, the number of figure updates the run will feed
+        (for the pacing and the movie), and open the window."""
+        self._last_step = last_step
+        self.panels.set_x_range(first_step, last_step)
+        # At least MIN_PICTURES in a window; a notebook picture comes about once a second.
+        self.pacing = DrawPacing(self._redraw_interval(),
+                                 updates if self.display != "notebook" else 0)
+        if save_movie:
+            width, height = self.fig.canvas.get_width_height(physical=True)
+            self.movie = MovieRecorder(save_movie, (width, height))
+            self._movie_stride = max(1, math.ceil(updates / MAX_MOVIE_FRAMES))
+        if self.display == "window" and not self._closed:
+            if _in_notebook():
+                self.fig.canvas.manager.show()
+            else:
+                import matplotlib.pyplot as plt
+                plt.show(block=False)
+            self._redraw(full=True)
+
+    def tick(self):
+        """Between two stretches of training: answer the window (keys, clicks, resizes),
+        redraw if due, record a movie frame if one is due, and wait here while paused."""
+        self._pump_events()
+        if self._paused:
+            self._wait_while_paused()
+        if self._closed:
+            return
+        now = time.perf_counter()
+        frame = self._frame_wanted
+        if self._layout_changed and self.live:
+            self._redraw(full=True)
+        elif frame:
+            self._redraw()                # all the news: the movie shows the whole state
+        elif self.live and self.panels.news and self.pacing.due(now):
+            panels = self.pacing.panels_due(self.panels.news, now)
+            if panels:
+                self._redraw(panels)
+        if frame:
+            self.movie.add(self.painter.rgba())
+            self._frame_wanted = False
+
+    def _redraw(self, panels=None, full=False):
+        """Bring the artists of `panels` (default: all with news) up to date and paint."""
+        began = time.perf_counter()
+        if full:
+            panels = set(ALL_PANELS)
+        panels = set(self.panels.news if panels is None else panels)
+        rescaled = self.panels.refresh(panels)
+        if full:
+            self.painter.invalidate()
+        self._layout_changed = False
+        painted_all = self.painter.paint(panels, rescaled)
+        self.redraws["full" if painted_all else "quick"] += 1
+        if self.display == "notebook":
+            self._show_in_notebook()
+        elif self.display == "window":
+            self.fig.canvas.flush_events()
+        self.pacing.done(began, time.perf_counter() - began, panels, painted_all)
+        return painted_all
+
+    def redraw(self):
+        """Paint everything now, up to date (the final picture; tests)."""
+        return self._redraw(full=True)
+
+    def finish(self, save_image=None):
+        """After training: the final picture with every range fitted, then the files.
+        Returns the paths written."""
+        if self._closed:
+            self.panels.refresh(set(ALL_PANELS))
+        else:
+            self._redraw(full=True)
+        written = []
+        if self.movie:
+            if self.movie.frames == 0 or self._frame_wanted:
+                self.movie.add(self.painter.rgba())
+            path = self.movie.finish()
+            self.movie = None
+            if path:
+                written.append(path)
+        if save_image:
+            self.panels.paused_label.set_visible(False)
+            save_figure(self.fig, save_image)
+            written.append(os.path.abspath(save_image))
+        return written
+
+    def abandon(self):
+        """Training failed: drop the movie being recorded."""
+        if self.movie:
+            self.movie.abandon()
+            self.movie = None
+
+    def wait_until_closed(self):
+        """With a desktop window: keep it alive (keys, zoom) until the user closes it.
+        Returns at once headless or in a notebook."""
+        if self.display != "window" or _in_notebook():
+            return
+        while not self._closed:
+            if self._layout_changed:
+                self._redraw(full=True)
+            self._pump_events(EVENT_PUMP_INTERVAL_S)
+
+    # -- keys, pause, close ----------------------------------------------------------
 
     def show_panels(self, key):
-        """Show the panels of PANEL_LAYOUTS[key] ("0".."9" or "escape"), hide the others."""
-        shown = PANEL_LAYOUTS[key]
-        grid = self._grids[len(shown)]
-        for panel, ax in self.axes.items():
-            ax.set_visible(panel in shown)
-        for place, panel in enumerate(shown):
-            self.axes[panel].set_subplotspec(grid[place])
+        """Show the panels of PANEL_LAYOUTS[key] ("0".."9" or "escape"), hide the others;
+        the next tick repaints them, refitted and up to date."""
+        self.panels.show_layout(key)
+        self.painter.invalidate()
+        self._layout_changed = True
 
     def _on_key(self, event):
         if event.key in PANEL_LAYOUTS:
             self.show_panels(event.key)
-            self._background = None        # panels moved: no blit until a full draw
-            self.fig.canvas.draw_idle()
         elif event.key in (" ", "space"):
             self._paused = not self._paused
         elif event.key in matplotlib.rcParams["keymap.home"]:
-            self._refit_pending = True    # matplotlib resets the zoom; we fit y again
+            self.panels.reset_ranges()    # matplotlib resets the zoom; we fit y again
+            self._layout_changed = True
 
     def _on_close(self, event):
         self._closed = True
 
-    # -- drawing -------------------------------------------------------------
-    # The curves, bands and mosaics are "animated" artists: a full draw paints everything
-    # else (axes, ticks, titles: slow text), keeps that as a background, then paints them.
-    # Later redraws restore the background and repaint only them (blitting), unless an
-    # axis range changed. Saving a file (savefig) always paints everything.
+    def _wait_while_paused(self):
+        """Show "paused" on an up-to-date picture and answer the window until resumed."""
+        self._set_paused_look(True)
+        try:
+            while self._paused and not self._closed:
+                if self._layout_changed:
+                    self._redraw(full=True)
+                self._pump_events(EVENT_PUMP_INTERVAL_S)
+        finally:
+            self._set_paused_look(False)
 
-    def set_x_range(self, last_step):
-        """Steps 0..last_step on the x-axis of panels 1, 2, 4 and 5 (animate sets it)."""
-        self._iterations = max(1, int(last_step))
-        self._setting_limits = True
-        for panel in (1, 2, 4, 5):
-            self.axes[panel].set_xlim(0, self._iterations)
-        self._setting_limits = False
-        self._background = None
-
-    def _refresh_artists(self, rescale=True):
-        """Hand the stored data to the existing artists (nothing is rebuilt).
-        rescale=False keeps the y ranges as they are, even if some data falls outside.
-        A range that changes drops the saved background: the next redraw paints all."""
-        if self._refit_pending:
-            self._auto_y, self._refit_pending = {2, 4, 5}, False
-        for which, curves in (("train", self._train), ("test", self._test)):
-            self._lines[1, which].set_data(curves["step"], curves["accuracy"])
-            self._lines[2, which].set_data(curves["step"], curves["loss"])
-        if rescale:
-            self._fit_y(2, self._train["loss"] + self._test["loss"], from_zero=True)
-        for panel in (4, 5):
-            self._refresh_bands(panel, rescale)
-        for panel in (3, 6):
-            self._refresh_image(panel)
-        self._dirty = False
-
-    def _fit_y(self, panel, values, from_zero=False):
-        """Fit the y range to the values, with room to spare so that it rarely changes.
-        Leaves it alone once the user has zoomed (until the home key: h, r or Home)."""
-        values = np.asarray(values, dtype=np.float64)
-        values = values[np.isfinite(values)]
-        if values.size == 0 or panel not in self._auto_y:
+    def _set_paused_look(self, paused):
+        if self._closed or not self.live:
             return
-        low, high = (0.0 if from_zero else values.min()), values.max()
-        spread = max(high - low, 1e-3 * max(abs(high), abs(low)), 1e-6)
-        old_low, old_high = self.axes[panel].get_ylim()
-        inside = old_low <= low and high <= old_high
-        if inside and (high - low) >= 0.5 * (old_high - old_low):
-            return
-        room = 0.05 if inside else 0.3     # growing: leave room, to redraw axes less often
-        self._setting_limits = True
-        self.axes[panel].set_ylim(low if from_zero else low - room * spread, high + room * spread)
-        self._setting_limits = False
-        self._background = None           # the axes changed: the next redraw paints all
-
-    def _on_ylim_changed(self, ax):
-        if not self._setting_limits:      # the user zoomed: stop fitting that panel
-            self._auto_y.discard(next(k for k, a in self.axes.items() if a is ax))
-
-    def _refresh_bands(self, panel, rescale=True):
-        """Band k is the area between boundaries k and k+1 (see percentile_bands)."""
-        if not self._histogram_steps:
-            return
-        steps = np.asarray(self._histogram_steps, dtype=np.float64)
-        bounds = np.asarray(self._bands[panel])                      # [steps, 8]
-        polygons = [np.concatenate([np.column_stack([steps, bounds[:, k + 1]]),
-                                    np.column_stack([steps[::-1], bounds[::-1, k]])])
-                    for k in range(BAND_COUNT)]
-        self._band_artists[panel].set_verts(polygons)
-        if rescale:
-            self._fit_y(panel, bounds)
-
-    def _refresh_image(self, panel):
-        image, self._images[panel] = self._images[panel], None
-        if image is None:
-            return
-        if callable(image):
-            image = image()
-        artist = self._image_artists[panel]
-        reshaped = np.shape(image)[:2] != artist.get_array().shape[:2]
-        artist.set_data(image)
-        if reshaped:
-            height, width = np.shape(image)[:2]
-            artist.set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
-            if panel == 6:
-                self._label_test_digits()
-            self._background = None
-
-    def redraw(self, rescale=True):
-        """Bring the artists up to date and draw: on screen, in the notebook, or off screen.
-        rescale=False keeps the axis ranges, so that a blit can do (see _redraw_when_due).
-        Returns True if it painted everything, False if only the data (a blit)."""
-        self._refresh_artists(rescale)
-        full = self._background is None   # none yet, or an axis range changed since
-        canvas = self.fig.canvas
-        if self.display == "notebook":
-            self._show_in_notebook()
-        elif full or not self._can_blit():
-            canvas.draw()               # its draw_event keeps the new background (_on_draw)
-        else:
-            # Only the panels with news: a mosaic is slow to paint, and the test one
-            # changes five times less often than the rest.
-            for panel in sorted(self._changed_panels):
-                if panel in self._background:
-                    canvas.restore_region(self._background[panel])
-                    self._draw_animated(panel)
-                    canvas.blit(self.axes[panel].bbox)
-        self._changed_panels.clear()
-        if self.display == "window":
-            canvas.flush_events()
-        return full or not self._can_blit()
-
-    def _can_blit(self):
-        return self.display != "notebook" and self.fig.canvas.supports_blit
-
-    def _on_draw(self, event):
-        """After every full draw (ours, a resize, a zoom, a key): keep it as the background."""
-        canvas = self.fig.canvas
-        if canvas.is_saving() or not canvas.supports_blit:
-            return
-        self._background = {panel: canvas.copy_from_bbox(ax.bbox)
-                            for panel, ax in self.axes.items() if ax.get_visible()}
-        for panel in self._background:
-            self._draw_animated(panel)
-
-    def _draw_animated(self, panel):
-        for artist in self._animated[panel]:
-            self.axes[panel].draw_artist(artist)
-
-    def _show_in_notebook(self):
-        from IPython.display import Image, display
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png")
-        picture = Image(data=buffer.getvalue())
-        if self._notebook_output is None:
-            self._notebook_output = display(picture, display_id=True)
-        else:
-            self._notebook_output.update(picture)
-
-    def _redraw_when_due(self):
-        """Redraw if there is news and the last redraw is old enough (see MAX_DRAW_SHARE).
-
-        Full draws (axes, ticks, text) cost about ten times as much as repainting the data
-        alone (a blit). Each kind is spaced out by its own cost, so that the curves keep
-        moving between full draws: until the next full draw is due, new data is drawn
-        within the axis ranges it has, and an axis range catches up when it is due."""
-        now = time.perf_counter()
-        if not (self.live and self._dirty and now >= self._next_redraw and not self._closed):
-            return False
-        painted_all = self.redraw(rescale=now >= self._next_full_redraw)
-        cost = time.perf_counter() - now
-        if painted_all:
-            self._next_full_redraw = now + cost / MAX_DRAW_SHARE
-            if not self._can_blit():
-                self._blit_cost = cost      # every redraw paints everything
-        else:
-            self._blit_cost = cost
-        self._next_redraw = now + max(self.redraw_interval_s, self._blit_cost / MAX_DRAW_SHARE)
-        return True
+        self.panels.paused_label.set_visible(paused)
+        manager = self.fig.canvas.manager
+        if manager is not None and self.display == "window":
+            manager.set_window_title("MNIST (paused)" if paused else "MNIST")
+        self._redraw(full=True)
 
     def _pump_events(self, timeout=0.0):
         """Let the window handle keys, clicks and resizing, then sleep `timeout` seconds.
@@ -735,94 +1100,14 @@ class MnistDataVis:
         if timeout > 0:
             time.sleep(timeout)
 
-    def _tick(self):
-        """After each training step: redraw when due, else keep the window responsive."""
-        if self._redraw_when_due() or self.display != "window":
-            return
-        now = time.perf_counter()
-        if now >= self._next_pump:
-            self._pump_events()
-            self._next_pump = now + EVENT_PUMP_INTERVAL_S
-
-    def _wait_while_paused(self):
-        while self._paused and not self._closed:
-            self._pump_events(0.03)
-
-    # -- the training loop ---------------------------------------------------
-
-    def animate(self, compute_step, iterations, train_data_update_freq, test_data_update_freq,
-                more_tests_at_start=False, save_image=None, save_movie=None, keep_open=True):
-        """Run compute_step(step, update_train_data, update_test_data) for step = 0..iterations.
-
-        The flags come from update_flags(). With a window, training runs inside its event
-        loop, so keys work; space pauses; closing the window stops training. Exceptions
-        from compute_step come out of animate. save_image writes the final dashboard (PNG),
-        save_movie records the run (mp4 with ffmpeg, else GIF). keep_open: with a
-        desktop window, wait at the end until the user closes it (keep_open=False and
-        a later wait_until_closed() let the caller print its summary first).
-        Returns the number of steps run.
-        """
-        if save_image:
-            save_image = check_output_path(save_image, "save_image")
-        movie = MovieRecorder(self.fig, save_movie) if save_movie else None
-        def flags(step):
-            return update_flags(step, iterations, train_data_update_freq,
-                                test_data_update_freq, more_tests_at_start)
-        stride = _movie_frame_stride(iterations, flags) if movie else 1
-        self.set_x_range(iterations)
-        self._open_display()
-        steps_done = 0
-        try:
-            steps_done = self._run_steps(compute_step, iterations, flags, movie, stride)
-        except BaseException:
-            if movie:
-                movie.abandon()
-            raise
-        self._finish(save_image, movie)
-        if keep_open:
-            self.wait_until_closed()
-        return steps_done
-
-    def wait_until_closed(self):
-        """With a desktop window: keep it alive (keys, zoom) until the user closes it.
-        Returns at once headless or in a notebook."""
-        if self.display != "window" or _in_notebook():
-            return
-        while not self._closed:
-            self._pump_events(0.03)
-
-    def _open_display(self):
-        if self.display == "window" and not self._closed:
-            import matplotlib.pyplot as plt
-            if _in_notebook():
-                self.fig.canvas.manager.show()
-            else:
-                plt.show(block=False)
-            self.fig.canvas.flush_events()
-
-    def _run_steps(self, compute_step, iterations, flags, movie, stride):
-        updates = 0
-        for step in range(iterations + 1):
-            self._wait_while_paused()
-            if self._closed:
-                return step
-            update_train, update_test = flags(step)
-            compute_step(step, update_train, update_test)
-            if movie and (update_train or update_test):
-                if updates % stride == 0 or step == iterations:
-                    self._refresh_artists()
-                    movie.grab()
-                updates += 1
-            self._tick()
-        return iterations + 1
-
-    def _finish(self, save_image, movie):
-        """Draw the final state and write the requested files."""
-        if self.live and not self._closed:
-            self.redraw()
+    def _show_in_notebook(self):
+        from IPython.display import Image, display
+        from PIL import Image as PILImage
+        buffer = io.BytesIO()
+        PILImage.fromarray(self.painter.rgba()[..., :3]).save(buffer, format="png",
+                                                              compress_level=1)
+        picture = Image(data=buffer.getvalue())
+        if self._notebook_output is None:
+            self._notebook_output = display(picture, display_id=True)
         else:
-            self._refresh_artists()
-        if save_image:
-            save_figure(self.fig, save_image)
-        if movie:
-            movie.finish()
+            self._notebook_output.update(picture)

@@ -41,7 +41,7 @@ import tensorflowvisu
 BATCH_SIZE = 100  # images per training step, in every stage
 TEST_CHUNK = 2000  # test images evaluated per call: bounds memory on the conv stages
 CHECKPOINT_EVERY = 1000  # steps between checkpoints with --save-model
-MAX_STRETCH_SECONDS = 0.25  # with a window: the longest training without answering it
+MAX_STRETCH_SECONDS = 0.1  # with a window: the longest training without answering it
 
 
 class TrainingError(Exception):
@@ -102,12 +102,13 @@ def parse_args(description, iterations, argv=None):
     args = parser.parse_args(argv)
     if args.restore and not args.save_model:
         parser.error("--restore needs --save-model DIR: the folder whose checkpoints to resume from")
-    for flag, path in (("--save-image", args.save_image), ("--save-movie", args.save_movie)):
-        if path:
-            try:
-                tensorflowvisu.check_output_path(path, flag)
-            except ValueError as error:
-                parser.error(str(error))
+    try:
+        if args.save_image:
+            tensorflowvisu.check_image_path(args.save_image, "--save-image")
+        if args.save_movie:
+            tensorflowvisu.check_movie_path(args.save_movie, "--save-movie")
+    except tensorflowvisu.OutputPathError as error:
+        parser.error(str(error))
     if args.logdir and not _tensorboard_installed():
         parser.error("--logdir needs TensorBoard, which is not installed: "
                      "pip install tensorboard (then view the logs with: tensorboard --logdir DIR)")
@@ -117,7 +118,8 @@ def parse_args(description, iterations, argv=None):
             if problem:
                 parser.error(f"{flag} {folder}: {problem}")
     # Progress lines appear as they are printed, even through a pipe.
-    sys.stdout.reconfigure(line_buffering=True)
+    if hasattr(sys.stdout, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they flush
+        sys.stdout.reconfigure(line_buffering=True)
     sys.excepthook = _report_known_errors
     keras.utils.set_random_seed(args.seed)
     return args
@@ -166,8 +168,11 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     variables: every variable of the network (saved in checkpoints).
     weights, biases: lists of variables for dashboard panels 4 and 5, or
     histograms(X) -> (values4, values5) to show something else there (activations).
-    dashboard: keyword arguments for tensorflowvisu.MnistDataVis (titles, colours).
+    dashboard: keyword arguments for tensorflowvisu.MnistDataVis (titles).
     Returns the maximum test accuracy.
+
+    The loop: at each step with figures, compute them and feed the dashboard, let it
+    draw if due, then train every step up to the next step with figures in one call.
     """
     if histograms is None:
         def histograms(X):
@@ -179,7 +184,8 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     saver = _Saver(args, model, variables, optimizer, step_counter) if args.save_model else None
     first_step = saver.restore() if (saver and args.restore) else 0
-    if first_step >= args.iterations:
+    last_step = args.iterations
+    if first_step >= last_step:
         raise SystemExit(f"error: the checkpoint in {args.save_model} is at step {first_step}; "
                          f"ask for more with --iterations (more than {first_step})")
     dashboard = dashboard or {}
@@ -192,92 +198,104 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels)
     evaluate = _any_batch_size(evaluate, mnist.test.images, mnist.test.labels)
     datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **dashboard)
-    total = args.iterations - first_step  # steps this run trains
-    # Histograms and digit mosaics are only for someone to see: headless with nothing to
-    # save, the curves' figures are all a run needs (they give the max test accuracy).
-    pictures = bool(datavis.live or args.save_image or args.save_movie or logger)
     # Test figures at the training cadence during the first test_every steps, where the
     # curves climb fastest: for the drawn curves only, since each costs a pass over the
     # test set (about as long as 20 training steps of stage 3.1).
-    more_tests_at_start = first_step == 0 and pictures
+    more_tests_at_start = first_step == 0 and bool(
+        datavis.live or args.save_image or args.save_movie or logger)
 
-    def updates_figures(i):
-        return any(tensorflowvisu.update_flags(i, total, train_every, test_every,
-                                               more_tests_at_start))
+    def flags(step):
+        return figure_flags(step, last_step, train_every, test_every, more_tests_at_start)
 
-    trained_until = first_step  # steps before this one are trained
-    seconds_per_step = math.inf  # measured on each stretch
-    start = time.perf_counter()
+    figure_steps = [step for step in range(first_step, last_step + 1) if any(flags(step))]
+    datavis.start(first_step, last_step, updates=len(figure_steps), save_movie=args.save_movie)
+    # Histograms and digit mosaics are only for someone to see: headless with nothing to
+    # save, the curves' figures are all a run needs (they give the max test accuracy).
+    pictures = bool(datavis.draws_during_training or args.save_image or logger)
 
-    def compute_step(i, update_train_data, update_test_data):
-        nonlocal trained_until, seconds_per_step
-        step = first_step + i
-        if step < trained_until:
-            return  # trained already, in the stretch that began at an earlier step
+    def training_figures(step, batch):
+        batch_X, batch_Y = mnist.train.images[batch], mnist.train.labels[batch]
+        Y, loss, accuracy = evaluate(batch_X, batch_Y)
+        Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
+        lr = float(learning_rate(tf.constant(step, tf.float32)))
+        print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
+        datavis.append_training_curves_data(step, accuracy, loss)
+        if pictures:
+            values4, values5 = (np.asarray(values) for values in histograms(batch_X))
+            datavis.append_data_histograms(step, values4, values5)
+            mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y)
+            datavis.update_image1(mosaic)  # made only if it gets drawn or saved
+            if logger:
+                logger.training(step, accuracy, loss, lr, values4, values5, mosaic())
+
+    def test_figures(step):
+        Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
         epoch = step * BATCH_SIZE / mnist.train.num_examples
-        batches = [mnist.train.next_batch_indices(BATCH_SIZE)]
-        batch_X, batch_Y = mnist.train.images[batches[0]], mnist.train.labels[batches[0]]
-        if update_train_data:
-            Y, loss, accuracy = evaluate(batch_X, batch_Y)
-            Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-            datavis.append_training_curves_data(step, accuracy, loss)
-            lr = float(learning_rate(tf.constant(step, tf.float32)))
-            print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
-            if pictures:
-                values4, values5 = (np.asarray(values) for values in histograms(batch_X))
-                datavis.append_data_histograms(step, values4, values5)
-                mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y,
-                                           lines=10)
-                datavis.update_image1(mosaic)  # made only if it gets drawn or saved
-                if logger:
-                    logger.training(step, accuracy, loss, lr, values4, values5, mosaic())
-        if update_test_data:
-            Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
-            datavis.append_test_curves_data(step, accuracy, loss)
-            print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
-                  f"test loss: {loss:.4f}")
-            if pictures:
-                # 1000 of the test digits, the misrecognised ones first: the red block's
-                # height on panel 6's scale (100 % to 90 %) reads as the error rate.
-                mosaic = functools.partial(tensorflowvisu.mnist_mosaic, mnist.test.images, Y,
-                                           mnist.test.labels, lines=25, n=1000)
-                datavis.update_image2(mosaic)
-                if logger:
-                    logger.test(step, accuracy, loss, mosaic())
-        if step < args.iterations:
-            # With live drawing, stretches last about MAX_STRETCH_SECONDS, so that a
-            # window keeps answering clicks and keys; headless, they run to the next update.
-            most = max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)) if datavis.live else total
-            end = first_step + _stretch_end(i, total, most, updates_figures,
-                                            lambda j: (first_step + j) % CHECKPOINT_EVERY == 0)
-            batches += [mnist.train.next_batch_indices(BATCH_SIZE) for _ in range(step + 1, end)]
+        print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
+              f"test loss: {loss:.4f}")
+        datavis.append_test_curves_data(step, accuracy, loss)
+        if pictures:
+            # 1000 of the test digits, the misrecognised ones first: the red block's
+            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
+            mosaic = functools.partial(tensorflowvisu.test_digits_mosaic, mnist.test.images,
+                                       Y, mnist.test.labels)
+            datavis.update_image2(mosaic)
+            if logger:
+                logger.test(step, accuracy, loss, mosaic())
+
+    next_figures = iter(figure_steps)
+    next_figure_step = next(next_figures)
+    seconds_per_step = math.inf  # measured on each stretch
+    step = first_step
+    batch = mnist.train.next_batch_indices(BATCH_SIZE)
+    start = time.perf_counter()
+    try:
+        while True:
+            if step == next_figure_step:
+                update_train, update_test = flags(step)
+                if update_train:
+                    training_figures(step, batch)
+                if update_test:
+                    test_figures(step)
+                next_figure_step = next(next_figures, None)
+            datavis.tick()  # draws if due; waits here while paused
+            if step >= last_step or datavis.is_closed():
+                break
+            # Train up to the next step with figures (or a checkpoint) in one call. With
+            # a live dashboard, calls last about MAX_STRETCH_SECONDS, so that the window
+            # keeps answering keys and the pictures keep coming.
+            end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
+            if datavis.live:
+                end = min(end, step + max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)))
+            batches = [batch] + [mnist.train.next_batch_indices(BATCH_SIZE)
+                                 for _ in range(step + 1, end)]
             began = time.perf_counter()
             picked = np.stack(batches)  # [steps, BATCH_SIZE]: one copy of the images
             losses = train_steps(mnist.train.images[picked], mnist.train.labels[picked],
-                                 tf.constant(step, tf.float32))
-            losses = losses.numpy()
+                                 tf.constant(step, tf.float32)).numpy()
             seconds_per_step = (time.perf_counter() - began) / len(batches)
             diverged = np.flatnonzero(~np.isfinite(losses))
             if diverged.size:
                 raise TrainingError(_nan_message(step + int(diverged[0])))
-            trained_until = end
-            step_counter.assign(end)
-            if saver and end % CHECKPOINT_EVERY == 0:
+            step = end
+            step_counter.assign(step)
+            if saver and step % CHECKPOINT_EVERY == 0:
                 saver.checkpoint()
-
-    try:
-        datavis.animate(compute_step, total, train_every, test_every,
-                        more_tests_at_start=more_tests_at_start,
-                        save_image=args.save_image, save_movie=args.save_movie,
-                        keep_open=False)
+            batch = mnist.train.next_batch_indices(BATCH_SIZE)
+        seconds = time.perf_counter() - start
+        written = datavis.finish(save_image=args.save_image)
+    except BaseException:
+        datavis.abandon()
+        raise
     finally:
         if logger:
             logger.close()
-    seconds = time.perf_counter() - start
-    steps = int(step_counter.numpy()) - first_step
+    steps = step - first_step
     if saver:
         saver.checkpoint()
         saver.export()
+    for path in written:
+        print(f"saved the dashboard in {path}")
     print(f"trained {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s)")
     max_accuracy = datavis.get_max_test_accuracy()
     print(f"max test accuracy: {max_accuracy:.4f}")
@@ -285,15 +303,19 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
     return max_accuracy
 
 
-def _stretch_end(i, total, most, updates_figures, saves_checkpoint):
-    """Where a stretch of steps trained in one call from step i ends (exclusive): at
-    the next step j that updates the figures or saves a checkpoint, at `total`, or
-    after `most` steps, whichever comes first. Steps count from the run's first step."""
-    limit = min(total, i + most)
-    j = i + 1
-    while j < limit and not updates_figures(j) and not saves_checkpoint(j):
-        j += 1
-    return j
+def figure_flags(step, last_step, train_every, test_every, more_tests_at_start=False):
+    """(training figures?, test figures?) at `step`.
+
+    Training figures every train_every steps, test figures every test_every steps,
+    both at the last step. more_tests_at_start adds test figures at the training
+    cadence during the first test_every steps.
+    """
+    last = step == last_step
+    train = step % train_every == 0 or last
+    test = step % test_every == 0 or last
+    if more_tests_at_start and step < test_every:
+        test = test or step % train_every == 0
+    return train, test
 
 
 def _stretch_of_steps(training_step, images, labels):

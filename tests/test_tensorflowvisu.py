@@ -1,21 +1,25 @@
-"""Tests of the dashboard, under matplotlib's Agg backend (no display needed)."""
+"""Tests of the dashboard under matplotlib's Agg backend (no display needed), through
+its public behaviour: what it shows, what it paints, what it writes.
+The real window (Tk under Xvfb) is tested in test_window.py, Jupyter in test_notebook.py."""
 
 import os
+import shutil
+import subprocess
 import sys
-import types
+import threading
 
 import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-from matplotlib import animation
 from matplotlib.backend_bases import CloseEvent, KeyEvent
+from matplotlib.colors import to_rgb
 from PIL import Image
 
 import tensorflowvisu as tv
 
-MARGINS = dict(left=0.05, right=0.98, bottom=0.06, top=0.94)   # as in _build_panels
+MARGINS = dict(left=0.05, right=0.98, bottom=0.06, top=0.94)   # as in Panels
 
 
 def press(vis, key):
@@ -23,13 +27,55 @@ def press(vis, key):
     vis.fig.canvas.callbacks.process("key_press_event", event)
 
 
+def close(vis):
+    vis.fig.canvas.callbacks.process("close_event", CloseEvent("close_event", vis.fig.canvas))
+
+
 def visible_panels(vis):
     return tuple(k for k, ax in vis.axes.items() if ax.get_visible())
+
+
+def square_digits(n):
+    """Images with ink (1.0) in a centred square only, so tile corners are background."""
+    images = np.zeros((n, 28, 28, 1), np.float32)
+    images[:, 10:18, 10:18] = 1.0
+    return images
+
+
+def feed_run(vis, last_step=30, train_every=5, test_every=10, save_image=None,
+             save_movie=None, after_tick=None, weights_scale=1.0):
+    """Feed the dashboard as trainer.run does: figures at each train_every-th step, test
+    figures at each test_every-th, tick() after each; then finish(). Returns the files."""
+    rng = np.random.default_rng(0)
+    steps = [s for s in range(last_step + 1) if s % train_every == 0 or s == last_step]
+    vis.start(0, last_step, updates=len(steps), save_movie=save_movie)
+    for step in steps:
+        vis.append_training_curves_data(step, 0.5 + step / (3 * last_step), 60 - step / last_step)
+        vis.append_data_histograms(step, rng.normal(size=500) * weights_scale * (1 + step),
+                                   rng.normal(size=10))
+        vis.update_image1(tv.mnist_mosaic(square_digits(100), np.zeros(100, int),
+                                          np.arange(100) % 10))
+        if step % test_every == 0 or step == last_step:
+            vis.append_test_curves_data(step, 0.5 + step / (3.3 * last_step), 55 - step / last_step)
+            vis.update_image2(lambda: tv.test_digits_mosaic(square_digits(200),
+                                                            np.zeros(200, int), np.zeros(200, int)))
+        vis.tick()
+        if after_tick:
+            after_tick(step)
+        if vis.is_closed():
+            break
+    return vis.finish(save_image=save_image)
 
 
 @pytest.fixture
 def vis():
     return tv.MnistDataVis(headless=True)
+
+
+@pytest.fixture
+def live():
+    """A dashboard that paints while fed, off screen on the Agg canvas, as a window would."""
+    return tv.MnistDataVis(headless=True, live=True)
 
 
 # ---- keys and layout ---------------------------------------------------------
@@ -59,83 +105,85 @@ def test_key_shows_expected_panels_at_expected_size(vis, key, shown):
         assert all(b.width < 0.3 and b.height < 0.45 for b in boxes)
 
 
-def test_one_axes_per_panel_and_titles(vis):
+def test_one_axes_per_panel_titles_and_starting_ranges(vis):
     assert len(vis.fig.axes) == 6
     assert [vis.axes[k].get_title() for k in range(1, 7)] == list(tv.DEFAULT_TITLES)
     custom = tv.MnistDataVis(title1="acc", title6="test", headless=True)
     assert custom.axes[1].get_title() == "acc" and custom.axes[2].get_title() == "Cross entropy loss"
     assert vis.axes[1].get_ylim() == (0.0, 1.0)
+    assert vis.axes[2].get_ylim() == (0.0, 100.0)       # the original's loss scale
 
 
-def test_space_toggles_pause(vis):
-    assert not vis.is_paused()
-    press(vis, " ")
-    assert vis.is_paused()
-    press(vis, " ")
-    assert not vis.is_paused()
+def test_a_layout_key_repaints_the_new_layout_up_to_date_and_fitted(live):
+    feed_run(live, last_step=10)
+    live.append_data_histograms(11, np.linspace(-40, 40, 100), np.zeros(10))   # far out
+    before = dict(live.redraws)
+    press(live, "8")
+    live.tick()
+    assert live.redraws["full"] == before["full"] + 1
+    bottom, top = live.axes[4].get_ylim()
+    assert bottom <= -40 and top >= 40                 # refitted to what it shows
+    picture = live.fig.canvas.buffer_rgba()
+    assert np.asarray(picture).shape[:2] == (720, 1300)
 
 
-def test_no_step_runs_while_paused(vis):
-    log = []
-    def pump(timeout=0.0):
-        log.append("pump")
-        if log.count("pump") == 3:
-            press(vis, " ")
-    vis._pump_events = pump
-    def step(i, train, test):
-        log.append(i)
-        if i == 2:
-            press(vis, " ")
-    vis.animate(step, 4, 1, 1)
-    assert log == [0, 1, 2, "pump", "pump", "pump", 3, 4]
+# ---- pause and close -----------------------------------------------------------
+
+def grey_box_share(vis):
+    """The share of the figure's centre that has the colour of the "paused" label's box."""
+    pixels = np.asarray(vis.fig.canvas.buffer_rgba())[..., :3].astype(int)
+    height, width = pixels.shape[:2]
+    centre = pixels[height // 2 - 12:height // 2 + 12, width // 2 - 150:width // 2 + 150]
+    box = (np.array(to_rgb("#555555")) * 0.85 + 0.15) * 255     # over white
+    return float(np.mean(np.all(np.abs(centre - box) <= 12, axis=-1)))
 
 
-def test_closing_the_window_ends_training(vis):
-    calls = []
-    def step(i, train, test):
-        calls.append(i)
-        if i == 3:
-            vis.fig.canvas.callbacks.process("close_event", CloseEvent("close_event", vis.fig.canvas))
-    assert vis.animate(step, 100, 10, 50) == 4
-    assert calls == [0, 1, 2, 3]
+def test_space_pauses_with_a_label_and_an_up_to_date_picture(live):
+    assert not live.is_paused()
+    seen = {}
+
+    def resume_later():
+        seen["paused"] = live.is_paused()
+        seen["label"] = grey_box_share(live)
+        seen["steps shown"] = live.axes[1].lines[0].get_xdata()[-1]
+        press(live, " ")
+
+    def pause_at(step):
+        if step == 15:
+            press(live, " ")
+            threading.Timer(0.3, resume_later).start()
+
+    ticked = []
+
+    def after_tick(step):
+        ticked.append(step)
+        pause_at(step)
+
+    feed_run(live, last_step=30, after_tick=after_tick)
+    assert seen["paused"] and seen["label"] > 0.3      # "paused" is on the picture ...
+    assert seen["steps shown"] == 20                    # ... showing the step it paused at
+    assert not live.is_paused() and ticked[-1] == 30    # resumed and went on
+    assert grey_box_share(live) < 0.05                  # the label is gone
 
 
-# ---- the training loop ----------------------------------------------------------
+def test_closing_the_window_stops_the_run(live):
+    ticked = []
 
-def test_animate_calls_every_step_with_the_cadence_flags(vis):
-    calls = []
-    vis.animate(lambda *args: calls.append(args), 120, 10, 50)
-    assert [c[0] for c in calls] == list(range(121))
-    assert [c[0] for c in calls if c[1]] == list(range(0, 121, 10))
-    assert [c[0] for c in calls if c[2]] == [0, 50, 100, 120]
+    def after_tick(step):
+        ticked.append(step)
+        if step == 10:
+            close(live)
 
-
-def test_more_tests_at_start(vis):
-    calls = []
-    vis.animate(lambda *args: calls.append(args), 250, 20, 100, more_tests_at_start=True)
-    assert [c[0] for c in calls if c[2]] == [0, 20, 40, 60, 80, 100, 200, 250]
-
-
-@pytest.mark.parametrize("live", [False, True])
-def test_exception_in_compute_step_comes_out_of_animate(tmp_path, live):
-    vis = tv.MnistDataVis(headless=True, live=live)
-    def step(i, train, test):
-        if i == 5:
-            raise ArithmeticError("boom")
-    with pytest.raises(ArithmeticError, match="boom"):
-        vis.animate(step, 10, 1, 1, save_movie=tmp_path / "run.gif")
-    assert os.listdir(tmp_path) == []        # the half-made movie is removed
+    feed_run(live, last_step=30, after_tick=after_tick)
+    assert live.is_closed() and ticked == [0, 5, 10]
 
 
 def test_two_dashboards_keep_separate_data():
     a, b = tv.MnistDataVis(headless=True), tv.MnistDataVis(headless=True)
     a.append_test_curves_data(0, 0.5, 10.0)
-    a.append_training_curves_data(0, 0.4, 11.0)
-    a.append_data_histograms(0, np.arange(10.0), np.arange(3.0))
     press(a, "1")
     press(a, " ")
     assert a.get_max_test_accuracy() == 0.5 and b.get_max_test_accuracy() == 0.0
-    assert b._train["step"] == [] and b._histogram_steps == []
     assert visible_panels(b) == (1, 2, 3, 4, 5, 6) and not b.is_paused()
 
 
@@ -146,13 +194,6 @@ def test_max_test_accuracy(vis):
 
 
 # ---- mosaics ----------------------------------------------------------------------
-
-def square_digits(n):
-    """Images with ink (1.0) in a centred square only, so tile corners are background."""
-    images = np.zeros((n, 28, 28, 1), np.float32)
-    images[:, 10:18, 10:18] = 1.0
-    return images
-
 
 def glyph(text):
     """A 3 x 5 digit written out in the test, scaled 2 x like the module's."""
@@ -201,12 +242,12 @@ def test_test_mosaic_pads_a_small_test_set():
     correct = np.zeros(200, int)
     predicted = np.zeros(200, int)
     predicted[:30] = 5
-    mosaic = tv.mnist_mosaic(images, predicted, correct, lines=25, n=1000)
+    mosaic = tv.test_digits_mosaic(images, predicted, correct)
     assert mosaic.shape == (700, 1120, 3)                # 25 lines of 40
     reds = np.all(np.isclose(mosaic[27::28, 14::28], tv.RED), axis=-1)
     assert reds.sum() == 30 and reds[0, :30].all()
     assert np.all(mosaic[28 * 5:] == 1.0)                # tiles 200..999 are blank
-    big = tv.mnist_mosaic(square_digits(1500), np.zeros(1500, int), np.zeros(1500, int), 25, n=1000)
+    big = tv.test_digits_mosaic(square_digits(1500), np.zeros(1500, int), np.zeros(1500, int))
     assert big.shape == (700, 1120, 3)
 
 
@@ -240,71 +281,244 @@ def test_percentile_bands_leave_out_nan_and_accept_2d():
     assert np.isnan(tv.percentile_bands([np.nan, np.inf])).all()
 
 
-def test_bands_are_drawn_between_boundaries(vis):
+def test_bands_are_drawn_between_boundaries(live):
+    live.start(0, 20, updates=3)
     for step in range(3):
-        vis.append_data_histograms(step * 10, np.arange(71.0) + step, np.zeros(10))
-    vis._refresh_artists()
-    polygons = vis._band_artists[4].get_paths()
+        live.append_data_histograms(step * 10, np.arange(71.0) + step, np.zeros(10))
+    live.redraw()
+    polygons = live.axes[4].collections[0].get_paths()
     assert len(polygons) == 7
     expected = tv.percentile_bands(np.arange(71.0) + 2)          # the last step
     tops = [path.vertices[2, 1] for path in polygons]             # 3rd vertex: last step, top
     assert tops == pytest.approx(expected[1:])
 
 
-# ---- output files ------------------------------------------------------------------
+# ---- ranges that are readable from the first frame ------------------------------------------
 
-def fed_step(vis):
+def test_loss_axis_starts_at_100_and_lets_the_first_steps_run_off_the_top():
+    assert tv.loss_axis_top([0], [230.0], 100.0) == 100.0        # step 0 alone: unchanged
+    steps = list(range(0, 2001, 20))
+    losses = [230.0] + [8.0 + 4 * np.exp(-s / 500) for s in steps[1:]]
+    top = tv.loss_axis_top(steps, losses, 100.0)
+    assert 8.0 < top <= 15.0                                     # fits the later half
+    assert tv.loss_axis_top(steps, losses, top) == top            # and stays
+
+
+def test_loss_axis_changes_seldom():
+    tops, top = [], 100.0
     rng = np.random.default_rng(0)
-    def step(i, train, test):
-        if train:
-            vis.append_training_curves_data(i, 0.5 + i / 100, 100 - i)
-            vis.append_data_histograms(i, rng.normal(size=500), rng.normal(size=10))
-            vis.update_image1(tv.mnist_mosaic(square_digits(100), np.zeros(100, int),
-                                              np.arange(100) % 10))
-        if test:
-            vis.append_test_curves_data(i, 0.5 + i / 110, 90 - i)
-            vis.update_image2(tv.mnist_mosaic(square_digits(200), np.zeros(200, int),
-                                              np.zeros(200, int), lines=25, n=1000))
-    return step
+    for last in range(20, 10001, 20):                            # a noisy, falling loss
+        steps = np.arange(0, last + 1, 20)
+        losses = 5 + 60 * np.exp(-steps / 800) + rng.gamma(2.0, 1.0, steps.size)
+        top = tv.loss_axis_top(steps, losses, top)
+        tops.append(top)
+    assert len(set(tops)) <= 6
+    assert tops[-1] <= 20
 
+
+def test_band_range_never_zero_wide_and_ends_on_round_values():
+    bottom, top = tv.band_axis_range(0.0, 0.0)
+    assert top - bottom >= tv.BAND_MIN_SPAN and bottom < 0 < top
+    bottom, top = tv.band_axis_range(0.1, 0.1)
+    assert bottom < 0.1 < top and top - bottom >= tv.BAND_MIN_SPAN
+    ends = tv.band_axis_range(-0.31, 0.42)
+    assert ends[0] <= -0.31 and ends[1] >= 0.42
+    assert all(abs(v * 10 - round(v * 10)) < 1e-9 for v in ends)     # round tick values
+    current = tv.band_axis_range(-0.3, 0.3)
+    assert tv.band_axis_range(-0.28, 0.31, current) == current    # fits: kept
+    grown = tv.band_axis_range(-0.9, 0.9, current)
+    assert grown[0] <= -0.9 and grown[1] >= 0.9
+
+
+def test_panels_4_and_5_are_readable_from_the_first_frame(live):
+    """Stage 1.0 starts with all weights and biases at 0, the others with biases at 0.1:
+    no zero-width range, no offset label such as "1e-8", a handful of short tick labels."""
+    live.start(0, 2000, updates=201)
+    live.append_data_histograms(0, np.zeros(7840), np.full(10, 0.1))
+    live.redraw()
+    for panel in (4, 5):
+        ax = live.axes[panel]
+        bottom, top = ax.get_ylim()
+        assert top - bottom >= tv.BAND_MIN_SPAN
+        assert ax.yaxis.get_offset_text().get_text() == ""
+        labels = [t.get_text() for t in ax.get_yticklabels() if bottom <= t.get_position()[1] <= top]
+        assert 3 <= len(labels) <= 9 and all(len(label) <= 6 for label in labels), labels
+
+
+def test_user_zoom_is_kept_until_home(live):
+    feed_run(live, last_step=20)
+    live.axes[2].set_ylim(0, 20)                       # as the zoom tool does
+    live.append_training_curves_data(21, 0.2, 300.0)
+    live.redraw()
+    assert live.axes[2].get_ylim() == (0, 20)
+    press(live, "h")
+    for step in range(22, 40):
+        live.append_training_curves_data(step, 0.2, 300.0)
+    live.redraw()
+    assert live.axes[2].get_ylim()[1] > 300
+
+
+# ---- painting -----------------------------------------------------------------------------
+
+def test_quick_paints_match_a_full_paint(live):
+    """Most redraws repaint only the data over the saved background; the picture is the
+    same as painting everything."""
+    feed_run(live, last_step=60, train_every=2, test_every=10)
+    assert live.redraws["quick"] > live.redraws["full"]
+    live.append_training_curves_data(61, 0.7, 50.0)    # within the ranges: a quick paint
+    live.tick()
+    quick = np.array(live.fig.canvas.buffer_rgba())
+    live.redraw()
+    assert np.array_equal(quick, np.array(live.fig.canvas.buffer_rgba()))
+
+
+def test_a_range_change_repaints_that_panel_alone_and_right(live):
+    feed_run(live, last_step=20)
+    full_draws = live.redraws["full"]
+    live.append_data_histograms(21, np.linspace(-50, 50, 500), np.zeros(10))   # far out
+    live.pacing.next_redraw = 0.0
+    live.tick()
+    assert live.redraws["full"] == full_draws          # no full draw for it
+    assert live.axes[4].get_ylim()[1] >= 50
+    by_panel = np.array(live.fig.canvas.buffer_rgba())[..., :3].astype(int)
+    live.redraw()
+    full = np.array(live.fig.canvas.buffer_rgba())[..., :3].astype(int)
+    assert np.mean(np.any(by_panel != full, axis=-1)) < 0.001
+
+
+def test_panel_cells_hold_their_panels_and_do_not_overlap(live):
+    feed_run(live, last_step=10000, train_every=1000, test_every=1000, weights_scale=0.05)
+    renderer = live.fig.canvas.get_renderer()
+    for key in ("0", "7", "8", "9", "1"):
+        press(live, key)
+        live.redraw()
+        shown = visible_panels(live)
+        cells = tv.panel_cells({p: live.axes[p].bbox for p in shown}, live.fig.bbox)
+        for panel in shown:
+            tight, cell = live.axes[panel].get_tightbbox(renderer), cells[panel]
+            assert cell.x0 <= tight.x0 + 1 and tight.x1 <= cell.x1 + 1, (key, panel)
+            assert cell.y0 <= tight.y0 + 1 and tight.y1 <= cell.y1 + 1, (key, panel)
+            for other in shown:
+                if other != panel:
+                    overlap_x = min(cell.x1, cells[other].x1) - max(cell.x0, cells[other].x0)
+                    overlap_y = min(cell.y1, cells[other].y1) - max(cell.y0, cells[other].y0)
+                    assert overlap_x <= 0 or overlap_y <= 0
+
+
+def test_pacing_spaces_quick_redraws_by_their_cost_and_not_after_full_ones():
+    pacing = tv.DrawPacing(interval_s=0.1)
+    assert pacing.due(0.0)
+    pacing.done(began=0.0, cost=0.03, panels={1, 2}, full=False)
+    assert not pacing.due(0.1) and pacing.due(0.03 / tv.DRAW_SHARE)
+    pacing.done(began=1.0, cost=0.3, panels={1}, full=True)
+    assert pacing.due(1.0 + 0.3 + 0.1)                 # a full draw does not freeze the curves
+    pacing.done(began=2.0, cost=0.001, panels={3, 6}, full=False)
+    assert pacing.panels_due({1, 3, 6}, 2.2) == {1}    # mosaics wait their own interval
+    assert pacing.panels_due({1, 3, 6}, 2.0 + tv.PANEL_MIN_INTERVAL_S[6]) == {1, 3, 6}
+
+
+def test_a_short_run_shows_at_least_min_pictures(live, monkeypatch):
+    """Training outruns the drawing (a whole run in what the clock says is no time):
+    the drawing wins, at least MIN_PICTURES pictures."""
+    monkeypatch.setattr(tv.time, "perf_counter", lambda: 1000.0)
+    feed_run(live, last_step=2000, train_every=10, test_every=50)
+    assert sum(live.redraws.values()) >= tv.MIN_PICTURES
+
+
+def test_headless_without_files_paints_nothing(vis):
+    feed_run(vis, last_step=30)
+    assert vis.redraws == {"full": 1, "quick": 0}      # only finish()'s final picture
+
+
+# ---- output files ------------------------------------------------------------------
 
 def test_save_image_and_gif(vis, tmp_path):
     png, gif = tmp_path / "final.png", tmp_path / "run.gif"
-    vis.animate(fed_step(vis), 30, 5, 10, save_image=png, save_movie=gif)
+    written = feed_run(vis, last_step=30, save_image=png, save_movie=gif)
+    assert written == [str(gif), str(png)]
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size == (1300, 720)
         pixels = np.asarray(image.convert("RGB"))
-        # the animated artists are in the file: the red test curve and red tiles
-        assert np.sum(np.all(pixels == (214, 39, 40), axis=-1)) > 50
+        # the animated artists are in the file: the thick red test curve and red tiles
+        assert np.sum(np.all(pixels == (226, 74, 51), axis=-1)) > 50
     with Image.open(gif) as movie:
         assert movie.format == "GIF" and movie.n_frames == 7 and movie.size == (780, 432)
+        movie.seek(6)
+        last = np.asarray(movie.convert("RGB"))
+        assert np.sum(np.abs(last.astype(int) - (226, 74, 51)).sum(axis=-1) < 40) > 20
     assert sorted(os.listdir(tmp_path)) == ["final.png", "run.gif"]   # no temporary files
 
 
-def test_mp4_without_ffmpeg_becomes_a_gif(vis, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)
-    vis.animate(fed_step(vis), 4, 2, 2, save_movie=tmp_path / "run.mp4")
-    assert os.listdir(tmp_path) == ["run.gif"]
-    assert "ffmpeg not found" in capsys.readouterr().err
+def test_a_long_run_records_at_most_max_movie_frames(vis, tmp_path):
+    gif = tmp_path / "run.gif"
+    feed_run(vis, last_step=2100, train_every=5, test_every=100, save_movie=gif)
+    with Image.open(gif) as movie:
+        assert tv.MAX_MOVIE_FRAMES // 2 <= movie.n_frames <= tv.MAX_MOVIE_FRAMES + 1
 
 
-def test_bad_output_path_is_reported_before_training(vis, tmp_path):
-    calls = []
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffmpeg (apt install ffmpeg)")
+def test_mp4_through_ffmpeg(live, tmp_path):
+    mp4 = tmp_path / "run.mp4"
+    feed_run(live, last_step=30, save_movie=mp4)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                            "-show_entries", "stream=nb_read_frames,width,height",
+                            "-of", "csv=p=0", str(mp4)], capture_output=True, text=True)
+    width, height, frames = (int(v) for v in probe.stdout.strip().split(","))
+    assert (width, height, frames) == (1300, 720, 7)
+    assert os.listdir(tmp_path) == ["run.mp4"]
+
+
+def test_movie_frames_of_another_size_are_scaled(tmp_path):
+    """A window resized while recording gives frames of another size: scaled, not cropped."""
+    recorder = tv.MovieRecorder(tmp_path / "run.gif", (1300, 720))
+    small = np.zeros((360, 650, 4), np.uint8)
+    small[:, :325] = (255, 0, 0, 255)                  # left half red
+    recorder.add(small)
+    assert recorder.finish() == str(tmp_path / "run.gif")
+    with Image.open(tmp_path / "run.gif") as movie:
+        frame = np.asarray(movie.convert("RGB"))
+    assert frame.shape == (432, 780, 3)
+    assert tuple(frame[200, 100]) == (255, 0, 0) and tuple(frame[200, 700]) == (0, 0, 0)
+
+
+def test_movie_formats_are_checked_before_training(tmp_path, monkeypatch):
+    with pytest.raises(tv.OutputPathError, match="--save-movie.*name the movie .gif"):
+        tv.check_movie_path(tmp_path / "run.txt")
+    with pytest.raises(tv.OutputPathError, match="--save-movie.*name the movie .gif"):
+        tv.check_movie_path(tmp_path / "run")
+    monkeypatch.setitem(matplotlib.rcParams, "animation.ffmpeg_path", "no-such-ffmpeg")
+    with pytest.raises(tv.OutputPathError, match="needs ffmpeg.*or name the movie .gif"):
+        tv.check_movie_path(tmp_path / "run.mp4")
+    assert tv.check_movie_path(tmp_path / "run.gif") == str(tmp_path / "run.gif")
+    assert os.listdir(tmp_path) == []                  # nothing written, no fallback file
+
+
+def test_image_formats_are_checked(tmp_path):
+    with pytest.raises(tv.OutputPathError, match="--save-image.*use .png"):
+        tv.check_image_path(tmp_path / "out.txt")
+    assert tv.check_image_path(tmp_path / "out.svg").endswith("out.svg")
+
+
+def test_a_failed_run_leaves_no_movie(live, tmp_path):
+    def fail(step):
+        if step == 10:
+            raise ArithmeticError("boom")
+    with pytest.raises(ArithmeticError):
+        try:
+            feed_run(live, last_step=30, save_movie=tmp_path / "run.gif", after_tick=fail)
+        except ArithmeticError:
+            live.abandon()
+            raise
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_output_folder_is_reported(tmp_path):
     missing = tmp_path / "nope" / "x.png"
     with pytest.raises(tv.OutputPathError, match="does not exist") as error:
-        vis.animate(lambda *a: calls.append(a), 5, 1, 1, save_image=missing)
-    assert str(missing.parent) in str(error.value) and calls == []
+        tv.check_image_path(missing)
+    assert str(missing.parent) in str(error.value)
     with pytest.raises(tv.OutputPathError, match="--save-movie.*is a folder"):
         tv.check_output_path(tmp_path, "--save-movie")
-    assert tv.check_output_path(tmp_path / "ok.png") == str(tmp_path / "ok.png")
-
-
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_folder_is_reported(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    with pytest.raises(tv.OutputPathError, match="not writable"):
-        tv.check_output_path(locked / "x.png", "--save-image")
 
 
 # ---- where the dashboard goes ----------------------------------------------------------------
@@ -331,6 +545,7 @@ def test_no_display_falls_back_with_one_line_of_notice(monkeypatch, capsys):
 
 def test_a_window_that_fails_to_open_falls_back(monkeypatch, capsys):
     import matplotlib.pyplot as plt
+
     def broken_figure(*args, **kwargs):
         raise RuntimeError("no $DISPLAY environment variable")
     monkeypatch.setattr(tv, "choose_display", lambda headless: ("window", None))
@@ -338,122 +553,4 @@ def test_a_window_that_fails_to_open_falls_back(monkeypatch, capsys):
     vis = tv.MnistDataVis()
     assert vis.display == "headless"
     assert "could not open a window" in capsys.readouterr().err
-    vis.animate(lambda *a: None, 3, 1, 1)
-
-
-def test_jupyter_without_widget_backend_shows_a_refreshed_picture(monkeypatch):
-    shown = []
-    class Handle:
-        def update(self, picture):
-            shown.append(("update", picture))
-    def display(picture, display_id=False):
-        shown.append(("display", picture))
-        return Handle()
-    ipython = types.ModuleType("IPython")
-    ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())
-    ipython_display = types.ModuleType("IPython.display")
-    ipython_display.display = display
-    ipython_display.Image = lambda data: data
-    monkeypatch.setitem(sys.modules, "IPython", ipython)
-    monkeypatch.setitem(sys.modules, "IPython.display", ipython_display)
-    vis = tv.MnistDataVis()
-    assert vis.display == "notebook" and vis.live
-    vis.animate(fed_step(vis), 10, 5, 5)
-    assert shown[0][0] == "display" and shown[-1][0] == "update"
-    assert shown[-1][1].startswith(b"\x89PNG")
-
-
-# ---- drawing -------------------------------------------------------------------------------
-
-def test_live_drawing_blits_after_the_first_full_draw(tmp_path):
-    vis = tv.MnistDataVis(headless=True, live=True)
-    vis.redraw_interval_s = 0.0
-    full_draws = []
-    vis.fig.canvas.mpl_connect("draw_event", lambda event: full_draws.append(1))
-    vis.animate(fed_step(vis), 40, 5, 10)
-    assert vis._background is not None
-    assert 1 <= len(full_draws) < 8          # most redraws only repaint the data
-
-
-def test_user_zoom_is_kept_until_home(vis):
-    vis.set_x_range(100)
-    vis.append_training_curves_data(0, 0.1, 200.0)
-    vis._refresh_artists()
-    assert vis.axes[2].get_ylim()[1] > 200
-    vis.axes[2].set_ylim(0, 20)                      # as the zoom tool does
-    vis.append_training_curves_data(1, 0.2, 300.0)
-    vis._refresh_artists()
-    assert vis.axes[2].get_ylim() == (0, 20)
-    press(vis, "h")
-    vis._refresh_artists()
-    assert vis.axes[2].get_ylim()[1] > 300
-
-
-def test_blitting_repaints_only_panels_with_news_and_matches_a_full_draw():
-    vis = tv.MnistDataVis(headless=True, live=True)
-    step = fed_step(vis)
-    vis.set_x_range(100)
-    step(0, True, True)
-    vis.redraw()                                        # full: keeps the background
-    painted = []
-    draw_animated = vis._draw_animated
-    vis._draw_animated = lambda panel: (painted.append(panel), draw_animated(panel))
-    vis.append_training_curves_data(1, 0.55, 99)        # inside the current y ranges
-    assert vis.redraw(rescale=False) is False           # a blit ...
-    assert painted == [1, 2]                            # ... of the two curve panels only
-    step(10, True, False)                               # curves, bands, training mosaic
-    painted.clear()
-    vis.redraw(rescale=False)
-    assert painted == [1, 2, 3, 4, 5]
-    blitted = np.array(vis.fig.canvas.buffer_rgba())
-    vis._background = None
-    assert vis.redraw() is True                         # the same state, painted in full
-    assert np.array_equal(blitted, np.array(vis.fig.canvas.buffer_rgba()))
-
-
-def test_redraw_pacing_after_an_expensive_full_draw(monkeypatch):
-    """Full draws cost 0.3 s and blits 0.03 s of a fake clock; a step 0.01 s. The data
-    keeps moving on screen between full draws, and each kind keeps to its share."""
-    clock = [0.0]
-    monkeypatch.setattr(tv.time, "perf_counter", lambda: clock[0])
-    vis = tv.MnistDataVis(headless=True, live=True)
-    draws = []                                           # (time, full?) while training
-    redraw = vis.redraw
-    def timed_redraw(rescale=True):
-        full = redraw(rescale)
-        if step_count[0] <= 2000:
-            draws.append((clock[0], full))
-        clock[0] += 0.3 if full else 0.03
-        return full
-    vis.redraw = timed_redraw
-    feed = fed_step(vis)
-    step_count = [0]
-    def step(i, train, test):
-        feed(i, train, test)
-        vis.append_training_curves_data(i, 0.5, 100.0 + i)   # out of the y range, often
-        clock[0] += 0.01
-        step_count[0] += 1
-    vis.animate(step, 2000, 10, 50)                      # 20 s of training
-    full = [t for t, was_full in draws if was_full]
-    blits = [t for t, was_full in draws if not was_full]
-    assert full[0] < 0.1 and 0 < blits[0] - full[0] <= 1.0   # no wait of 0.3 s / share
-    assert len(full) >= 3                                # the axes do catch up ...
-    assert np.diff(full).min() >= 0.3 / tv.MAX_DRAW_SHARE    # ... at their own pace
-    gaps = np.diff(sorted(full + blits))
-    assert gaps[0] >= tv.MIN_REDRAW_INTERVAL_S           # the first blit's cost is unknown
-    assert gaps[1:].min() >= 0.03 / tv.MAX_DRAW_SHARE - 1e-9
-    assert gaps.max() <= 0.3 + 0.03 / tv.MAX_DRAW_SHARE + 0.02   # never frozen for long
-    assert vis.axes[2].get_ylim()[1] >= 100 + 2000       # the final draw fits all the data
-
-
-def test_after_a_layout_key_the_next_redraw_is_full(monkeypatch):
-    """A window draws a key's new layout later (draw_idle); a redraw before that must
-    not blit the panels' old pictures at their old places."""
-    vis = tv.MnistDataVis(headless=True, live=True)
-    fed_step(vis)(0, True, True)
-    vis.redraw()
-    vis.append_training_curves_data(1, 0.5, 99)
-    monkeypatch.setattr(vis.fig.canvas, "draw_idle", lambda: None)   # deferred, as in Tk
-    press(vis, "1")
-    assert vis.redraw(rescale=False) is True
-    assert set(vis._background) == {1}              # the saved picture of the new layout
+    feed_run(vis, last_step=3)

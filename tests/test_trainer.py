@@ -1,5 +1,5 @@
-"""trainer.py's training loop: several steps per call, cut where the figures or a
-checkpoint need the network as it is at that step."""
+"""trainer.py's training loop: figures at their steps, several steps per call, cut
+where the figures or a checkpoint need the network as it is at that step."""
 
 import numpy as np
 import pytest
@@ -7,48 +7,18 @@ import pytest
 from test_stages import load_stage
 
 
-def every(n):
-    return lambda j: j % n == 0
-
-
-def never(j):
-    return False
-
-
-def stretches(total, most, updates_figures, saves_checkpoint):
-    """The (first, end) of each stretch that covers steps 0 .. total - 1."""
+def test_figure_steps_follow_the_stage_cadence():
     import trainer
-    cuts, i = [], 0
-    while i < total:
-        end = trainer._stretch_end(i, total, most, updates_figures, saves_checkpoint)
-        assert i < end <= total
-        cuts.append((i, end))
-        i = end
-    return cuts
 
+    def steps(last, train_every, test_every, more_tests_at_start=False):
+        flags = [trainer.figure_flags(s, last, train_every, test_every, more_tests_at_start)
+                 for s in range(last + 1)]
+        return ([s for s, (train, _) in enumerate(flags) if train],
+                [s for s, (_, test) in enumerate(flags) if test])
 
-def test_stretches_end_where_the_figures_are_updated():
-    assert stretches(50, 1000, every(20), never) == [(0, 20), (20, 40), (40, 50)]
-
-
-def test_stretches_end_at_checkpoints_and_at_the_cap():
-    assert stretches(45, 1000, every(20), every(15)) == [
-        (0, 15), (15, 20), (20, 30), (30, 40), (40, 45)]
-    assert stretches(10, 3, never, never) == [(0, 3), (3, 6), (6, 9), (9, 10)]
-    assert stretches(3, 1, every(20), never) == [(0, 1), (1, 2), (2, 3)]
-
-
-def test_stretches_follow_the_dashboard_cadence():
-    """Every step the dashboard updates (tensorflowvisu.update_flags) starts a stretch."""
-    import tensorflowvisu
-    total = 230
-
-    def updates(j):
-        return any(tensorflowvisu.update_flags(j, total, 20, 100, more_tests_at_start=True))
-
-    starts = {first for first, _ in stretches(total, 1000, updates, never)}
-    assert starts == {j for j in range(total) if updates(j)}
-    assert starts == set(range(0, total, 20))
+    assert steps(120, 10, 50) == (list(range(0, 121, 10)), [0, 50, 100, 120])
+    assert steps(125, 10, 50) == (list(range(0, 121, 10)) + [125], [0, 50, 100, 125])
+    assert steps(250, 20, 100, True)[1] == [0, 20, 40, 60, 80, 100, 200, 250]
 
 
 # Stages without dropout, so that both ways draw no random numbers while training.

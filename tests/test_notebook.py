@@ -1,0 +1,73 @@
+"""Stage 1.0 in a real Jupyter kernel (ipykernel, run by nbclient), as a learner runs
+it from a notebook cell: `%run mnist_1.0_softmax.py`, inline and with %matplotlib widget."""
+
+import os
+import re
+
+import pytest
+
+from conftest import REPO
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+
+class CountingClient(nbclient.NotebookClient):
+    """Counts the kernel's messages by type while the cell runs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counts = {}
+
+    def process_message(self, msg, cell, cell_index):
+        kind = msg["msg_type"]
+        if kind == "comm_msg" and msg.get("buffers"):
+            kind = "comm_msg with data"     # ipympl sends each new picture this way
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return super().process_message(msg, cell, cell_index)
+
+
+def run_cell(source, folder, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)   # the kernel picks its own, as in Jupyter
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = CountingClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    outputs = notebook.cells[0].outputs
+    stdout = "".join(out.get("text", "") for out in outputs
+                     if out.output_type == "stream" and out.name == "stdout")
+    errors = [out for out in outputs if out.output_type == "error"]
+    assert not errors, errors[0]["traceback"][-1]
+    return outputs, stdout, client.counts
+
+
+def stage_cell(small_mnist_dir, iterations):
+    script = os.path.join(REPO, "mnist_1.0_softmax.py")
+    return f"%run {script} --iterations {iterations} --data-dir {small_mnist_dir}"
+
+
+def training_seconds(stdout):
+    return float(re.search(r"^trained \d+ steps in ([\d.]+) s", stdout, re.M)[1])
+
+
+def test_run_in_a_notebook_shows_a_refreshed_picture(small_mnist_dir, tmp_path, monkeypatch):
+    outputs, stdout, counts = run_cell(stage_cell(small_mnist_dir, 300), tmp_path, monkeypatch)
+    assert re.search(r"^max test accuracy: 0\.\d{4}$", stdout.strip().splitlines()[-1])
+    pictures = [out for out in outputs if out.output_type == "display_data"]
+    assert len(pictures) == 1 and "image/png" in pictures[0]["data"]   # one picture ...
+    assert counts.get("update_display_data", 0) >= 1                   # ... refreshed
+    refreshes = counts.get("update_display_data", 0)
+    assert refreshes <= training_seconds(stdout) / 0.9 + 2              # about once a second
+
+
+def test_run_with_the_widget_backend_shows_one_live_figure(small_mnist_dir, tmp_path,
+                                                           monkeypatch):
+    pytest.importorskip("ipympl")
+    cell = "%matplotlib widget\n" + stage_cell(small_mnist_dir, 600)
+    outputs, stdout, counts = run_cell(cell, tmp_path, monkeypatch)
+    assert stdout.strip().splitlines()[-1].startswith("max test accuracy: ")
+    figures = [out for out in outputs if out.output_type == "display_data"
+               and "application/vnd.jupyter.widget-view+json" in out["data"]]
+    assert len(figures) == 1                                   # shown once, not twice
+    assert counts.get("comm_msg with data", 0) >= 10           # new pictures while training

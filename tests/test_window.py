@@ -1,0 +1,176 @@
+"""A stage in a real Tk window, on a private X display (Xvfb), as a learner sees it:
+the screen is recorded with ffmpeg, keys are pressed with xdotool.
+
+Needs Debian's xvfb, xdotool and ffmpeg (.ci/run installs them); skipped without them.
+"""
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from test_stages import PROGRESS_LINE, TEST_LINE
+
+TOOLS = ("Xvfb", "xdotool", "ffmpeg")
+pytestmark = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in TOOLS),
+    reason="needs Xvfb, xdotool and ffmpeg (apt install xvfb xdotool ffmpeg)")
+
+SCREEN = (1400, 850)
+GREY_PANEL = (0xE5, 0xE5, 0xE5)         # the axes' face colour (ggplot style)
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A private X display, e.g. ':7'; closed after the tests of this file."""
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-nolisten", "tcp",
+                               "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    assert number, "Xvfb did not start"
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def record(display, seconds, fps=10, scale=2):
+    """The screen for `seconds`, as grey frames [n, h, w] uint8 (ffmpeg's x11grab)."""
+    width, height = SCREEN[0] // scale, SCREEN[1] // scale
+    done = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "x11grab", "-framerate", str(fps),
+         "-video_size", f"{SCREEN[0]}x{SCREEN[1]}", "-i", display, "-t", str(seconds),
+         "-vf", f"scale={width}:{height}:flags=neighbor", "-f", "rawvideo",
+         "-pix_fmt", "gray", "-"], capture_output=True, timeout=seconds + 30)
+    assert done.returncode == 0, done.stderr.decode()
+    return np.frombuffer(done.stdout, np.uint8).reshape(-1, height, width)
+
+
+def screenshot(display):
+    """The screen now, RGB [h, w, 3]."""
+    done = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "x11grab", "-video_size",
+         f"{SCREEN[0]}x{SCREEN[1]}", "-i", display, "-frames:v", "1", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr.decode()
+    return np.frombuffer(done.stdout, np.uint8).reshape(SCREEN[1], SCREEN[0], 3)
+
+
+def grey_share(picture):
+    """The share of the screen covered by the grey face of plot panels (not digits)."""
+    return float(np.mean(np.all(picture == GREY_PANEL, axis=-1)))
+
+
+def distinct_frames(frames):
+    """How many frames differ from the one before (the first counts)."""
+    changed = np.any(frames[1:] != frames[:-1], axis=(1, 2))
+    return 1 + int(np.count_nonzero(changed))
+
+
+class Stage:
+    """A stage script running in a window; its stdout lines arrive on a queue."""
+
+    def __init__(self, display, script, *flags):
+        env = dict(os.environ, DISPLAY=display, MPLBACKEND="TkAgg")
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(REPO, script), *flags], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines, self.stdout = queue.Queue(), []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.stdout.append(line.rstrip("\n"))
+            self.lines.put(line)
+
+    def wait_for(self, start, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                assert self.process.poll() is None, self.process.stderr.read()[-3000:]
+                continue
+            if line.startswith(start):
+                return line
+        raise AssertionError(f"no line starting with {start!r} within {timeout} s")
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def xdotool(display, *args):
+    done = subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=display),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def press(display, window, key, settle=1.0):
+    xdotool(display, "windowfocus", "--sync", window)
+    xdotool(display, "key", "--clearmodifiers", key)
+    time.sleep(settle)                     # the next tick repaints (within ~0.1 s of training)
+
+
+def test_a_stage_animates_in_a_real_window_and_answers_its_keys(display, small_mnist_dir,
+                                                                tmp_path):
+    stage = Stage(display, "mnist_1.0_softmax.py", "--iterations", "12000",
+                  "--data-dir", small_mnist_dir)
+    try:
+        stage.wait_for("step 40:")         # training is under way, the window is up
+        frames = record(display, seconds=3)
+        per_second = distinct_frames(frames) / 3
+        assert per_second >= 3, f"{per_second:.1f} distinct pictures a second"
+
+        window = xdotool(display, "search", "--sync", "--name", "^MNIST")
+        xdotool(display, "mousemove", "--window", window, "300", "300")
+        six = grey_share(screenshot(display))
+        press(display, window, "1")        # the accuracy panel alone: one big grey plot
+        one = grey_share(screenshot(display))
+        press(display, window, "3")        # the training digits alone: no grey plot
+        digits = grey_share(screenshot(display))
+        press(display, window, "0")
+        back = grey_share(screenshot(display))
+        assert one > 0.45 and digits < 0.05 and 0.12 < six < 0.45, (six, one, digits)
+        assert abs(back - six) < 0.05
+
+        press(display, window, "space")    # pause: the title says so, the picture stands
+        assert xdotool(display, "getwindowname", window) == "MNIST (paused)"
+        still = record(display, seconds=1.5)
+        assert distinct_frames(still) == 1
+        paused_at = stage.stdout[-1]
+        time.sleep(1.0)
+        assert stage.stdout[-1] == paused_at   # training waits too
+        press(display, window, "space", settle=0.5)
+        assert xdotool(display, "getwindowname", window) == "MNIST"
+
+        stage.wait_for("max test accuracy", timeout=180)
+        time.sleep(0.5)
+        assert stage.process.poll() is None    # the window stays open for a look ...
+        press(display, window, "q", settle=0.0)
+        assert stage.process.wait(timeout=30) == 0   # ... until its user closes it
+    finally:
+        stage.kill()
+    assert "Traceback" not in stage.process.stderr.read()
+
+    # The window changes nothing in training: the same figures as headless.
+    headless = subprocess.run(
+        [sys.executable, os.path.join(REPO, "mnist_1.0_softmax.py"), "--headless",
+         "--iterations", "12000", "--data-dir", small_mnist_dir],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    progress = [line for line in stage.stdout if PROGRESS_LINE.match(line)]
+    assert progress == [line for line in headless.stdout.splitlines() if PROGRESS_LINE.match(line)]
+    last_test = [line for line in stage.stdout if TEST_LINE.match(line)][-1]
+    assert last_test in headless.stdout.splitlines()
