@@ -1,0 +1,215 @@
+"""The codelab guides against the code they teach, and docs/make_pictures.py's options.
+
+Fast: no training, no TensorFlow. The guides' Python is checked against the stage
+scripts as they are now, read at test time, so that guide and code cannot drift apart.
+"""
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+ENGLISH = DOCS / "codelab.md"
+CHINESE = DOCS / "codelab.zh-CN.md"
+GUIDES = [ENGLISH, CHINESE]
+MAKE_PICTURES = DOCS / "make_pictures.py"
+STEPS = 10  # the ten steps of the codelab, one "## " section each
+
+FENCE = re.compile(r"^[ \t]*```([^\n`]*)\n(.*?)^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL)
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+HTML_SOURCE = re.compile(r"<(?:img|a)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"", re.IGNORECASE)
+IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
+def read(path):
+    return path.read_text(encoding="utf-8")
+
+
+def code_blocks(text, language=None):
+    """The fenced code blocks of a Markdown text: [(language, body)]."""
+    blocks = [(match.group(1).strip(), match.group(2)) for match in FENCE.finditer(text)]
+    return [(lang, body) for lang, body in blocks if language is None or lang == language]
+
+
+def without_code(text):
+    """The text with its fenced code blocks and inline code removed."""
+    text = FENCE.sub("", text)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def python_lines(text):
+    """Every non-blank line of the ```python blocks, stripped."""
+    return [line.strip() for _, body in code_blocks(text, "python")
+            for line in body.splitlines() if line.strip()]
+
+
+def sections(text):
+    """The "## " sections (not "###"): [(heading, body)], in order."""
+    parts = re.split(r"^## (?!#)(.*)$", without_fences(text), flags=re.MULTILINE)
+    return list(zip(parts[1::2], parts[2::2]))
+
+
+def without_fences(text):
+    return FENCE.sub("", text)
+
+
+def images(text):
+    return [target for target in IMAGE.findall(without_fences(text))]
+
+
+def load_make_pictures():
+    spec = importlib.util.spec_from_file_location("make_pictures", MAKE_PICTURES)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def stage_lines():
+    """Every line of every stage script, stripped, read now."""
+    scripts = sorted(REPO.glob("mnist_*.py"))
+    assert len(scripts) == 9, [script.name for script in scripts]
+    return {line.strip() for script in scripts for line in read(script).splitlines()}
+
+
+# --------------------------------------------------------------------- the guides
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda path: path.name)
+def test_guide_python_is_copied_from_the_stage_scripts(guide, stage_lines):
+    lines = python_lines(read(guide))
+    assert len(lines) > 100, "the guide should show the stages' code"
+    missing = [line for line in lines if line not in stage_lines]
+    assert not missing, ("lines in ```python blocks that no stage script contains "
+                         "(copy them from the script again):\n" + "\n".join(missing))
+
+
+def markdown_files():
+    return sorted(DOCS.glob("*.md")) + [REPO / "README.md"]
+
+
+@pytest.mark.parametrize("page", markdown_files(), ids=lambda path: path.name)
+def test_relative_links_and_pictures_resolve(page):
+    text = without_code(read(page))
+    targets = LINK.findall(text) + HTML_SOURCE.findall(text)
+    broken = []
+    for target in targets:
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # http:, https:, mailto: ...; an anchor in the same page
+        path = target.split("#")[0].split("?")[0]
+        if not (page.parent / path).exists() and target not in broken:
+            broken.append(target)
+    assert not broken, (f"{page.name}: links to missing files: {broken} (the end-of-stage "
+                        "dashboards come from: python3 docs/make_pictures.py)")
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda path: path.name)
+def test_every_step_has_a_picture(guide):
+    steps = sections(read(guide))
+    assert len(steps) == STEPS, [heading for heading, _ in steps]
+    for number, (heading, body) in enumerate(steps, start=1):
+        assert heading.startswith(f"{number}."), heading
+        assert images(body), f"{guide.name}: step '{heading}' shows no picture"
+
+
+def test_english_guide_is_long_enough():
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.,%-]*", without_code(read(ENGLISH)))
+    assert len(words) >= 3500, len(words)
+
+
+def test_chinese_guide_covers_what_the_english_one_does():
+    english, chinese = read(ENGLISH), read(CHINESE)
+    assert len(sections(chinese)) == len(sections(english)) == STEPS
+    # the same pictures, step by step
+    for (en_heading, en_body), (zh_heading, zh_body) in zip(sections(english), sections(chinese)):
+        assert set(images(zh_body)) == set(images(en_body)), (en_heading, zh_heading)
+    # the same code
+    assert python_lines(chinese) == python_lines(english)
+    # and a text of comparable length: a Chinese character carries about as much as an
+    # English word or more, so ask for at least 1.2 characters per English word
+    english_words = len(re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.,%-]*", without_code(english)))
+    chinese_characters = len(re.findall(r"[\u4e00-\u9fff]", without_code(chinese)))
+    assert chinese_characters >= 1.2 * english_words, (chinese_characters, english_words)
+
+
+def test_readme_links_to_both_guides():
+    readme = read(REPO / "README.md")
+    assert "docs/codelab.md" in readme and "docs/codelab.zh-CN.md" in readme
+
+
+def test_guides_show_only_pictures_that_make_pictures_makes():
+    make_pictures = load_make_pictures()
+    made = {f"pictures/{name}" for name in make_pictures.all_picture_names()}
+    shown = {target for guide in GUIDES for target in images(read(guide))}
+    assert shown <= made, f"pictures no script makes: {sorted(shown - made)}"
+    assert made <= shown, f"pictures made for nothing: {sorted(made - shown)}"
+
+
+# ------------------------------------------------------------- make_pictures.py
+
+def make_pictures(*args):
+    return subprocess.run([sys.executable, str(MAKE_PICTURES), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_dry_run_lists_a_real_run_of_every_stage_and_writes_nothing(tmp_path):
+    result = make_pictures("--dry-run", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    module = load_make_pictures()
+    for stage, script, *_ in module.STAGES:
+        assert (REPO / script).exists(), script
+        picture = tmp_path / f"{stage}.png"
+        assert f"{script} --headless --save-image" in result.stdout
+        assert f"{picture}" in result.stdout or f"{stage}.png" in result.stdout
+    assert "--iterations" not in result.stdout  # each stage's own number of steps
+    assert "estimate" in result.stdout
+    for name in module.all_picture_names():
+        assert name in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_stage_alone_with_fewer_iterations(tmp_path):
+    result = make_pictures("--dry-run", "--stage", "2.1", "--iterations", "50",
+                           "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if "--save-image" in line]
+    assert len(commands) == 1
+    assert "mnist_2.1_five_layers_relu_lrdecay.py --headless --save-image" in commands[0]
+    assert commands[0].rstrip().endswith("--iterations 50")
+    assert "2.1.png" in commands[0]
+    module = load_make_pictures()
+    listed = {name for name in module.all_picture_names() if name in result.stdout}
+    expected = {name for name, stage, _ in module.DIAGRAMS if stage == "2.1"} | {"2.1.png"}
+    assert listed == expected
+
+
+def test_plan_selects_by_stage_and_kind():
+    module = load_make_pictures()
+    everything = module.plan()
+    assert [stage for kind, stage, _, _ in everything if kind == "dashboard"] == module.STAGE_IDS
+    assert {kind for kind, *_ in module.plan(only="diagrams")} == {"diagram"}
+    only = module.plan(["3.1", "4.2"], "dashboards")
+    assert [(stage, name) for _, stage, name, _ in only] == [("3.1", "3.1.png"), ("4.2", "4.2.png")]
+    assert module.estimate_seconds("4.2") > module.estimate_seconds("1.0")
+    assert module.estimate_seconds("1.0", iterations=50) < module.estimate_seconds("1.0")
+
+
+@pytest.mark.parametrize("args", [["--stage", "9.9"], ["--only", "movies"],
+                                  ["--iterations", "0"], ["--iterations", "x"]])
+def test_bad_options_are_refused(args, tmp_path):
+    result = make_pictures("--dry-run", "--out", str(tmp_path), *args)
+    assert result.returncode == 2
+    assert "error" in result.stderr
+
+
+def test_diagrams_of_one_stage_are_drawn_and_renamed_into_place(tmp_path):
+    result = make_pictures("--only", "diagrams", "--stage", "2.1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    made = sorted(path.name for path in tmp_path.iterdir())
+    assert made == ["lr_decay.png", "sigmoid_relu.png"]  # no temporary file left behind
+    for name in made:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
