@@ -1,201 +1,234 @@
 """
-Does the live dashboard slow learning down?
-===========================================
+Does the live dashboard slow learning down, and does it look live?
+=================================================================
 
-Runs the same synthetic training through MnistDataVis.animate twice: headless (nothing
-drawn) and live (the figure redrawn off screen on the Agg canvas, as often as a window
-would be), and prints both times and their ratio. The target: live at most 15 % slower.
+Runs a real stage script in fresh processes, each in a real Tk window on a private X
+display (Xvfb) or headless, and prints what it measured.
 
-Each step keeps the CPU busy with matrix products for --step-ms milliseconds of wall time
-(a stand-in for one training step, whose length does not depend on the machine's load),
-and feeds the dashboard exactly as a stage script does at the chosen
-cadence: curves and weight/bias bands plus a 100-digit mosaic for training updates, and
-a 1000-digit mosaic of 10,000 test images for test updates. Both runs do all of this;
-they differ only in the drawing.
+Cost (--stage): the stage run headless and with its window, alternately, --repeat times
+each. Compares the stage's own "trained N steps in T s" line (medians), counts the
+dashboard's redraws (full paints, one-panel repaints, quick ones) and gives the median
+time of a quick redraw (the data-only repaint, blitting) in the real window.
 
-    python3 benchmarks/bench_dashboard.py                      # stage 1.0 cadence: 10 / 50
-    python3 benchmarks/bench_dashboard.py --train-freq 20 --test-freq 100
+    python3 benchmarks/bench_dashboard.py --stage mnist_2.2_five_layers_relu_lrdecay_dropout.py
 
-With --stage, it times a real stage script instead, run twice per repeat, each time in a
-fresh Python process (equal TensorFlow start-up) with `--headless` and MPLBACKEND=Agg:
-once as is, once with the dashboard forced live (MnistDataVis(live=True): redrawn off
-screen on the Agg canvas as often as a window would be). It compares the
-stage's own "trained N steps in T s" line (medians over --repeat) and the whole process's
-wall time, and prints how often each run redrew the figure (0 headless, never 0 live):
+Liveness (--live): the stage in its window while ffmpeg records the screen at 10 frames
+a second; counts the frames that differ from the one before (what a viewer sees move),
+per second of training, over the whole run or over --record-seconds of it. Also saves a
+screenshot one second into training (--first-second PATH) to look at.
 
-    python3 benchmarks/bench_dashboard.py --stage mnist_2.2_five_layers_relu_lrdecay_dropout.py \
-        --iterations 1000 --repeat 3
+    python3 benchmarks/bench_dashboard.py --live mnist_1.0_softmax.py
+    python3 benchmarks/bench_dashboard.py --live mnist_2.2_five_layers_relu_lrdecay_dropout.py \\
+        --iterations 3000 --record-seconds 15
+
+Needs Xvfb and ffmpeg (apt install xvfb ffmpeg).
 """
 
 import argparse
 import os
 import re
-import runpy
+import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
-import matplotlib
-matplotlib.use("Agg")
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)
-import tensorflowvisu  # noqa: E402
+SCREEN = (1400, 850)
 
-
-def busy_step(work, step_ms):
-    """Stand-in for one training step: matrix products for step_ms of wall time."""
-    end = time.perf_counter() + step_ms / 1000
-    while time.perf_counter() < end:
-        work @ work
-
-
-def make_compute_step(datavis, step_ms, seed=0):
-    rng = np.random.default_rng(seed)
-    work = rng.random((64, 64), dtype=np.float32)
-    train_images = rng.random((100, 28, 28, 1), dtype=np.float32)
-    test_images = rng.random((10000, 28, 28, 1), dtype=np.float32)
-    test_labels = rng.integers(0, 10, 10000)
-    weights, biases = rng.normal(size=7840), rng.normal(size=10)
-
-    def compute_step(step, update_train_data, update_test_data):
-        busy_step(work, step_ms)
-        if update_train_data:
-            labels = rng.integers(0, 10, 100)
-            predictions = np.where(rng.random(100) < 0.1, (labels + 1) % 10, labels)
-            datavis.append_training_curves_data(step, 0.9, 30.0 + rng.random())
-            datavis.append_data_histograms(step, weights * (1 + step / 1000), biases)
-            datavis.update_image1(tensorflowvisu.mnist_mosaic(train_images, predictions, labels))
-        if update_test_data:
-            predictions = np.where(rng.random(10000) < 0.08, (test_labels + 1) % 10, test_labels)
-            datavis.append_test_curves_data(step, 0.92, 28.0 + rng.random())
-            datavis.update_image2(tensorflowvisu.mnist_mosaic(test_images, predictions,
-                                                              test_labels, lines=25, n=1000))
-    return compute_step
-
-
-def timed_run(live, args):
-    datavis = tensorflowvisu.MnistDataVis(headless=True, live=live)
-    compute_step = make_compute_step(datavis, args.step_ms)
-    redraws = []
-    datavis.fig.canvas.mpl_connect("draw_event", lambda event: redraws.append(1))
-    original_redraw = datavis.redraw
-    def counted_redraw(rescale=True):
-        redraws.append(0)
-        return original_redraw(rescale)
-    datavis.redraw = counted_redraw
-    start = time.perf_counter()
-    datavis.animate(compute_step, args.iterations, args.train_freq, args.test_freq,
-                    more_tests_at_start=True)
-    elapsed = time.perf_counter() - start
-    return elapsed, redraws.count(0), redraws.count(1)
-
-
-# ------------------------------------------------------------------ --stage mode
-
-# The child process: `python3 -c CHILD_CODE headless|live script stage-flags...`
+# The child process: `python3 -c CHILD_CODE script stage-flags...`. It runs the stage as
+# `python3 script flags` would, times each redraw of the dashboard by kind, does not
+# wait for the window to be closed at the end, and prints a summary line.
 CHILD_CODE = f"import sys; sys.path.insert(0, {HERE!r}); import bench_dashboard; bench_dashboard.stage_child()"
 
 
 def stage_child():
-    """Run a stage script as `python3 script flags` would, the dashboard forced live if
-    asked; count its redraws (ours) and full canvas draws, and print them at the end."""
-    mode, script, *flags = sys.argv[1:]
-    counts = {"redraws": 0, "full draws": 0}
+    import runpy
+    sys.path.insert(0, ROOT)
+    import tensorflowvisu
     vis = tensorflowvisu.MnistDataVis
-    original_init, original_redraw = vis.__init__, vis.redraw
+    times = {"full": [], "quick": []}
+    original_redraw = vis._redraw
 
-    def init(self, *args, **kwargs):
-        if mode == "live":
-            kwargs["live"] = True
-        original_init(self, *args, **kwargs)
-        self.fig.canvas.mpl_connect("draw_event", count_full_draw)
+    def timed_redraw(self, *args, **kwargs):
+        began = time.perf_counter()
+        full = original_redraw(self, *args, **kwargs)
+        times["full" if full else "quick"].append(time.perf_counter() - began)
+        return full
 
-    def count_full_draw(event):
-        counts["full draws"] += 1
-
-    def redraw(self, rescale=True):
-        counts["redraws"] += 1
-        return original_redraw(self, rescale)
-
-    vis.__init__, vis.redraw = init, redraw
+    vis._redraw = timed_redraw
+    vis.wait_until_closed = lambda self: None
+    script, *flags = sys.argv[1:]
     sys.argv = [script, *flags]
-    sys.path[0] = os.path.dirname(script)     # as for `python3 script`: trainer is found there
+    sys.path[0] = os.path.dirname(script)     # as for `python3 script`
     runpy.run_path(script, run_name="__main__")
-    print(f"dashboard: {counts['redraws']} redraws, {counts['full draws']} full draws")
+    quick_ms = statistics.median(times["quick"]) * 1000 if times["quick"] else float("nan")
+    print(f"dashboard: {len(times['full'])} full, {len(times['quick'])} quick redraws, "
+          f"quick median {quick_ms:.1f} ms, full median "
+          f"{statistics.median(times['full'] or [float('nan')]) * 1000:.0f} ms")
 
 
-def run_stage(script, mode, iterations):
-    """One stage run in a fresh process: (training s, process s, redraws, full draws)."""
-    command = [sys.executable, "-c", CHILD_CODE, mode, script,
-               "--iterations", str(iterations), "--headless"]
+class Xvfb:
+    """A private X display for the window runs."""
+
+    def __enter__(self):
+        if shutil.which("Xvfb") is None:
+            sys.exit("needs Xvfb (apt install xvfb)")
+        read, write = os.pipe()
+        self.server = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0",
+             f"{SCREEN[0]}x{SCREEN[1]}x24"], pass_fds=(write,),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            self.display = ":" + pipe.readline().strip()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.terminate()
+        self.server.wait()
+
+
+def stage_command(script, mode, iterations):
+    command = [sys.executable, "-c", CHILD_CODE, script]
+    if iterations:
+        command += ["--iterations", str(iterations)]
+    return command + (["--headless"] if mode == "headless" else [])
+
+
+def stage_env(mode, display):
+    if mode == "headless":
+        return dict(os.environ, MPLBACKEND="Agg")
+    return dict(os.environ, MPLBACKEND="TkAgg", DISPLAY=display)
+
+
+def parse_run(stdout, stderr, returncode, mode):
+    trained = re.search(r"^trained (\d+) steps in ([\d.]+) s", stdout, re.M)
+    draws = re.search(r"^dashboard: (\d+) full, (\d+) quick redraws, quick median ([\d.na]+) ms",
+                      stdout, re.M)
+    if returncode or not (trained and draws):
+        sys.exit(f"the {mode} run failed (exit status {returncode}):\n"
+                 f"{stdout[-2000:]}{stderr[-3000:]}")
+    return {"steps": int(trained[1]), "training": float(trained[2]), "full": int(draws[1]),
+            "quick": int(draws[2]), "quick ms": float(draws[3])}
+
+
+def run_stage(script, mode, iterations, display):
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, MPLBACKEND="Agg"))
-    wall = time.perf_counter() - start
-    trained = re.search(r"^trained \d+ steps in ([\d.]+) s", done.stdout, re.M)
-    draws = re.search(r"^dashboard: (\d+) redraws, (\d+) full draws", done.stdout, re.M)
-    if done.returncode or not (trained and draws):
-        sys.exit(f"the {mode} run failed (exit status {done.returncode}):\n"
-                 f"{done.stdout[-2000:]}{done.stderr[-3000:]}")
-    return float(trained[1]), wall, int(draws[1]), int(draws[2])
+    done = subprocess.run(stage_command(script, mode, iterations), capture_output=True,
+                          text=True, cwd=ROOT, env=stage_env(mode, display))
+    result = parse_run(done.stdout, done.stderr, done.returncode, mode)
+    result["process"] = time.perf_counter() - start
+    return result
 
 
-def compare_stages(args):
-    script = os.path.abspath(args.stage if os.path.exists(args.stage)
-                             else os.path.join(ROOT, args.stage))
-    if not os.path.isfile(script):
-        sys.exit(f"no stage script {args.stage} (here or in {ROOT})")
-    print(f"{os.path.basename(script)}, {args.iterations} steps, {args.repeat} run(s) of each, "
-          f"matplotlib {matplotlib.__version__}, {os.cpu_count()} CPUs")
-    times = {"headless": [], "live": []}
-    for _ in range(args.repeat):              # alternate, so that load changes hit both
-        for mode in times:
-            training, wall, redraws, full = run_stage(script, mode, args.iterations)
-            print(f"  {mode:8s} training {training:6.1f} s, process {wall:6.1f} s  "
-                  f"({redraws} redraws, {full} full draws)")
-            if mode == "live" and redraws == 0:
-                sys.exit("the live run never redrew the dashboard: nothing was measured")
-            times[mode].append((training, wall))
-    for i, what in enumerate(("training", "process")):
-        headless, live = (statistics.median(t[i] for t in times[mode]) for mode in times)
-        ratio = live / headless
-        verdict = "OK" if ratio <= 1.15 else "TOO SLOW"
-        print(f"median {what:8s}: headless {headless:.1f} s, live {live:.1f} s, "
-              f"ratio {ratio:.3f} ({(ratio - 1) * 100:+.1f} %): {verdict} (target <= 1.15)")
+def compare(script, args):
+    print(f"{os.path.basename(script)}, {args.iterations or 'default'} steps, "
+          f"{args.repeat} run(s) of each, {os.cpu_count()} CPUs, real Tk window on Xvfb")
+    runs = {"headless": [], "window": []}
+    with Xvfb() as x:
+        for _ in range(args.repeat):          # alternate, so that load changes hit both
+            for mode in runs:
+                result = run_stage(script, mode, args.iterations, x.display)
+                runs[mode].append(result)
+                print(f"  {mode:8s} training {result['training']:6.1f} s, process "
+                      f"{result['process']:6.1f} s, redraws: {result['full']} full, "
+                      f"{result['quick']} quick (median {result['quick ms']:.1f} ms)", flush=True)
+    for what in ("training", "process"):
+        headless, window = (statistics.median(r[what] for r in runs[mode]) for mode in runs)
+        ratio = window / headless
+        print(f"median {what:8s}: headless {headless:.1f} s, window {window:.1f} s, "
+              f"ratio {ratio:.3f} ({(ratio - 1) * 100:+.1f} %)")
+    redraws = sum(r["full"] + r["quick"] for r in runs["window"]) / args.repeat
+    training = statistics.median(r["training"] for r in runs["window"])
+    print(f"window: {redraws:.0f} redraws a run, {redraws / training:.1f} a second of training")
+
+
+def record_screen(display, seconds, path):
+    """ffmpeg x11grab at 10 frames a second into raw grey frames (half size)."""
+    width, height = SCREEN[0] // 2, SCREEN[1] // 2
+    return subprocess.Popen(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab", "-framerate", "10",
+         "-video_size", f"{SCREEN[0]}x{SCREEN[1]}", "-i", display, "-t", str(seconds),
+         "-vf", f"scale={width}:{height}:flags=neighbor", "-f", "rawvideo",
+         "-pix_fmt", "gray", path]), (height, width)
+
+
+def liveness(script, args):
+    if shutil.which("ffmpeg") is None:
+        sys.exit("needs ffmpeg (apt install ffmpeg)")
+    raw = os.path.join(HERE, ".screen.raw")
+    with Xvfb() as x:
+        child = subprocess.Popen(stage_command(script, "window", args.iterations),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 cwd=ROOT, env=stage_env("window", x.display))
+        lines = []
+        started = threading.Event()
+
+        def read():
+            for line in child.stdout:
+                lines.append(line)
+                if line.startswith("step 0:"):
+                    started.set()
+        reader = threading.Thread(target=read)
+        reader.start()
+        started.wait(timeout=300)
+        seconds = args.record_seconds or 600
+        recorder, (height, width) = record_screen(x.display, seconds, raw)
+        began = time.perf_counter()
+        if args.first_second:
+            time.sleep(1.0)
+            subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab",
+                            "-video_size", f"{SCREEN[0]}x{SCREEN[1]}", "-i", x.display,
+                            "-frames:v", "1", args.first_second], check=True)
+        if args.record_seconds:
+            recorder.wait()
+            recorded = time.perf_counter() - began
+        child.wait()
+        reader.join()
+        if not args.record_seconds:
+            recorded = time.perf_counter() - began
+            recorder.terminate()
+            recorder.wait()
+    stdout, stderr = "".join(lines), child.stderr.read()
+    result = parse_run(stdout, stderr, child.returncode, "window")
+    frames = np.fromfile(raw, np.uint8)
+    os.remove(raw)
+    frames = frames[:frames.size // (height * width) * height * width].reshape(-1, height, width)
+    changed = 1 + int(np.count_nonzero(np.any(frames[1:] != frames[:-1], axis=(1, 2))))
+    span = min(recorded, result["training"]) if args.record_seconds else result["training"]
+    print(f"{os.path.basename(script)}, {result['steps']} steps in {result['training']:.1f} s "
+          f"of training, in a real Tk window on Xvfb, screen recorded at 10 frames/s")
+    print(f"  recorded {len(frames)} frames over {recorded:.1f} s: {changed} differ from the "
+          f"one before: {changed / max(recorded, 1e-9):.1f} visible updates a second")
+    if not args.record_seconds:
+        print(f"  the whole run: {changed} distinct pictures ({changed / span:.1f} a second "
+              f"of training)")
+    print(f"  dashboard: {result['full']} full, {result['quick']} quick redraws, quick median "
+          f"{result['quick ms']:.1f} ms")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    parser.add_argument("--stage", metavar="SCRIPT",
-                        help="time this stage script (e.g. mnist_2.2_...py) instead of the synthetic steps")
-    parser.add_argument("--iterations", type=int, default=1000, help="training steps per run")
-    parser.add_argument("--step-ms", type=float, default=15.0, help="synthetic work per step")
-    parser.add_argument("--train-freq", type=int, default=10, help="training figures every N steps")
-    parser.add_argument("--test-freq", type=int, default=50, help="test figures every N steps")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="runs of each kind (best kept; median with --stage)")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--stage", metavar="SCRIPT", help="cost: headless against window")
+    what.add_argument("--live", metavar="SCRIPT", help="liveness: visible updates a second")
+    parser.add_argument("--iterations", type=int, help="training steps (default: the stage's)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kind (--stage)")
+    parser.add_argument("--record-seconds", type=float,
+                        help="record this long from the first step (default: the whole run)")
+    parser.add_argument("--first-second", metavar="PNG",
+                        help="save a screenshot one second into training (--live)")
     args = parser.parse_args()
-    if args.stage:
-        return compare_stages(args)
-
-    print(f"{args.iterations} steps of {args.step_ms:.0f} ms of matrix products, "
-          f"figures every {args.train_freq} / {args.test_freq} steps, "
-          f"matplotlib {matplotlib.__version__}, {os.cpu_count()} CPUs")
-    best = {}
-    for _ in range(args.repeat):              # alternate, so that load changes hit both
-        for live in (False, True):
-            elapsed, redraws, full = timed_run(live, args)
-            name = "live" if live else "headless"
-            print(f"  {name:8s} {elapsed:6.2f} s  ({redraws} redraws, {full} full draws)")
-            best[name] = min(best.get(name, float("inf")), elapsed)
-    ratio = best["live"] / best["headless"]
-    verdict = "OK" if ratio <= 1.15 else "TOO SLOW"
-    print(f"headless {best['headless']:.2f} s, live {best['live']:.2f} s, "
-          f"ratio {ratio:.3f} ({(ratio - 1) * 100:+.1f} %): {verdict} (target <= 1.15)")
+    name = args.stage or args.live
+    script = os.path.abspath(name if os.path.exists(name) else os.path.join(ROOT, name))
+    if not os.path.isfile(script):
+        sys.exit(f"no stage script {name} (here or in {ROOT})")
+    (compare if args.stage else liveness)(script, args)
 
 
 if __name__ == "__main__":

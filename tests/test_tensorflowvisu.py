@@ -372,6 +372,37 @@ def test_quick_paints_match_a_full_paint(live):
     assert np.array_equal(quick, np.array(live.fig.canvas.buffer_rgba()))
 
 
+def test_what_reaches_the_screen_is_the_whole_picture(live, monkeypatch):
+    """Quick paints send only the changed strip of a curve panel to the screen: a screen
+    that receives only what is sent shows the same picture as the canvas."""
+    canvas = live.fig.canvas
+    screen = {}
+    draw = canvas.draw
+
+    def full_draw():                    # a window shows all of a full draw
+        draw()
+        screen["pixels"] = np.array(canvas.buffer_rgba())
+
+    def blit(bbox=None):                # and only the blitted part of a quick one
+        height = screen["pixels"].shape[0]
+        x0, x1 = int(np.floor(bbox.x0)), int(np.ceil(bbox.x1))
+        y0, y1 = height - int(np.ceil(bbox.y1)), height - int(np.floor(bbox.y0))
+        screen["pixels"][y0:y1, x0:x1] = np.asarray(canvas.buffer_rgba())[y0:y1, x0:x1]
+
+    monkeypatch.setattr(canvas, "draw", full_draw)
+    monkeypatch.setattr(canvas, "blit", blit)
+    shown = {}
+
+    def look(step):
+        if step == 400:
+            shown["screen"], shown["canvas"] = screen["pixels"].copy(), np.array(canvas.buffer_rgba())
+
+    feed_run(live, last_step=400, train_every=5, test_every=25, after_tick=look)
+    assert live.redraws["quick"] > 40
+    different = np.any(shown["screen"] != shown["canvas"], axis=-1)
+    assert np.count_nonzero(different) == 0, np.argwhere(different)[:5]
+
+
 def test_a_range_change_repaints_that_panel_alone_and_right(live):
     feed_run(live, last_step=20)
     full_draws = live.redraws["full"]
