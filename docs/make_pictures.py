@@ -37,10 +37,10 @@ PICTURES = DOCS / "pictures"
 
 # ------------------------------------------------------------------------ stages
 # (stage, script, default steps, steps/s, start-up s). Speeds measured 2026-11-28 on
-# 2 CPU cores (AMD EPYC, TensorFlow 2.21 CPU build), 300 headless steps each: README.md,
-# "Speed". They give the estimate printed before the runs; the real times are printed
-# after each run, and the estimate of what is left is scaled by how the runs so far
-# compared with their estimates.
+# 2 CPU cores (AMD EPYC, TensorFlow 2.21 CPU build), 300 headless steps each:
+# benchmarks/README.md, "Speed of the training loop". They give the estimate printed
+# before the runs; the real times are printed after each run, and the estimate of what
+# is left is scaled by how the runs so far compared with their estimates.
 STAGES = [
     ("1.0", "mnist_1.0_softmax.py", 2000, 214.3, 6.5),
     ("2.0", "mnist_2.0_five_layers_sigmoid.py", 10000, 88.0, 8.0),
@@ -55,7 +55,7 @@ STAGES = [
 STAGE_IDS = [stage for stage, *_ in STAGES]
 PICTURE_OVERHEAD = 1.1  # --save-image computes the mosaics and bands a headless run skips
 
-# Max test accuracy of each stage at its full budget, seed 0: README.md, "The accuracy
+# Max test accuracy of each stage at its full budget, seed 0: benchmarks/README.md, "The accuracy
 # ladder, measured" (benchmarks/bench_ladder.py, 2026-11-28, 2 CPU cores).
 MEASURED_MAX_ACCURACY = {"1.0": 0.9226, "2.0": 0.9777, "2.1": 0.9811, "2.2": 0.9803,
                          "3.0": 0.9902, "3.1": 0.9939, "4.0": 0.9827, "4.1": 0.9855,
@@ -871,7 +871,7 @@ def all_picture_names():
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        epilog="Estimates come from speeds measured on 2 CPU cores (README.md, 'Speed').")
+        epilog="Estimates come from speeds measured on 2 CPU cores (benchmarks/README.md).")
     parser.add_argument("--stage", action="append", choices=STAGE_IDS, metavar="STAGE",
                         help="only this stage's pictures (repeat for several); stages: "
                              + " ".join(STAGE_IDS))
