@@ -14,20 +14,23 @@ with the solution scripts (mnist_2.0_..., mnist_3.1_...) when stuck.
 Run it: python3 mnist_1.0_softmax.py    (add -h to see the flags, e.g. --headless)
 """
 
-import trainer  # first: it sets TensorFlow's CPU options before TensorFlow loads
-import tensorflow as tf
-import keras
-
-import mnistdata
+import trainer
 
 # ---------------------------------------------------------------------- settings
 ITERATIONS = 2000  # training steps of 100 images (one epoch = 600 steps)
 LEARNING_RATE = 0.005  # gradient descent step size
 TRAIN_EVERY, TEST_EVERY = 10, 50  # steps between training figures, between test figures
 
+# ---------------------------------------------------------- flags, data, TensorFlow
+# In this order: TensorFlow takes seconds to load, and -h, a mistyped flag or missing
+# data should not wait for it.
 args = trainer.parse_args(__doc__, ITERATIONS)
-mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
-                                 dataset=args.dataset, seed=args.seed)
+mnist = trainer.read_data(args)  # images [N, 28, 28, 1] in [0, 1], labels one-hot [N, 10]
+trainer.load_tensorflow()  # with its CPU options set and its start-up notices hidden
+import tensorflow as tf
+import keras
+
+keras.utils.set_random_seed(args.seed)  # the same seed gives the same numbers (on CPU)
 
 # --------------------------------------------------------------------- variables
 # The weights and biases that training adjusts, all starting at 0.
@@ -58,14 +61,8 @@ def loss_and_accuracy(X, Y_):
     return Y, cross_entropy, accuracy
 
 
-evaluate = tf.function(loss_and_accuracy)
-
 # ---------------------------------------------------------------------- training
 optimizer = keras.optimizers.SGD(learning_rate=LEARNING_RATE)
-
-
-def learning_rate(step):
-    return LEARNING_RATE  # constant in this stage
 
 
 @tf.function
@@ -78,9 +75,10 @@ def training_step(X, Y_, step):
     return cross_entropy
 
 
-trainer.run(args, mnist, model=model, training_step=training_step, evaluate=evaluate,
-            learning_rate=learning_rate, variables=variables, optimizer=optimizer,
-            train_every=TRAIN_EVERY, test_every=TEST_EVERY, weights=[W], biases=[b])
+trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
+            training_step=training_step, variables=variables, optimizer=optimizer,
+            train_every=TRAIN_EVERY, test_every=TEST_EVERY,
+            histograms=trainer.weights_and_biases([W], [b]))
 
 # ------------------------------------------------------------------------ results
 # Our runs (seed 0, CPU), max test accuracy:

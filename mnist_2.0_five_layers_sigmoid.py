@@ -22,11 +22,7 @@ previous layer's outputs and squashes them with a sigmoid.
 Run it: python3 mnist_2.0_five_layers_sigmoid.py    (-h lists the flags)
 """
 
-import trainer  # first: it sets TensorFlow's CPU options before TensorFlow loads
-import tensorflow as tf
-import keras
-
-import mnistdata
+import trainer
 
 # ---------------------------------------------------------------------- settings
 ITERATIONS = 10000  # training steps of 100 images (one epoch = 600 steps)
@@ -34,9 +30,16 @@ LEARNING_RATE = 0.003  # Adam's step size
 TRAIN_EVERY, TEST_EVERY = 20, 100  # steps between training figures, between test figures
 L, M, N, O = 200, 100, 60, 30  # neurons in the four hidden layers
 
+# ---------------------------------------------------------- flags, data, TensorFlow
+# In this order: TensorFlow takes seconds to load, and -h, a mistyped flag or missing
+# data should not wait for it.
 args = trainer.parse_args(__doc__, ITERATIONS)
-mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
-                                 dataset=args.dataset, seed=args.seed)
+mnist = trainer.read_data(args)  # images [N, 28, 28, 1] in [0, 1], labels one-hot [N, 10]
+trainer.load_tensorflow()  # with its CPU options set and its start-up notices hidden
+import tensorflow as tf
+import keras
+
+keras.utils.set_random_seed(args.seed)  # the same seed gives the same numbers (on CPU)
 
 # --------------------------------------------------------------------- variables
 # Weights start small and random (truncated normal, stddev 0.1): if they all started
@@ -80,15 +83,9 @@ def loss_and_accuracy(X, Y_):
     return Y, cross_entropy, accuracy
 
 
-evaluate = tf.function(loss_and_accuracy)
-
 # ---------------------------------------------------------------------- training
 # Adam adapts the step size of each variable: plain gradient descent is too slow here.
 optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)
-
-
-def learning_rate(step):
-    return LEARNING_RATE  # constant in this stage
 
 
 @tf.function
@@ -101,10 +98,11 @@ def training_step(X, Y_, step):
     return cross_entropy
 
 
-trainer.run(args, mnist, model=model, training_step=training_step, evaluate=evaluate,
-            learning_rate=learning_rate, variables=variables, optimizer=optimizer,
+trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
+            training_step=training_step, variables=variables, optimizer=optimizer,
             train_every=TRAIN_EVERY, test_every=TEST_EVERY,
-            weights=[W1, W2, W3, W4, W5], biases=[B1, B2, B3, B4, B5])
+            histograms=trainer.weights_and_biases([W1, W2, W3, W4, W5],
+                                                  [B1, B2, B3, B4, B5]))
 
 # ------------------------------------------------------------------------ results
 # Our runs (seed 0, CPU), max test accuracy:

@@ -25,23 +25,27 @@ At test time every neuron works.
 Run it: python3 mnist_2.2_five_layers_relu_lrdecay_dropout.py    (-h lists the flags)
 """
 
-import trainer  # first: it sets TensorFlow's CPU options before TensorFlow loads
-import tensorflow as tf
-import keras
-
-import mnistdata
+import trainer
 
 # ---------------------------------------------------------------------- settings
 ITERATIONS = 10000  # training steps of 100 images (one epoch = 600 steps)
-LR_MAX, LR_MIN = 0.003, 0.0001  # the learning rate decays from LR_MAX + LR_MIN to LR_MIN
-LR_DECAY_STEPS = 2000  # ... dividing its decaying part by e every 2000 steps
+LR_MIN = 0.0001  # the learning rate decays towards LR_MIN ...
+LR_DECAYING = 0.003  # ... from LR_MIN + LR_DECAYING, its decaying part ...
+LR_DECAY_STEPS = 2000  # ... being divided by e every 2000 steps
 TRAIN_EVERY, TEST_EVERY = 20, 100  # steps between training figures, between test figures
 L, M, N, O = 200, 100, 60, 30  # neurons in the four hidden layers
 DROPOUT_RATE = 0.25  # fraction of hidden neurons switched off at each training step
 
+# ---------------------------------------------------------- flags, data, TensorFlow
+# In this order: TensorFlow takes seconds to load, and -h, a mistyped flag or missing
+# data should not wait for it.
 args = trainer.parse_args(__doc__, ITERATIONS)
-mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
-                                 dataset=args.dataset, seed=args.seed)
+mnist = trainer.read_data(args)  # images [N, 28, 28, 1] in [0, 1], labels one-hot [N, 10]
+trainer.load_tensorflow()  # with its CPU options set and its start-up notices hidden
+import tensorflow as tf
+import keras
+
+keras.utils.set_random_seed(args.seed)  # the same seed gives the same numbers (on CPU)
 
 # --------------------------------------------------------------------- variables
 # Weights start small and random (truncated normal, stddev 0.1): if they all started
@@ -61,17 +65,22 @@ variables = [W1, B1, W2, B2, W3, B3, W4, B4, W5, B5]
 
 
 # ------------------------------------------------------------------------- model
+# Dropout's random numbers come from this generator. Its state is saved in checkpoints,
+# so that a resumed run switches off the same neurons as an uninterrupted one would.
+dropout_seeds = keras.random.SeedGenerator(args.seed)
+
+
 def model(X, training=False):
     rate = DROPOUT_RATE if training else 0.0  # dropout only while training
     XX = tf.reshape(X, [-1, 784])
     Y1 = tf.nn.relu(tf.matmul(XX, W1) + B1)
-    Y1 = tf.nn.dropout(Y1, rate=rate)
+    Y1 = keras.random.dropout(Y1, rate, seed=dropout_seeds)
     Y2 = tf.nn.relu(tf.matmul(Y1, W2) + B2)
-    Y2 = tf.nn.dropout(Y2, rate=rate)
+    Y2 = keras.random.dropout(Y2, rate, seed=dropout_seeds)
     Y3 = tf.nn.relu(tf.matmul(Y2, W3) + B3)
-    Y3 = tf.nn.dropout(Y3, rate=rate)
+    Y3 = keras.random.dropout(Y3, rate, seed=dropout_seeds)
     Y4 = tf.nn.relu(tf.matmul(Y3, W4) + B4)
-    Y4 = tf.nn.dropout(Y4, rate=rate)
+    Y4 = keras.random.dropout(Y4, rate, seed=dropout_seeds)
     Ylogits = tf.matmul(Y4, W5) + B5
     Y = tf.nn.softmax(Ylogits)
     return Ylogits, Y
@@ -91,16 +100,14 @@ def loss_and_accuracy(X, Y_, training=False):
     return Y, cross_entropy, accuracy
 
 
-evaluate = tf.function(loss_and_accuracy)
-
 # ---------------------------------------------------------------------- training
 # Adam adapts the step size of each variable: plain gradient descent is too slow here.
-optimizer = keras.optimizers.Adam(learning_rate=LR_MAX + LR_MIN)
+optimizer = keras.optimizers.Adam(learning_rate=LR_MIN + LR_DECAYING)
 
 
 def learning_rate(step):
     """Fast at first, then slower: exponential decay towards LR_MIN."""
-    return LR_MIN + LR_MAX * tf.exp(-step / LR_DECAY_STEPS)
+    return LR_MIN + LR_DECAYING * tf.exp(-step / LR_DECAY_STEPS)
 
 
 @tf.function
@@ -114,10 +121,12 @@ def training_step(X, Y_, step):
     return cross_entropy
 
 
-trainer.run(args, mnist, model=model, training_step=training_step, evaluate=evaluate,
-            learning_rate=learning_rate, variables=variables, optimizer=optimizer,
+trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
+            training_step=training_step, variables=variables, optimizer=optimizer,
             train_every=TRAIN_EVERY, test_every=TEST_EVERY,
-            weights=[W1, W2, W3, W4, W5], biases=[B1, B2, B3, B4, B5])
+            histograms=trainer.weights_and_biases([W1, W2, W3, W4, W5],
+                                                  [B1, B2, B3, B4, B5]),
+            seed_generator=dropout_seeds)
 
 # ------------------------------------------------------------------------ results
 # Our runs (seed 0, CPU), max test accuracy:

@@ -3,22 +3,22 @@
 Batch normalisation rescales each neuron's weighted sums, over the 100 images of a
 batch, to mean 0 and variance 1, before the activation. Each layer then sees inputs
 of a steady scale however the layers below it change, so training can go faster
-with a higher learning rate. A learned offset per neuron replaces the bias (a bias
-would be cancelled by the centring). ReLU needs no learned scale: relu(a * x) is
-a * relu(x), and the next layer's weights can absorb a. At test time there is no
-batch to average over: the network uses moving averages of the training batches'
-means and variances instead.
+with a higher learning rate. The biases B1..B4 move after the normalisation, where
+they act as learned offsets (before it, the centring would cancel them). ReLU needs
+no learned scale: relu(a * x) is a * relu(x), and the next layer's weights can absorb
+a. At test time there is no batch to average over: the network uses moving averages
+of the training batches' means and variances instead.
 
     X  [100, 28, 28, 1]   a batch of 100 images, 28 x 28 grey levels in [0, 1]
     |  reshape
     XX [100, 784]
-    |  relu(bn(XX . W1) + O1)      W1 [784, 200]  O1 [200]
+    |  relu(bn(XX . W1) + B1)      W1 [784, 200]  B1 [200]
     Y1 [100, 200]
-    |  relu(bn(Y1 . W2) + O2)      W2 [200, 100]  O2 [100]
+    |  relu(bn(Y1 . W2) + B2)      W2 [200, 100]  B2 [100]
     Y2 [100, 100]
-    |  relu(bn(Y2 . W3) + O3)      W3 [100, 60]   O3 [60]
+    |  relu(bn(Y2 . W3) + B3)      W3 [100, 60]   B3 [60]
     Y3 [100, 60]
-    |  relu(bn(Y3 . W4) + O4)      W4 [60, 30]    O4 [30]
+    |  relu(bn(Y3 . W4) + B4)      W4 [60, 30]    B4 [30]
     Y4 [100, 30]
     |  Y4 . W5 + B5                W5 [30, 10]    B5 [10]
     Ylogits [100, 10]
@@ -27,58 +27,63 @@ means and variances instead.
 
 bn(x) = (x - mean) / sqrt(variance + epsilon), per neuron: the batch's mean and
 variance in training, their moving averages at test time:
-    M1 [200] V1 [200]    M2 [100] V2 [100]    M3 [60] V3 [60]    M4 [30] V4 [30]
+    MEAN1 [200] VAR1 [200]    MEAN2 [100] VAR2 [100]
+    MEAN3 [60]  VAR3 [60]     MEAN4 [30]  VAR4 [30]
 
 Run it: python3 mnist_4.1_batchnorm_five_layers_relu.py    (-h lists the flags)
 """
 
-import trainer  # first: it sets TensorFlow's CPU options before TensorFlow loads
-import tensorflow as tf
-import keras
-
-import mnistdata
+import trainer
 
 # ---------------------------------------------------------------------- settings
 ITERATIONS = 10000  # training steps of 100 images (one epoch = 600 steps)
-LR_MAX, LR_MIN = 0.03, 0.0001  # the learning rate decays from LR_MAX + LR_MIN to LR_MIN
-LR_DECAY_STEPS = 1000  # ... dividing its decaying part by e every 1000 steps
+LR_MIN = 0.0001  # the learning rate decays towards LR_MIN ...
+LR_DECAYING = 0.03  # ... from LR_MIN + LR_DECAYING, its decaying part ...
+LR_DECAY_STEPS = 1000  # ... being divided by e every 1000 steps
 TRAIN_EVERY, TEST_EVERY = 20, 100  # steps between training figures, between test figures
 L, M, N, O = 200, 100, 60, 30  # neurons in the four hidden layers
 BN_DECAY = 0.999  # weight of the past in the moving averages of means and variances
 BN_EPSILON = 1e-5  # keeps the division safe when a variance is 0
 
+# ---------------------------------------------------------- flags, data, TensorFlow
+# In this order: TensorFlow takes seconds to load, and -h, a mistyped flag or missing
+# data should not wait for it.
 args = trainer.parse_args(__doc__, ITERATIONS)
-mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
-                                 dataset=args.dataset, seed=args.seed)
+mnist = trainer.read_data(args)  # images [N, 28, 28, 1] in [0, 1], labels one-hot [N, 10]
+trainer.load_tensorflow()  # with its CPU options set and its start-up notices hidden
+import tensorflow as tf
+import keras
+
+keras.utils.set_random_seed(args.seed)  # the same seed gives the same numbers (on CPU)
 
 # --------------------------------------------------------------------- variables
 # Weights start small and random (truncated normal, stddev 0.1): if they all started
 # equal, every neuron of a layer would compute the same thing and learn the same thing.
-# Offsets start slightly positive (0.1) so that ReLU neurons start active, not dead.
+# Biases start slightly positive (0.1) so that ReLU neurons start active, not dead.
 W1 = tf.Variable(tf.random.truncated_normal([784, L], stddev=0.1), name="W1")
-O1 = tf.Variable(tf.ones([L]) / 10, name="O1")
+B1 = tf.Variable(tf.ones([L]) / 10, name="B1")
 W2 = tf.Variable(tf.random.truncated_normal([L, M], stddev=0.1), name="W2")
-O2 = tf.Variable(tf.ones([M]) / 10, name="O2")
+B2 = tf.Variable(tf.ones([M]) / 10, name="B2")
 W3 = tf.Variable(tf.random.truncated_normal([M, N], stddev=0.1), name="W3")
-O3 = tf.Variable(tf.ones([N]) / 10, name="O3")
+B3 = tf.Variable(tf.ones([N]) / 10, name="B3")
 W4 = tf.Variable(tf.random.truncated_normal([N, O], stddev=0.1), name="W4")
-O4 = tf.Variable(tf.ones([O]) / 10, name="O4")
+B4 = tf.Variable(tf.ones([O]) / 10, name="B4")
 W5 = tf.Variable(tf.random.truncated_normal([O, 10], stddev=0.1), name="W5")
 B5 = tf.Variable(tf.ones([10]) / 10, name="B5")
-trainable = [W1, O1, W2, O2, W3, O3, W4, O4, W5, B5]
+trainable = [W1, B1, W2, B2, W3, B3, W4, B4, W5, B5]
 
 
-# Moving averages of the batch means (M) and variances (V): not trained, but saved.
+# Moving averages of the batch means and variances: not trained, but saved.
 def moving_averages(size, i):
-    return (tf.Variable(tf.zeros([size]), trainable=False, name=f"M{i}"),
-            tf.Variable(tf.ones([size]), trainable=False, name=f"V{i}"))
+    return (tf.Variable(tf.zeros([size]), trainable=False, name=f"MEAN{i}"),
+            tf.Variable(tf.ones([size]), trainable=False, name=f"VAR{i}"))
 
 
-M1, V1 = moving_averages(L, 1)
-M2, V2 = moving_averages(M, 2)
-M3, V3 = moving_averages(N, 3)
-M4, V4 = moving_averages(O, 4)
-variables = trainable + [M1, V1, M2, V2, M3, V3, M4, V4]
+MEAN1, VAR1 = moving_averages(L, 1)
+MEAN2, VAR2 = moving_averages(M, 2)
+MEAN3, VAR3 = moving_averages(N, 3)
+MEAN4, VAR4 = moving_averages(O, 4)
+variables = trainable + [MEAN1, VAR1, MEAN2, VAR2, MEAN3, VAR3, MEAN4, VAR4]
 
 
 # ------------------------------------------------------------------------- model
@@ -87,6 +92,8 @@ def batchnorm(Ylogits, moving_mean, moving_variance, training, step):
     if training:
         mean, variance = tf.nn.moments(Ylogits, axes=[0])
         # The averages start from guesses (0 and 1): trust them less in the first steps.
+        # (1 + step) / (10 + step) is TF1's ExponentialMovingAverage with num_updates, as
+        # the original codelab used it: 0.1 at step 0, 0.5 at 8, 0.9 at 80, BN_DECAY at 8990.
         decay = tf.minimum(BN_DECAY, (1.0 + step) / (10.0 + step))
         moving_mean.assign(decay * moving_mean + (1 - decay) * mean)
         moving_variance.assign(decay * moving_variance + (1 - decay) * variance)
@@ -97,10 +104,10 @@ def batchnorm(Ylogits, moving_mean, moving_variance, training, step):
 
 def model(X, training=False, step=0.0):
     XX = tf.reshape(X, [-1, 784])
-    Y1 = tf.nn.relu(batchnorm(tf.matmul(XX, W1), M1, V1, training, step) + O1)
-    Y2 = tf.nn.relu(batchnorm(tf.matmul(Y1, W2), M2, V2, training, step) + O2)
-    Y3 = tf.nn.relu(batchnorm(tf.matmul(Y2, W3), M3, V3, training, step) + O3)
-    Y4 = tf.nn.relu(batchnorm(tf.matmul(Y3, W4), M4, V4, training, step) + O4)
+    Y1 = tf.nn.relu(batchnorm(tf.matmul(XX, W1), MEAN1, VAR1, training, step) + B1)
+    Y2 = tf.nn.relu(batchnorm(tf.matmul(Y1, W2), MEAN2, VAR2, training, step) + B2)
+    Y3 = tf.nn.relu(batchnorm(tf.matmul(Y2, W3), MEAN3, VAR3, training, step) + B3)
+    Y4 = tf.nn.relu(batchnorm(tf.matmul(Y3, W4), MEAN4, VAR4, training, step) + B4)
     Ylogits = tf.matmul(Y4, W5) + B5
     Y = tf.nn.softmax(Ylogits)
     return Ylogits, Y, [Y1, Y2, Y3, Y4]
@@ -120,9 +127,6 @@ def loss_and_accuracy(X, Y_, training=False, step=0.0):
     return Y, cross_entropy, accuracy
 
 
-evaluate = tf.function(loss_and_accuracy)
-
-
 @tf.function
 def activations(X):
     """For the dashboard: each neuron's largest and mean activation over the batch."""
@@ -133,12 +137,12 @@ def activations(X):
 
 # ---------------------------------------------------------------------- training
 # Adam adapts the step size of each variable: plain gradient descent is too slow here.
-optimizer = keras.optimizers.Adam(learning_rate=LR_MAX + LR_MIN)
+optimizer = keras.optimizers.Adam(learning_rate=LR_MIN + LR_DECAYING)
 
 
 def learning_rate(step):
     """Fast at first, then slower: exponential decay towards LR_MIN."""
-    return LR_MIN + LR_MAX * tf.exp(-step / LR_DECAY_STEPS)
+    return LR_MIN + LR_DECAYING * tf.exp(-step / LR_DECAY_STEPS)
 
 
 @tf.function
@@ -152,10 +156,11 @@ def training_step(X, Y_, step):
     return cross_entropy
 
 
-trainer.run(args, mnist, model=model, training_step=training_step, evaluate=evaluate,
-            learning_rate=learning_rate, variables=variables, optimizer=optimizer,
-            train_every=TRAIN_EVERY, test_every=TEST_EVERY, histograms=activations,
-            dashboard=dict(title4="Max activations in batch", title5="Mean activations in batch"))
+trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
+            training_step=training_step, variables=variables, optimizer=optimizer,
+            train_every=TRAIN_EVERY, test_every=TEST_EVERY,
+            histograms=trainer.Histograms(activations, "Max activations in batch",
+                                          "Mean activations in batch"))
 
 # ------------------------------------------------------------------------ results
 # Our runs (seed 0, CPU), max test accuracy:

@@ -132,8 +132,14 @@ class DataSet:
         self.num_examples = len(images)
         self.epochs_completed = 0
         self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(self.num_examples)
+        self._shuffle()
         self._position = 0  # how far into self._order the current epoch is
+
+    def _shuffle(self):
+        """A new order for the next epoch. The generator's state before it is kept, so
+        that state() can give this order back without storing it."""
+        self._shuffled_from = self._rng.bit_generator.state
+        self._order = self._rng.permutation(self.num_examples)
 
     def next_batch(self, batch_size):
         """Return (images, labels) for the next `batch_size` examples."""
@@ -150,14 +156,39 @@ class DataSet:
         self._position += len(picked)
         if len(picked) < batch_size:  # epoch finished: the rest comes from a fresh shuffle
             self.epochs_completed += 1
-            self._order = self._rng.permutation(self.num_examples)
+            self._shuffle()
             self._position = batch_size - len(picked)
             picked = np.concatenate([picked, self._order[:self._position]])
         elif self._position == self.num_examples:
             self.epochs_completed += 1
-            self._order = self._rng.permutation(self.num_examples)
+            self._shuffle()
             self._position = 0
         return picked
+
+    def state(self):
+        """Where the batches have got to, as plain numbers and strings (JSON-ready): the
+        epoch, the position in it and the shuffling generator's state before this
+        epoch's order was drawn. set_state() goes back there, so that a resumed run
+        gets the very batches an uninterrupted one would (trainer.py keeps it in
+        checkpoints)."""
+        return {"num_examples": self.num_examples, "epochs_completed": self.epochs_completed,
+                "position": self._position, "shuffled_from": self._shuffled_from}
+
+    def set_state(self, state):
+        """Go back to a state() of this data set; ValueError if it is not one."""
+        try:
+            if state["num_examples"] != self.num_examples:
+                raise ValueError(f"the state is of a data set of {state['num_examples']} "
+                                 f"examples, this one has {self.num_examples}")
+            position = int(state["position"])
+            if not 0 <= position < self.num_examples:
+                raise ValueError(f"position {position} is outside the epoch")
+            self._rng.bit_generator.state = state["shuffled_from"]
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not a data set state ({type(error).__name__}: {error})") from None
+        self._shuffle()
+        self._position = position
+        self.epochs_completed = int(state["epochs_completed"])
 
     def __repr__(self):
         return f"DataSet({self.num_examples} examples, images {self.images.shape}, labels {self.labels.shape})"

@@ -1,57 +1,98 @@
-"""Plumbing shared by every stage script, written once so that the scripts stay lessons.
+"""Plumbing shared by the stage scripts, written once so that the scripts stay lessons.
 
-A stage script defines its network (variables, model, loss, optimiser, training
-step) and hands the pieces to `run()`, which does the rest:
+The contract. A stage script reads top to bottom and calls this module four times:
 
-- `parse_args()`: the flags every stage takes (`-h` lists them), the seeds;
-- the training loop: batches, progress and test lines, the live dashboard or a
-  headless run, a clear stop when the loss turns into NaN;
-- `--save-model DIR`: checkpoints while training (resumed with `--restore`) and a
-  SavedModel at the end that `predict.py` uses;
-- `--logdir DIR`: TensorBoard summaries.
+    import trainer
+    ITERATIONS = 10000                                  # ... the settings
+    args = trainer.parse_args(__doc__, ITERATIONS)      # the flags (-h lists them)
+    mnist = trainer.read_data(args)                     # the images and labels
+    trainer.load_tensorflow()                           # TensorFlow: CPU options, quiet
+    import tensorflow as tf
+    import keras
+    keras.utils.set_random_seed(args.seed)
+    ...                                                 # variables, model, loss, optimiser
+    trainer.run(args, mnist, model=model, ...)          # train, show, save
 
-Import this module before TensorFlow: it sets TensorFlow's CPU options, which are
-read only once, when TensorFlow loads.
+The flags are read before TensorFlow loads, which takes seconds: -h and a mistyped flag
+answer at once. This module imports TensorFlow only in load_tensorflow() and run().
+
+What run() takes from the stage:
+    model(X) -> (Ylogits, Y, ...)   the network at test time (no dropout); exported by
+                                    --save-model as a SavedModel for predict.py
+    loss_and_accuracy(X, Y_) -> (Y, loss, accuracy)
+                                    figures without training, a plain function: run()
+                                    compiles it (tf.function) for any number of images
+    training_step(X, Y_, step) -> loss
+                                    one optimiser step, a tf.function (step: float32)
+    variables                       every variable of the network: checkpointed, exported
+    optimizer                       a Keras optimiser: its state is checkpointed, its
+                                    learning_rate is printed in the progress lines
+    train_every, test_every         steps between training figures, between test figures
+    histograms                      dashboard panels 4 and 5: weights_and_biases(...), or
+                                    Histograms(...) to show something else (activations)
+    seed_generator                  (stages with dropout) the keras.random.SeedGenerator
+                                    that dropout draws from: checkpointed
+
+What run() does: the training loop (batches, progress and test lines, the live dashboard
+or a headless run, a clear stop when the loss turns into NaN), Ctrl-C and a closed window
+(a clean stop: saved, summed up), --save-model DIR (checkpoints, resumed with --restore,
+and the SavedModel), --logdir DIR (TensorBoard summaries).
+
+Errors: the modules raise typed errors (mnistdata.DataError, TrainingError,
+safefiles.PathError, tensorflowvisu.OutputPathError). read_data(), load_tensorflow() and
+run() hand them to _exit_on_error(), the one place where they end the program:
+`error: <message>` on stderr, exit code 1 (130 after Ctrl-C). A mistyped flag is
+argparse's: the usage, then the error, exit code 2.
 """
 
-import os
-
-# oneDNN's CPU kernels train these networks about twice as fast as TensorFlow's
-# default ones on the CPUs we measured, but TensorFlow leaves them off on many CPUs.
-# Set TF_ENABLE_ONEDNN_OPTS=0 yourself to compare (see README, "Speed").
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-# Keep TensorFlow's start-up chatter (CPU instruction notices, etc.) off the terminal.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import argparse
+import contextlib
 import functools
+import json
 import math
-import shutil
+import os
+import re
+import signal
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
-import tensorflow as tf
-import keras
 
 import mnistdata
-import tensorflowvisu
+import safefiles
 
 BATCH_SIZE = 100  # images per training step, in every stage
 TEST_CHUNK = 2000  # test images evaluated per call: bounds memory on the conv stages
 CHECKPOINT_EVERY = 1000  # steps between checkpoints with --save-model
-MAX_STRETCH_SECONDS = 0.1  # with a window: the longest training without answering it
+MAX_STRETCH_SECONDS = 0.25  # with a window: the longest training without answering it
+MAX_SEED = 2**32 - 1  # numpy's seeds, which keras.utils.set_random_seed sets too, stop here
+
+EXIT_ERROR = 1
+EXIT_CTRL_C = 130  # the shell's code for a program stopped by Ctrl-C (128 + SIGINT)
+
+# A --save-model folder: what a run writes there (DIR/previous-N: runs moved by --fresh).
+RUN_RECORD = "stage.json"  # which stage and which network wrote the folder
+CHECKPOINTS = "checkpoints"
+SAVED_MODEL = "saved_model"
+RUN_ENTRIES = (RUN_RECORD, CHECKPOINTS, SAVED_MODEL)
 
 
 class TrainingError(Exception):
     """Training cannot go on; the message says why and what to do."""
 
 
+class _StoppedByCtrlC(Exception):
+    """Training stopped cleanly after Ctrl-C, everything said and saved: exit code 130."""
+
+
 # ---------------------------------------------------------------------------- flags
 
-def _whole_number(minimum):
-    """An argparse type: a whole number, at least `minimum`."""
+def _whole_number(minimum, maximum=None):
+    """An argparse type: a whole number from `minimum` to `maximum`."""
     def parse(text):
         try:
             value = int(text)
@@ -59,21 +100,24 @@ def _whole_number(minimum):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
     return parse
 
 
-def make_parser(description, iterations):
+def make_parser(description, iterations, prog=None):
     """The flags every stage script takes; `iterations` is the stage's own budget."""
     parser = argparse.ArgumentParser(
-        description=description,
+        prog=prog, description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=_whole_number(1), default=iterations, metavar="N",
                         help=f"training steps of {BATCH_SIZE} images (default: {iterations})")
     parser.add_argument("--headless", action="store_true",
                         help="no window: train with text output only (automatic without a display)")
-    parser.add_argument("--seed", type=_whole_number(0), default=0, metavar="S",
-                        help="random seed; the same seed prints the same numbers on CPU (default: 0)")
+    parser.add_argument("--seed", type=_whole_number(0, MAX_SEED), default=0, metavar="S",
+                        help="random seed, 0 to 2**32-1; the same seed prints the same numbers "
+                             "on CPU (default: 0)")
     parser.add_argument("--data-dir", metavar="DIR", default=None,
                         help="where the MNIST files are, or are downloaded to "
                              "(default: $MNIST_DATA_DIR, else a per-user cache folder)")
@@ -84,45 +128,64 @@ def make_parser(description, iterations):
     parser.add_argument("--save-movie", metavar="PATH",
                         help="record the dashboard as a movie: .mp4 (needs ffmpeg) or .gif")
     parser.add_argument("--save-model", metavar="DIR",
-                        help="save checkpoints in DIR/checkpoints while training and the "
-                             "trained network in DIR/saved_model for predict.py")
+                        help=f"keep the run in DIR: checkpoints while training (DIR/{CHECKPOINTS}), "
+                             f"the trained network for predict.py (DIR/{SAVED_MODEL}) and which "
+                             f"stage wrote them (DIR/{RUN_RECORD}); a folder that holds a run "
+                             "needs --restore or --fresh")
     parser.add_argument("--restore", action="store_true",
-                        help="resume from the latest checkpoint in --save-model DIR")
+                        help="go on with the run in --save-model DIR from its latest checkpoint: "
+                             "the same batches and best accuracy as without a break; give a "
+                             "larger --iterations to train further")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start over in --save-model DIR: the run already there is kept, "
+                             "moved to DIR/previous-1 (then -2, ...)")
     parser.add_argument("--logdir", metavar="DIR",
                         help="write TensorBoard summaries to DIR (view: tensorboard --logdir DIR)")
     return parser
 
 
-def parse_args(description, iterations, argv=None):
-    """Parse the shared flags, check them, and seed every random generator.
+def parse_args(description, iterations, argv=None, prog=None):
+    """Read the flags and check them, before TensorFlow loads: every output path is
+    checked here, so that a mistake costs a second and not a run. Nothing else.
 
-    Call it before creating any variable: the seed fixes their initial values.
+    The returned namespace also holds `stage`: the script's file name, which
+    --save-model folders record.
     """
-    parser = make_parser(description, iterations)
+    parser = make_parser(description, iterations, prog)
     args = parser.parse_args(argv)
-    if args.restore and not args.save_model:
-        parser.error("--restore needs --save-model DIR: the folder whose checkpoints to resume from")
-    try:
-        if args.save_image:
-            tensorflowvisu.check_image_path(args.save_image, "--save-image")
-        if args.save_movie:
-            tensorflowvisu.check_movie_path(args.save_movie, "--save-movie")
-    except tensorflowvisu.OutputPathError as error:
-        parser.error(str(error))
-    if args.logdir and not _tensorboard_installed():
-        parser.error("--logdir needs TensorBoard, which is not installed: "
-                     "pip install tensorboard (then view the logs with: tensorboard --logdir DIR)")
-    for flag, folder in (("--save-model", args.save_model), ("--logdir", args.logdir)):
-        if folder:
-            problem = _folder_problem(folder)
-            if problem:
-                parser.error(f"{flag} {folder}: {problem}")
-    # Progress lines appear as they are printed, even through a pipe.
-    if hasattr(sys.stdout, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they flush
-        sys.stdout.reconfigure(line_buffering=True)
-    sys.excepthook = _report_known_errors
-    keras.utils.set_random_seed(args.seed)
+    args.stage = parser.prog
+    problem = _flags_problem(args)
+    if problem:
+        parser.error(problem)
     return args
+
+
+def _flags_problem(args):
+    """What is wrong with the flags together, or with the paths they name, or None."""
+    if args.restore and args.fresh:
+        return "--restore goes on with a run and --fresh starts over: choose one"
+    for flag in ("restore", "fresh"):
+        if getattr(args, flag) and not args.save_model:
+            return f"--{flag} needs --save-model DIR: the folder of the run"
+    if args.save_image or args.save_movie:
+        import tensorflowvisu  # here, not at the top: matplotlib takes a second to load
+        try:
+            if args.save_image:
+                tensorflowvisu.check_image_path(args.save_image, "--save-image")
+            if args.save_movie:
+                tensorflowvisu.check_movie_path(args.save_movie, "--save-movie")
+        except tensorflowvisu.OutputPathError as error:
+            return str(error)
+    if args.logdir is not None:
+        if not _tensorboard_installed():
+            return ("--logdir needs TensorBoard, which is not installed: pip install "
+                    "tensorboard (then view the logs with: tensorboard --logdir DIR)")
+        problem = safefiles.why_not_writable(args.logdir, folder=True)
+        if problem:
+            return f"--logdir {args.logdir}: {problem}; choose another folder"
+    if args.save_model is not None:
+        return _model_folder_problem(args)
+    return None
 
 
 def _tensorboard_installed():
@@ -133,71 +196,267 @@ def _tensorboard_installed():
     return True
 
 
-def _folder_problem(folder):
-    """Why `folder` can't be created or written to, or None if it can."""
-    path = Path(folder).expanduser().absolute()
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"{existing} is a file, not a folder: choose another path"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"no permission to write in {existing}: choose a folder you own"
+def _model_folder_problem(args):
+    """Whether --save-model DIR can take this run, as --restore or --fresh ask, or why not."""
+    given = args.save_model
+    problem = safefiles.why_not_writable(given, folder=True)
+    if problem:
+        return f"--save-model {given}: {problem}; choose another folder"
+    folder = Path(given).expanduser()
+    for name in (CHECKPOINTS, SAVED_MODEL):
+        if os.path.lexists(folder / name) and not (folder / name).is_dir():
+            return (f"--save-model {given}: {folder / name} is a file, where the run's {name} "
+                    f"folder goes; move it away or choose another --save-model folder")
+    if os.path.lexists(folder / RUN_RECORD) and not (folder / RUN_RECORD).is_file():
+        return (f"--save-model {given}: {folder / RUN_RECORD} is not a file; move it away or "
+                f"choose another --save-model folder")
+    record = read_run_record(folder)
+    step = latest_checkpoint_step(folder)
+    if args.restore:
+        if step is None:
+            return (f"--restore: no checkpoint in {folder / CHECKPOINTS}; train once with "
+                    f"--save-model {given} first")
+        if record is None:
+            return (f"--restore: {folder} holds checkpoints but no {RUN_RECORD} saying which "
+                    f"stage wrote them, so they cannot be trusted to fit this one; start over "
+                    f"with --fresh (they move to {next_previous_folder(folder)}) or choose "
+                    f"another folder")
+        if record.get("stage") != args.stage:
+            return (f"--restore: {folder} holds a run of {record.get('stage')}, not of "
+                    f"{args.stage}: a checkpoint fits only the network of the stage that wrote "
+                    f"it. Give each stage its own --save-model folder (e.g. models/"
+                    f"{_stage_number(args.stage)}), or start over here with --fresh (that run "
+                    f"moves to {next_previous_folder(folder)}).")
+        if args.iterations <= step:
+            return (f"--restore: the run in {folder} is at step {step} already; ask for more "
+                    f"with --iterations (more than {step})")
+        return None
+    held = [name for name in RUN_ENTRIES if os.path.lexists(folder / name)]
+    if held and not args.fresh:
+        what = f" of {record['stage']}" if record and record.get("stage") else ""
+        where = f" (at step {step})" if step is not None else ""
+        return (f"--save-model {given} already holds a run{what}{where}. To go on with it, "
+                f"add --restore (and a larger --iterations); to start over, add --fresh (that "
+                f"run is kept: it moves to {next_previous_folder(folder)}); or choose another "
+                f"folder.")
     return None
 
 
-def _report_known_errors(kind, error, traceback):
-    """Bad data or a diverged run ends with its message, not a traceback."""
-    if isinstance(error, (mnistdata.DataError, TrainingError)):
-        print(f"error: {error}", file=sys.stderr)
-    else:
-        sys.__excepthook__(kind, error, traceback)
+def _stage_number(script_name):
+    """'2.1' for mnist_2.1_five_layers_relu_lrdecay.py, else the name without .py."""
+    match = re.match(r"mnist_(\d+\.\d+)_", script_name)
+    return match[1] if match else Path(script_name).stem
+
+
+def read_run_record(folder):
+    """DIR/stage.json of a --save-model folder as a dict, or None if absent or unreadable."""
+    try:
+        with open(Path(folder) / RUN_RECORD, encoding="utf-8") as file:
+            record = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def latest_checkpoint_step(folder):
+    """The step of the latest checkpoint in DIR/checkpoints, read from TensorFlow's
+    `checkpoint` index file (no TensorFlow needed), or None if there is none."""
+    try:
+        text = (Path(folder) / CHECKPOINTS / "checkpoint").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = re.search(r'^model_checkpoint_path: ".*?-(\d+)"$', text, re.MULTILINE)
+    return int(match[1]) if match else None
+
+
+def next_previous_folder(folder):
+    """DIR/previous-N with the first N that is free: where --fresh moves a run."""
+    number = 1
+    while os.path.lexists(Path(folder) / f"previous-{number}"):
+        number += 1
+    return Path(folder) / f"previous-{number}"
+
+
+# ----------------------------------------------------------- data, TensorFlow, errors
+
+def read_data(args):
+    """The training and test sets that --data-dir and --dataset name, shuffled by --seed:
+    images [N, 28, 28, 1] with grey levels in [0, 1], labels one-hot [N, 10]
+    (mnistdata.py finds, checks and decodes the files)."""
+    with _exit_on_error():
+        return mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
+                                        dataset=args.dataset, seed=args.seed)
+
+
+def load_tensorflow():
+    """Import TensorFlow with our CPU options, and without its start-up notices.
+
+    TensorFlow reads its options once, when it loads: call this before the stage's
+    `import tensorflow`, which then finds it loaded. If TensorFlow is loaded already
+    (a second run in the same notebook), its options stay as they were.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    # oneDNN's CPU kernels train these networks about twice as fast as TensorFlow's
+    # default ones on the CPUs we measured, but TensorFlow turns them on only for CPUs
+    # with AI instructions (AVX512_VNNI, AMX...). Set TF_ENABLE_ONEDNN_OPTS=0 yourself
+    # to compare (see README, "Speed").
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    # TensorFlow's warnings and errors only, unless you ask for more (0: its notices too).
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    notices = contextlib.nullcontext() if level in ("", "0") else _start_up_notices_hidden()
+    with _exit_on_error():
+        try:
+            with notices:
+                import tensorflow  # noqa: F401
+        except ImportError as error:
+            raise TrainingError(f"cannot load TensorFlow ({error}); install what the stages "
+                                "need with: pip install -r requirements.txt") from None
+
+
+# What TensorFlow 2.21 prints on stderr while it loads, whatever TF_CPP_MIN_LOG_LEVEL
+# says: a notice (INFO) that its C++ code logs before reading that setting, through absl,
+# which first announces that it is not set up yet. Twice each: two of TensorFlow's
+# libraries carry a copy of absl. Hidden, like the other notices, unless the level is 0.
+START_UP_NOTICES = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on\.")
+
+
+@contextlib.contextmanager
+def _start_up_notices_hidden():
+    """Catch what is written to file descriptor 2 (stderr, where C++ code writes) inside
+    the block; afterwards write it on, but for the lines START_UP_NOTICES matches."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no stderr, or not a real file
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode(errors="replace").splitlines(keepends=True)
+            others = [line for line in lines if not START_UP_NOTICES.match(line)]
+            if others:
+                sys.stderr.write("".join(others))
+                sys.stderr.flush()
+
+
+def _known_errors():
+    """The error types whose message is all a user needs: no traceback."""
+    errors = [mnistdata.DataError, TrainingError, safefiles.PathError]
+    if "tensorflowvisu" in sys.modules:  # not loaded: it raised nothing
+        errors.append(sys.modules["tensorflowvisu"].OutputPathError)
+    return tuple(errors)
+
+
+@contextlib.contextmanager
+def _exit_on_error():
+    """The one place where errors end the program: a known error's message after
+    `error: `, exit code 1; Ctrl-C (outside training, or twice) exit code 130.
+    Any other exception is a bug, and keeps its traceback."""
+    try:
+        yield
+    except _StoppedByCtrlC:
+        sys.exit(EXIT_CTRL_C)
+    except KeyboardInterrupt:
+        print("stopped by Ctrl-C", file=sys.stderr, flush=True)
+        sys.exit(EXIT_CTRL_C)
+    except Exception as error:
+        if not isinstance(error, _known_errors()):
+            raise
+        sys.stdout.flush()
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_ERROR)
 
 
 # ----------------------------------------------------------------------- the run
 
-def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables, optimizer,
-        train_every=20, test_every=100, weights=None, biases=None, histograms=None,
-        dashboard=None):
-    """Train a stage, feeding the dashboard, and print its progress.
+class Histograms(NamedTuple):
+    """What dashboard panels 4 and 5 show, as percentile bands over the steps."""
+    values: Callable  # values(X), X the training batch -> (values of panel 4, of panel 5)
+    title4: str = "Weights"
+    title5: str = "Biases"
 
-    model(X) -> (Ylogits, Y, ...): the network at test time (no dropout), for export.
-    training_step(X, Y_, step) -> loss: one optimiser step (a tf.function).
-    evaluate(X, Y_) -> (Y, loss, accuracy): figures without training (a tf.function).
-    learning_rate(step): the learning rate at that step, for the progress lines.
-    variables: every variable of the network (saved in checkpoints).
-    weights, biases: lists of variables for dashboard panels 4 and 5, or
-    histograms(X) -> (values4, values5) to show something else there (activations).
-    dashboard: keyword arguments for tensorflowvisu.MnistDataVis (titles).
-    Returns the maximum test accuracy.
 
-    The loop: at each step with figures, compute them and feed the dashboard, let it
-    draw if due, then train every step up to the next step with figures in one call.
+def weights_and_biases(weights, biases):
+    """Panels 4 and 5 as in the original codelab: every weight, every bias."""
+    def values(X):
+        return (np.concatenate([w.numpy().ravel() for w in weights]),
+                np.concatenate([b.numpy().ravel() for b in biases]))
+    return Histograms(values)
+
+
+def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, optimizer,
+        train_every=20, test_every=100, histograms, seed_generator=None):
+    """Train the stage (see the module docstring for what each argument is), feeding the
+    dashboard and printing the progress. Returns the maximum test accuracy.
+
+    A known error ends the program with its message (exit code 1); Ctrl-C stops the
+    training cleanly, as the end of the run would, then ends it with exit code 130.
     """
-    if histograms is None:
-        def histograms(X):
-            return (np.concatenate([w.numpy().ravel() for w in weights]),
-                    np.concatenate([b.numpy().ravel() for b in biases]))
+    with _exit_on_error():
+        max_accuracy, stopped_by_ctrl_c = _train(
+            args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
+            train_every, test_every, histograms, seed_generator)
+        if stopped_by_ctrl_c:
+            raise _StoppedByCtrlC()
+        return max_accuracy
+
+
+def _train(args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
+           train_every, test_every, histograms, seed_generator):
+    """The loop: at each step with figures, compute them and feed the dashboard, let it
+    draw if due, then train every step up to the next step with figures in one call.
+    Returns (max test accuracy, stopped by Ctrl-C?)."""
+    import tensorflow as tf
+    import tensorflowvisu
+
+    # Progress lines appear as they are printed, even through a pipe.
+    if hasattr(sys.stdout, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they flush
+        sys.stdout.reconfigure(line_buffering=True)
     # Create the optimiser's own variables (Adam's moments) before the first step:
     # the training step is then traced once, not twice, and a restore can fill them.
     optimizer.build([v for v in variables if v.trainable])
     step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    saver = _Saver(args, model, variables, optimizer, step_counter) if args.save_model else None
-    first_step = saver.restore() if (saver and args.restore) else 0
+    # What a checkpoint keeps besides the variables: where the batches had got to and
+    # the best test accuracy so far, at step_counter.
+    progress = {"dataset": args.dataset, "batches": mnist.train.state(),
+                "max_test_accuracy": 0.0}
+    saver = None
+    if args.save_model:
+        state = dict(step=step_counter, optimizer=optimizer, network=list(variables),
+                     progress=_python_state(lambda: progress, progress.update))
+        if seed_generator is not None:
+            state["random"] = seed_generator.state
+        saver = _Saver(Path(args.save_model).expanduser(), args.stage, model, variables, state)
+        if args.restore:
+            saver.restore()
+            _resume(mnist, progress, args)
+        else:
+            saver.start()
+    first_step = int(step_counter.numpy())
     last_step = args.iterations
     if first_step >= last_step:
-        raise SystemExit(f"error: the checkpoint in {args.save_model} is at step {first_step}; "
-                         f"ask for more with --iterations (more than {first_step})")
-    dashboard = dashboard or {}
+        raise TrainingError(f"the run in {args.save_model} is at step {first_step} already; "
+                            f"ask for more with --iterations (more than {first_step})")
+    max_accuracy = progress["max_test_accuracy"]
     logger = None
     if args.logdir:
-        logger = _SummaryLogger(args.logdir, dashboard.get("title4", "weights"),
-                                dashboard.get("title5", "biases"))
+        logger = _SummaryLogger(args.logdir, histograms.title4, histograms.title5)
     test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
     test_labels = tf.constant(mnist.test.labels)
     train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels)
-    evaluate = _any_batch_size(evaluate, mnist.test.images, mnist.test.labels)
-    datavis = tensorflowvisu.MnistDataVis(headless=args.headless, **dashboard)
+    evaluate = _any_batch_size(loss_and_accuracy, mnist.test.images, mnist.test.labels)
+    datavis = tensorflowvisu.MnistDataVis(headless=args.headless, title4=histograms.title4,
+                                          title5=histograms.title5)
     # Test figures at the training cadence during the first test_every steps, where the
     # curves climb fastest: for the drawn curves only, since each costs a pass over the
     # test set (about as long as 20 training steps of stage 3.1).
@@ -217,11 +476,11 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         batch_X, batch_Y = mnist.train.images[batch], mnist.train.labels[batch]
         Y, loss, accuracy = evaluate(batch_X, batch_Y)
         Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-        lr = float(learning_rate(tf.constant(step, tf.float32)))
+        lr = float(optimizer.learning_rate)  # as the latest step used it
         print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
         datavis.append_training_curves_data(step, accuracy, loss)
         if pictures:
-            values4, values5 = (np.asarray(values) for values in histograms(batch_X))
+            values4, values5 = (np.asarray(values) for values in histograms.values(batch_X))
             datavis.append_data_histograms(step, values4, values5)
             mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y)
             datavis.update_image1(mosaic)  # made only if it gets drawn or saved
@@ -229,7 +488,9 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
                 logger.training(step, accuracy, loss, lr, values4, values5, mosaic())
 
     def test_figures(step):
+        nonlocal max_accuracy
         Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
+        max_accuracy = max(max_accuracy, accuracy)
         epoch = step * BATCH_SIZE / mnist.train.num_examples
         print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
               f"test loss: {loss:.4f}")
@@ -243,47 +504,66 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
             if logger:
                 logger.test(step, accuracy, loss, mosaic())
 
+    def checkpoint(step):
+        step_counter.assign(step)
+        progress.update(batches=batches_at_step, max_test_accuracy=max_accuracy)
+        saver.checkpoint()
+
     next_figures = iter(figure_steps)
     next_figure_step = next(next_figures)
     seconds_per_step = math.inf  # measured on each stretch
     step = first_step
+    batches_at_step = mnist.train.state()  # before the batch of `step` is drawn
     batch = mnist.train.next_batch_indices(BATCH_SIZE)
+    ctrl_c = _CtrlC()
     start = time.perf_counter()
     try:
-        while True:
-            if step == next_figure_step:
-                update_train, update_test = flags(step)
-                if update_train:
-                    training_figures(step, batch)
-                if update_test:
-                    test_figures(step)
-                next_figure_step = next(next_figures, None)
-            datavis.tick()  # draws if due; waits here while paused
-            if step >= last_step or datavis.is_closed():
-                break
-            # Train up to the next step with figures (or a checkpoint) in one call. With
-            # a live dashboard, calls last about MAX_STRETCH_SECONDS, so that the window
-            # keeps answering keys and the pictures keep coming.
-            end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
-            if datavis.live:
-                end = min(end, step + max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)))
-            batches = [batch] + [mnist.train.next_batch_indices(BATCH_SIZE)
-                                 for _ in range(step + 1, end)]
-            began = time.perf_counter()
-            picked = np.stack(batches)  # [steps, BATCH_SIZE]: one copy of the images
-            losses = train_steps(mnist.train.images[picked], mnist.train.labels[picked],
-                                 tf.constant(step, tf.float32)).numpy()
-            seconds_per_step = (time.perf_counter() - began) / len(batches)
-            diverged = np.flatnonzero(~np.isfinite(losses))
-            if diverged.size:
-                raise TrainingError(_nan_message(step + int(diverged[0])))
-            step = end
-            step_counter.assign(step)
-            if saver and step % CHECKPOINT_EVERY == 0:
-                saver.checkpoint()
-            batch = mnist.train.next_batch_indices(BATCH_SIZE)
-        seconds = time.perf_counter() - start
-        written = datavis.finish(save_image=args.save_image)
+        with ctrl_c:
+            while True:
+                if step == next_figure_step:
+                    update_train, update_test = flags(step)
+                    if update_train:
+                        training_figures(step, batch)
+                    if update_test:
+                        test_figures(step)
+                    next_figure_step = next(next_figures, None)
+                with ctrl_c.may_stop_at_once():
+                    datavis.tick()  # draws if due; waits here while paused
+                if step >= last_step or datavis.is_closed() or ctrl_c.pressed:
+                    break
+                # Train up to the next step with figures (or a checkpoint) in one call.
+                # With a live dashboard, calls last about MAX_STRETCH_SECONDS, so that the
+                # window keeps answering keys and the pictures keep coming.
+                end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
+                if datavis.live:
+                    end = min(end, step + max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)))
+                batches = [batch] + [mnist.train.next_batch_indices(BATCH_SIZE)
+                                     for _ in range(step + 1, end)]
+                began = time.perf_counter()
+                picked = np.stack(batches)  # [steps, BATCH_SIZE]: one copy of the images
+                losses = train_steps(mnist.train.images[picked], mnist.train.labels[picked],
+                                     tf.constant(step, tf.float32)).numpy()
+                seconds_per_step = (time.perf_counter() - began) / len(batches)
+                diverged = np.flatnonzero(~np.isfinite(losses))
+                if diverged.size:
+                    raise TrainingError(_nan_message(step + int(diverged[0])))
+                step = end
+                batches_at_step = mnist.train.state()
+                if saver and step % CHECKPOINT_EVERY == 0:
+                    checkpoint(step)
+                batch = mnist.train.next_batch_indices(BATCH_SIZE)
+            seconds = time.perf_counter() - start
+            if step < last_step:
+                why = "Ctrl-C" if ctrl_c.pressed else "the dashboard window was closed"
+                print(f"stopped at step {step} of {last_step} ({why})")
+            # Ctrl-C from here on waits for the files to be written (or, pressed twice,
+            # stops at once: the files are written under temporary names until complete).
+            written = datavis.finish(save_image=args.save_image)
+            if saver:
+                checkpoint(step)
+                saver.export()
+                if step < last_step:
+                    print(f"to go on from step {step}: the same command with --restore")
     except BaseException:
         datavis.abandon()
         raise
@@ -291,16 +571,69 @@ def run(args, mnist, *, model, training_step, evaluate, learning_rate, variables
         if logger:
             logger.close()
     steps = step - first_step
-    if saver:
-        saver.checkpoint()
-        saver.export()
     for path in written:
         print(f"saved the dashboard in {path}")
     print(f"trained {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s)")
-    max_accuracy = datavis.get_max_test_accuracy()
     print(f"max test accuracy: {max_accuracy:.4f}")
-    datavis.wait_until_closed()  # a window stays open for a look until its user closes it
-    return max_accuracy
+    if not ctrl_c.pressed:
+        try:
+            datavis.wait_until_closed()  # a window stays open for a look until it is closed
+        except KeyboardInterrupt:
+            pass  # Ctrl-C in the terminal closes it too: the run is over and saved
+    return max_accuracy, ctrl_c.pressed
+
+
+def _resume(mnist, progress, args):
+    """After a restore: the batches go on where the checkpoint's had got to."""
+    if progress.get("dataset") != args.dataset:
+        raise TrainingError(f"--restore: the run in {args.save_model} trained on "
+                            f"--dataset {progress.get('dataset')}, not {args.dataset}")
+    try:
+        mnist.train.set_state(progress["batches"])
+    except (KeyError, ValueError) as error:
+        raise TrainingError(f"--restore: the run in {args.save_model} trained on other data "
+                            f"({error}): resume with the --data-dir it used") from None
+
+
+class _CtrlC:
+    """Ctrl-C while training: the first press asks the loop to stop after the current
+    stretch of steps (a clean stop, with everything saved); a second press, or one
+    while the dashboard waits (paused), stops at once."""
+
+    def __init__(self):
+        self.pressed = False
+        self._at_once = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):  # not when Ctrl-C is ignored (nohup) or kills outright
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._on_ctrl_c)
+        return self
+
+    def __exit__(self, *exception):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _on_ctrl_c(self, signal_number, frame):
+        at_once = self.pressed or self._at_once
+        self.pressed = True
+        if at_once:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def may_stop_at_once(self):
+        """A block where the network is as the current step left it: Ctrl-C stops at once."""
+        self._at_once = True
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.pressed = True
+        finally:
+            self._at_once = False
 
 
 def figure_flags(step, last_step, train_every, test_every, more_tests_at_start=False):
@@ -328,6 +661,8 @@ def _stretch_of_steps(training_step, images, labels):
     a tenth of stage 3.1's step; more on the smaller networks). The steps are the same
     ones, in the same order, as one call per step would run.
     """
+    import tensorflow as tf
+
     @tf.function(input_signature=[
         tf.TensorSpec([None, BATCH_SIZE, *images.shape[1:]], tf.as_dtype(images.dtype)),
         tf.TensorSpec([None, BATCH_SIZE, *labels.shape[1:]], tf.as_dtype(labels.dtype)),
@@ -342,12 +677,12 @@ def _stretch_of_steps(training_step, images, labels):
     return train_steps
 
 
-def _any_batch_size(evaluate, images, labels):
-    """evaluate as one tf.function for any number of images shaped as `images` and
-    `labels`: traced once, not once for the training batches and again for the test
-    chunks."""
-    function = getattr(evaluate, "python_function", evaluate)
-    return tf.function(function, input_signature=[
+def _any_batch_size(loss_and_accuracy, images, labels):
+    """loss_and_accuracy as one tf.function for any number of images shaped as `images`
+    and `labels`: traced once, not once for the training batches and again for the
+    test chunks."""
+    import tensorflow as tf
+    return tf.function(loss_and_accuracy, input_signature=[
         tf.TensorSpec([None, *images.shape[1:]], tf.as_dtype(images.dtype)),
         tf.TensorSpec([None, *labels.shape[1:]], tf.as_dtype(labels.dtype))])
 
@@ -372,58 +707,134 @@ def _nan_message(step):
             "Why: the cross-entropy -sum(Y_ * log(Y)) takes the log of the predicted "
             "probabilities; when the network grows confident, softmax rounds a probability "
             "to exactly 0, log(0) is -infinity, and 0 * -infinity is NaN.\n"
-            "How the later stages avoid it: they compute the loss from the logits with "
-            "tf.nn.softmax_cross_entropy_with_logits, which never takes log(0) "
-            "(see mnist_2.1_five_layers_relu_lrdecay.py). A smaller learning rate also helps.")
+            "How the later stages avoid it: from stage 2.0 (mnist_2.0_five_layers_sigmoid.py) "
+            "on, they compute the loss from the logits with "
+            "tf.nn.softmax_cross_entropy_with_logits, which never takes log(0). "
+            "A smaller learning rate also helps.")
 
 
 # ------------------------------------------------------------- checkpoints, export
 
-class _Saver:
-    """Checkpoints in DIR/checkpoints; the trained network as a SavedModel in DIR/saved_model."""
+def _python_state(get, put):
+    """A checkpointable holder of plain Python state, kept as JSON: get() gives the
+    value to save, put(value) receives the value restored."""
+    import tensorflow as tf
 
-    def __init__(self, args, model, variables, optimizer, step_counter):
-        self.folder = Path(args.save_model).expanduser()
+    class PythonState(tf.train.experimental.PythonState):
+        def serialize(self):
+            return json.dumps(get())
+
+        def deserialize(self, string_value):
+            put(json.loads(string_value))
+
+    return PythonState()
+
+
+class _Saver:
+    """A --save-model folder. DIR/stage.json: which stage and which network (variable
+    names and shapes) wrote it; DIR/checkpoints: the latest 3 checkpoints, every
+    CHECKPOINT_EVERY steps and at the end; DIR/saved_model: the trained network for
+    predict.py. parse_args() has checked the folder for --restore or --fresh already."""
+
+    def __init__(self, folder, stage, model, variables, state):
+        import tensorflow as tf
+        self.folder = folder
+        self.stage = stage
         self.model = model
         self.variables = list(variables)
-        self.optimizer = optimizer
-        self.step_counter = step_counter
-        self.checkpoint_ = tf.train.Checkpoint(step=step_counter, optimizer=optimizer,
-                                               network=self.variables)
-        self.manager = tf.train.CheckpointManager(self.checkpoint_, self.folder / "checkpoints",
+        self.network = {v.name.split(":")[0]: [int(n) for n in v.shape] for v in self.variables}
+        self.checkpoint_ = tf.train.Checkpoint(**state)
+        self.manager = None  # made once the folder is ready: it reads what is there
+
+    def _make_manager(self):
+        import tensorflow as tf
+        self.manager = tf.train.CheckpointManager(self.checkpoint_, self.folder / CHECKPOINTS,
                                                   max_to_keep=3)
 
+    def start(self):
+        """A new run: move a run that is there to DIR/previous-N (--fresh), then record
+        which stage and network this one is."""
+        held = [name for name in RUN_ENTRIES if os.path.lexists(self.folder / name)]
+        if held:
+            previous = next_previous_folder(self.folder)
+            previous.mkdir(parents=True)
+            for name in held:
+                os.rename(self.folder / name, previous / name)
+            print(f"moved the run that was in {self.folder} to {previous} (--fresh)")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name in (RUN_RECORD, SAVED_MODEL):
+            safefiles.remove_leftovers(self.folder / name)
+        shapes = ",\n".join(f"    {json.dumps(name)}: {json.dumps(shape)}"
+                             for name, shape in self.network.items())
+        with safefiles.atomic_write(self.folder / RUN_RECORD, "w", encoding="utf-8") as file:
+            file.write(f'{{\n  "stage": {json.dumps(self.stage)},\n'
+                       f'  "network": {{\n{shapes}\n  }}\n}}\n')
+        self._make_manager()
+
     def restore(self):
+        """Load the latest checkpoint, after checking that it is this stage's network."""
+        import tensorflow as tf
+        record = read_run_record(self.folder) or {}
+        if record.get("stage") != self.stage:
+            raise TrainingError(f"--restore: {self.folder} holds a run of {record.get('stage')}"
+                                f", not of {self.stage}; use another --save-model folder")
+        saved = record.get("network")
+        if saved != self.network:
+            raise TrainingError(
+                f"--restore: the network in {self.folder} is not this script's "
+                f"({_network_difference(saved, self.network)}): was the script edited since? "
+                f"Start over with --fresh (that run moves to "
+                f"{next_previous_folder(self.folder)}) or use another --save-model folder.")
+        self._make_manager()
         latest = self.manager.latest_checkpoint
         if latest is None:
-            raise SystemExit(f"error: --restore: no checkpoint in {self.folder / 'checkpoints'}; "
-                             f"train once with --save-model {self.folder} first")
+            raise TrainingError(f"--restore: no checkpoint in {self.folder / CHECKPOINTS}")
         try:
             self.checkpoint_.restore(latest).assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as error:
-            raise SystemExit(f"error: --restore: the checkpoint {latest} does not fit this "
-                             f"stage's network ({type(error).__name__}); was it saved by "
-                             f"another stage script? Use a separate --save-model folder per stage.")
-        step = int(self.step_counter.numpy())
+        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:
+            detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            raise TrainingError(
+                f"--restore: cannot read the checkpoint {latest} ({type(error).__name__}: "
+                f"{detail}): its files are damaged or cut short (a full disk, an interrupted "
+                f"copy?). Start over with --fresh (the damaged run moves to "
+                f"{next_previous_folder(self.folder)}) or use another --save-model folder."
+            ) from None
+        step = int(self.checkpoint_.step.numpy())
         print(f"restored {latest} (step {step})")
-        return step
 
     def checkpoint(self):
-        self.manager.save(checkpoint_number=int(self.step_counter.numpy()))
+        self.manager.save(checkpoint_number=int(self.checkpoint_.step.numpy()))
 
     def export(self):
-        export_saved_model(self.folder / "saved_model", self.model, self.variables)
-        print(f"saved the trained network in {self.folder / 'saved_model'} "
+        path = self.folder / SAVED_MODEL
+        export_saved_model(path, self.model, self.variables)
+        print(f"saved the trained network in {path} "
               f"(try: python3 predict.py --model {self.folder} my_digit.png)")
+
+
+def _network_difference(saved, current):
+    """A short description of how two {name: shape} networks differ."""
+    if not isinstance(saved, dict):
+        return "no network recorded"
+    differences = []
+    for name in list(saved) + [name for name in current if name not in saved]:
+        if name not in current:
+            differences.append(f"{name} there, not here")
+        elif name not in saved:
+            differences.append(f"{name} here, not there")
+        elif saved[name] != current[name]:
+            differences.append(f"{name} {saved[name]} there, {current[name]} here")
+    return "; ".join(differences[:4]) + (" ..." if len(differences) > 4 else "")
 
 
 def export_saved_model(path, model, variables):
     """Write a SavedModel whose serving_default maps `images` to `probabilities`.
 
     images: float32 [N, 28, 28, 1] in [0, 1], light ink on black as in MNIST.
-    Written next to the target and renamed into place: an interrupted export
-    leaves the previous model intact.
+    Written beside the target and swapped in when complete (safefiles.replace_folder):
+    an interrupted export leaves the previous model as it was.
     """
+    import tensorflow as tf
     module = tf.Module()
     module.variables_ = list(variables)
 
@@ -432,21 +843,8 @@ def export_saved_model(path, model, variables):
         return {"probabilities": model(images)[1]}
 
     module.serve = serve
-    path = Path(path)
-    temporary = path.with_name(path.name + ".partial")
-    _remove_tree(temporary)
-    tf.saved_model.save(module, str(temporary), signatures={"serving_default": serve})
-    old = path.with_name(path.name + ".old")
-    _remove_tree(old)
-    if path.exists():
-        path.rename(old)
-    temporary.rename(path)
-    _remove_tree(old)
-
-
-def _remove_tree(path):
-    if path.exists():
-        shutil.rmtree(path)
+    with safefiles.replace_folder(path) as temporary:
+        tf.saved_model.save(module, str(temporary), signatures={"serving_default": serve})
 
 
 # ------------------------------------------------------------------- TensorBoard
@@ -455,6 +853,8 @@ class _SummaryLogger:
     """TensorBoard summaries: curves, histograms and the digit mosaics."""
 
     def __init__(self, logdir, histogram4_name, histogram5_name):
+        import tensorflow as tf
+        self.tf = tf
         # TensorBoard tags: the dashboard's panel titles, as lower_case_words.
         self.histogram_names = [name.lower().replace(" ", "_")
                                 for name in (histogram4_name, histogram5_name)]
@@ -463,19 +863,21 @@ class _SummaryLogger:
         print(f"TensorBoard logs in {logdir} (view them: tensorboard --logdir {logdir})")
 
     def training(self, step, accuracy, loss, lr, values4, values5, mosaic):
+        summary = self.tf.summary
         with self.train_writer.as_default(step=step):
-            tf.summary.scalar("accuracy", accuracy)
-            tf.summary.scalar("loss", loss)
-            tf.summary.scalar("learning_rate", lr)
-            tf.summary.histogram(self.histogram_names[0], values4)
-            tf.summary.histogram(self.histogram_names[1], values5)
-            tf.summary.image("training_digits", mosaic[np.newaxis])
+            summary.scalar("accuracy", accuracy)
+            summary.scalar("loss", loss)
+            summary.scalar("learning_rate", lr)
+            summary.histogram(self.histogram_names[0], values4)
+            summary.histogram(self.histogram_names[1], values5)
+            summary.image("training_digits", mosaic[np.newaxis])
 
     def test(self, step, accuracy, loss, mosaic):
+        summary = self.tf.summary
         with self.test_writer.as_default(step=step):
-            tf.summary.scalar("accuracy", accuracy)
-            tf.summary.scalar("loss", loss)
-            tf.summary.image("test_digits", mosaic[np.newaxis])
+            summary.scalar("accuracy", accuracy)
+            summary.scalar("loss", loss)
+            summary.image("test_digits", mosaic[np.newaxis])
 
     def close(self):
         self.train_writer.close()

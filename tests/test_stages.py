@@ -17,18 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from stages import SCRIPTS as STAGES
 
-STAGES = [
-    "mnist_1.0_softmax.py",
-    "mnist_2.0_five_layers_sigmoid.py",
-    "mnist_2.1_five_layers_relu_lrdecay.py",
-    "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
-    "mnist_3.0_convolutional.py",
-    "mnist_3.1_convolutional_bigger_dropout.py",
-    "mnist_4.0_batchnorm_five_layers_sigmoid.py",
-    "mnist_4.1_batchnorm_five_layers_relu.py",
-    "mnist_4.2_batchnorm_convolutional.py",
-]
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
 FEW_STEPS = 40
 
@@ -171,9 +161,9 @@ def numpy_forward(stage, X, values=None):
             Z = numpy_conv_same(Y, v[f"W{i}"], stride)
         else:
             Z = Y.reshape(len(X), -1) @ v[f"W{i}"]
-        if f"O{i}" in v:  # 4.x: batch norm with the moving averages, then offset (and scale)
-            Z = (Z - v[f"M{i}"]) / np.sqrt(v[f"V{i}"] + stage["BN_EPSILON"])
-            Z = Z * v.get(f"S{i}", 1.0) + v[f"O{i}"]
+        if f"MEAN{i}" in v:  # 4.x: batch norm with the moving averages, then scale, offset
+            Z = (Z - v[f"MEAN{i}"]) / np.sqrt(v[f"VAR{i}"] + stage["BN_EPSILON"])
+            Z = Z * v.get(f"S{i}", 1.0) + v[f"B{i}"]
         else:
             Z = Z + v[f"B{i}"]
         Y = activation(Z)
@@ -191,7 +181,7 @@ def randomise(stage, seed=1):
     rng = np.random.default_rng(seed)
     for var in stage["variables"]:
         values = rng.normal(0, 0.1, var.shape)
-        if var.name.startswith("V"):  # a moving variance is positive
+        if var.name.startswith("VAR"):  # a moving variance is positive
             values = np.abs(values) + 0.5
         var.assign(values.astype(np.float32))
 
@@ -203,7 +193,7 @@ def test_network_and_loss_match_numpy(stages, script):
     X = stage["mnist"].test.images[:50]
     Y_ = stage["mnist"].test.labels[:50]
     logits, probabilities = numpy_forward(stage, X.astype(np.float64))
-    Y, loss, accuracy = stage["evaluate"](X, Y_)
+    Y, loss, accuracy = stage["loss_and_accuracy"](X, Y_)
     np.testing.assert_allclose(Y.numpy(), probabilities, atol=2e-5)
     expected_loss = -np.mean(np.sum(Y_ * np.log(probabilities), axis=1)) * 100
     np.testing.assert_allclose(float(loss), expected_loss, rtol=1e-4)
@@ -263,6 +253,7 @@ def test_a_nan_loss_stops_with_an_explanation(small_mnist_dir, tmp_path):
     assert result.returncode != 0
     assert "NaN" in result.stderr and "log(0)" in result.stderr
     assert "softmax_cross_entropy_with_logits" in result.stderr
+    assert "stage 2.0 (mnist_2.0_five_layers_sigmoid.py)" in result.stderr  # where it comes in
     assert "Traceback" not in result.stderr
 
 
@@ -284,7 +275,7 @@ def test_help_lists_the_shared_flags(tmp_path):
     result = run_script("mnist_3.1_convolutional_bigger_dropout.py", "-h", cwd=tmp_path)
     assert result.returncode == 0
     for flag in ("--iterations", "--headless", "--seed", "--data-dir", "--save-image",
-                 "--save-movie", "--save-model", "--restore", "--logdir"):
+                 "--save-movie", "--save-model", "--restore", "--fresh", "--logdir"):
         assert flag in result.stdout
     assert "default: 10000" in result.stdout
 
