@@ -418,8 +418,9 @@ class MovieRecorder:
         self.frames += 1
 
     def _ffmpeg_errors(self):
-        self._ffmpeg.wait()
-        return self._ffmpeg.stderr.read().decode(errors="replace").strip()[-500:]
+        """Wait for ffmpeg to end, close its pipes, return the end of what it said."""
+        _, errors = self._ffmpeg.communicate()   # closes its input: the end of the movie
+        return errors.decode(errors="replace").strip()[-500:]
 
     def finish(self):
         """Write the file (if any frame was recorded) and return its path, else None."""
@@ -429,10 +430,10 @@ class MovieRecorder:
                 first.save(self._temporary, format="GIF", save_all=True, append_images=others,
                            duration=int(1000 / MOVIE_FPS), loop=0)
             elif self._ffmpeg:
-                self._ffmpeg.stdin.close()
-                if self._ffmpeg.wait() != 0:
+                errors = self._ffmpeg_errors()
+                if self._ffmpeg.returncode != 0:
                     raise OutputPathError(f"--save-movie: ffmpeg could not write "
-                                          f"'{self.path}': {self._ffmpeg_errors()}")
+                                          f"'{self.path}': {errors}")
             if not self.frames:
                 return None
             os.replace(self._temporary, self.path)
@@ -442,9 +443,10 @@ class MovieRecorder:
 
     def abandon(self):
         """Stop without writing anything (training failed)."""
-        if self._ffmpeg and self._ffmpeg.poll() is None:
-            self._ffmpeg.kill()
-            self._ffmpeg.wait()
+        if self._ffmpeg:
+            if self._ffmpeg.poll() is None:
+                self._ffmpeg.kill()
+            self._ffmpeg_errors()
         _remove_quietly(self._temporary)
 
 
