@@ -64,7 +64,7 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
+import contextlib
 
 import numpy as np
 import matplotlib
@@ -77,6 +77,8 @@ from matplotlib.gridspec import GridSpec
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
+
+import safefiles
 
 # ----------------------------------------------------------------------------
 # Settings (constants only: every dashboard keeps its own data on its instance)
@@ -288,27 +290,20 @@ def band_axis_range(low, high, current=None):
 # ----------------------------------------------------------------------------
 # Output files: checked before training, written atomically
 
-class OutputPathError(ValueError):
+class OutputPathError(safefiles.PathError):
     """An output file (--save-image, --save-movie) cannot be written where asked."""
 
 
 def check_output_path(path, flag_name="output"):
-    """The absolute path, after checking that its folder exists and is writable.
+    """The absolute path (a str), after checking that it can be written (safefiles).
 
     Call it before training so that a typo does not cost a whole run. Raises
     OutputPathError with a message naming the flag and the path.
     """
-    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
-    folder = os.path.dirname(path)
-    if os.path.isdir(path):
-        raise OutputPathError(f"{flag_name}: '{path}' is a folder; give a file name in it")
-    if not os.path.isdir(folder):
-        raise OutputPathError(f"{flag_name}: the folder '{folder}' does not exist "
-                              f"(for '{path}'); create it or choose another path")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{flag_name}: the folder '{folder}' is not writable "
-                              f"(for '{path}'); choose another path")
-    return path
+    problem = safefiles.why_not_writable(path)
+    if problem:
+        raise OutputPathError(f"{flag_name}: {problem}; choose another path")
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
 def check_image_path(path, flag_name="--save-image"):
@@ -345,28 +340,10 @@ def _ffmpeg():
     return shutil.which(matplotlib.rcParams["animation.ffmpeg_path"])
 
 
-def _temporary_path(path):
-    """A hidden file name beside `path`, with the same extension (writers go by it)."""
-    folder, name = os.path.split(path)
-    extension = os.path.splitext(name)[1]
-    return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{extension}")
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
 def save_figure(fig, path):
     """Write `fig` to `path` in the format its extension names, atomically."""
-    temporary = _temporary_path(path)
-    try:
+    with safefiles.atomic_path(path) as temporary:
         fig.savefig(temporary, format=os.path.splitext(path)[1].lower().lstrip("."))
-        os.replace(temporary, path)
-    finally:
-        _remove_quietly(temporary)
 
 
 def _notice(message):
@@ -390,7 +367,9 @@ class MovieRecorder:
             width, height = round(width * GIF_SCALE), round(height * GIF_SCALE)
         self.size = (width - width % 2, height - height % 2)   # video codecs want even sizes
         self.frames = 0
-        self._temporary = _temporary_path(self.path)
+        # Written under a temporary name that becomes self.path only if all went well.
+        self._file = contextlib.ExitStack()
+        self._temporary = str(self._file.enter_context(safefiles.atomic_path(self.path)))
         self._gif_frames = []
         self._ffmpeg = None
         if not self.gif:
@@ -434,12 +413,18 @@ class MovieRecorder:
                 if self._ffmpeg.returncode != 0:
                     raise OutputPathError(f"--save-movie: ffmpeg could not write "
                                           f"'{self.path}': {errors}")
-            if not self.frames:
-                return None
-            os.replace(self._temporary, self.path)
-            return self.path
-        finally:
-            _remove_quietly(self._temporary)
+        except BaseException:
+            self._discard()
+            raise
+        if not self.frames:
+            self._discard()
+            return None
+        self._file.close()                # the temporary takes the movie's name
+        return self.path
+
+    def _discard(self):
+        """Remove the temporary file; self.path is left as it was."""
+        self._file.__exit__(OSError, OSError("movie discarded"), None)
 
     def abandon(self):
         """Stop without writing anything (training failed)."""
@@ -447,7 +432,7 @@ class MovieRecorder:
             if self._ffmpeg.poll() is None:
                 self._ffmpeg.kill()
             self._ffmpeg_errors()
-        _remove_quietly(self._temporary)
+        self._discard()
 
 
 # ----------------------------------------------------------------------------

@@ -8,9 +8,13 @@ import pytest
 
 from conftest import REPO
 
+import importlib.util
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
+# Not imported here: importing ipykernel sets up matplotlib for a kernel in this process.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("ipykernel") is None,
+                                reason="needs ipykernel (pip install -r requirements-test.txt)")
 
 
 class CountingClient(nbclient.NotebookClient):

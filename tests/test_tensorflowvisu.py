@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 
 import matplotlib
 matplotlib.use("Agg")
@@ -143,6 +144,10 @@ def test_space_pauses_with_a_label_and_an_up_to_date_picture(live):
     seen = {}
 
     def resume_later():
+        deadline = time.monotonic() + 20       # the pause's picture takes a moment to paint
+        while grey_box_share(live) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)                        # still paused a while later
         seen["paused"] = live.is_paused()
         seen["label"] = grey_box_share(live)
         seen["steps shown"] = live.axes[1].lines[0].get_xdata()[-1]
@@ -151,7 +156,7 @@ def test_space_pauses_with_a_label_and_an_up_to_date_picture(live):
     def pause_at(step):
         if step == 15:
             press(live, " ")
-            threading.Timer(0.3, resume_later).start()
+            threading.Thread(target=resume_later).start()
 
     ticked = []
 
@@ -554,7 +559,8 @@ def test_bad_output_folder_is_reported(tmp_path):
 
 # ---- where the dashboard goes ----------------------------------------------------------------
 
-def test_choose_display():
+def test_choose_display(monkeypatch):
+    monkeypatch.setitem(matplotlib.rcParams, "backend", "agg")
     assert tv.choose_display(True) == ("headless", None)
     mode, why = tv.choose_display(False, environ={}, platform="linux")
     assert mode == "headless" and "DISPLAY" in why
