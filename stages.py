@@ -5,7 +5,8 @@ LADDER_TARGETS: what the slow test (tests/test_ladder.py) asks of each stage at 
 full budget with --seed 0 on a CPU: the lower of the max test accuracies measured
 (the results log at the end of each script; benchmarks/README.md), less a margin of
 30 to 50 of the 10,000 test images, so that the small changes that a TensorFlow
-release or a change of the training loop bring do not fail it.
+release or a change of the training loop bring do not fail it. Stage 5.0, the
+speedrun, promises 99 % on its final figure: its target is that promise.
 """
 
 STAGES = [  # (stage, script)
@@ -18,6 +19,7 @@ STAGES = [  # (stage, script)
     ("4.0", "mnist_4.0_batchnorm_five_layers_sigmoid.py"),
     ("4.1", "mnist_4.1_batchnorm_five_layers_relu.py"),
     ("4.2", "mnist_4.2_batchnorm_convolutional.py"),
+    ("5.0", "mnist_5.0_speedrun.py"),
 ]
 SCRIPTS = [script for _, script in STAGES]
 
@@ -31,4 +33,5 @@ LADDER_TARGETS = {  # stage: target   # measured, seed 0: 2026-11-28, 2026-11-29
     "4.0": 0.979,  # 0.9827, 0.9827
     "4.1": 0.982,  # 0.9855, 0.9854
     "4.2": 0.992,  # 0.9950, 0.9953
+    "5.0": 0.990,  # -, 0.9926: its promise, on the final figure too (no margin: the issue's bar)
 }

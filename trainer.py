@@ -13,6 +13,9 @@ The contract. A stage script reads top to bottom and calls this module four time
     ...                                                 # variables, model, loss, optimiser
     trainer.run(args, mnist, model=model, ...)          # train, show, save
 
+A stage that trains on batches other than BATCH_SIZE images says so once:
+parse_args(__doc__, ITERATIONS, batch_size=256) (stage 5.0).
+
 The flags are read before TensorFlow loads, which takes seconds: -h and a mistyped flag
 answer at once. This module imports TensorFlow only in load_tensorflow() and run().
 
@@ -65,7 +68,7 @@ import numpy as np
 import mnistdata
 import safefiles
 
-BATCH_SIZE = 100  # images per training step, in every stage
+BATCH_SIZE = 100  # images per training step, unless the stage gives parse_args its own
 TEST_CHUNK = 2000  # test images evaluated per call: bounds memory on the conv stages
 CHECKPOINT_EVERY = 1000  # steps between checkpoints with --save-model
 MAX_STRETCH_SECONDS = 0.25  # with a window: the longest training without answering it
@@ -106,13 +109,13 @@ def _whole_number(minimum, maximum=None):
     return parse
 
 
-def make_parser(description, iterations, prog=None):
+def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE):
     """The flags every stage script takes; `iterations` is the stage's own budget."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=_whole_number(1), default=iterations, metavar="N",
-                        help=f"training steps of {BATCH_SIZE} images (default: {iterations})")
+                        help=f"training steps of {batch_size} images (default: {iterations})")
     parser.add_argument("--headless", action="store_true",
                         help="no window: train with text output only (automatic without a display)")
     parser.add_argument("--seed", type=_whole_number(0, MAX_SEED), default=0, metavar="S",
@@ -144,16 +147,17 @@ def make_parser(description, iterations, prog=None):
     return parser
 
 
-def parse_args(description, iterations, argv=None, prog=None):
+def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_SIZE):
     """Read the flags and check them, before TensorFlow loads: every output path is
     checked here, so that a mistake costs a second and not a run. Nothing else.
 
     The returned namespace also holds `stage`: the script's file name, which
-    --save-model folders record.
+    --save-model folders record, and `batch_size`: images per training step.
     """
-    parser = make_parser(description, iterations, prog)
+    parser = make_parser(description, iterations, prog, batch_size)
     args = parser.parse_args(argv)
     args.stage = parser.prog
+    args.batch_size = batch_size
     problem = _flags_problem(args)
     if problem:
         parser.error(problem)
@@ -419,6 +423,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
     import tensorflow as tf
     import tensorflowvisu
 
+    batch_size = args.batch_size
     # Progress lines appear as they are printed, even through a pipe.
     if hasattr(sys.stdout, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they flush
         sys.stdout.reconfigure(line_buffering=True)
@@ -453,7 +458,8 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         logger = _SummaryLogger(args.logdir, histograms.title4, histograms.title5)
     test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
     test_labels = tf.constant(mnist.test.labels)
-    train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels)
+    train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels,
+                                   batch_size)
     evaluate = _any_batch_size(loss_and_accuracy, mnist.test.images, mnist.test.labels)
     datavis = tensorflowvisu.MnistDataVis(headless=args.headless, title4=histograms.title4,
                                           title5=histograms.title5)
@@ -482,7 +488,8 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         if pictures:
             values4, values5 = (np.asarray(values) for values in histograms.values(batch_X))
             datavis.append_data_histograms(step, values4, values5)
-            mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y)
+            mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y,
+                                       n=100)  # 10 x 10 digits, whatever the batch size
             datavis.update_image1(mosaic)  # made only if it gets drawn or saved
             if logger:
                 logger.training(step, accuracy, loss, lr, values4, values5, mosaic())
@@ -491,7 +498,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         nonlocal max_accuracy
         Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
         max_accuracy = max(max_accuracy, accuracy)
-        epoch = step * BATCH_SIZE / mnist.train.num_examples
+        epoch = step * batch_size / mnist.train.num_examples
         print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
               f"test loss: {loss:.4f}")
         datavis.append_test_curves_data(step, accuracy, loss)
@@ -514,7 +521,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
     seconds_per_step = math.inf  # measured on each stretch
     step = first_step
     batches_at_step = mnist.train.state()  # before the batch of `step` is drawn
-    batch = mnist.train.next_batch_indices(BATCH_SIZE)
+    batch = mnist.train.next_batch_indices(batch_size)
     ctrl_c = _CtrlC()
     start = time.perf_counter()
     try:
@@ -537,10 +544,10 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                 end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
                 if datavis.live:
                     end = min(end, step + max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)))
-                batches = [batch] + [mnist.train.next_batch_indices(BATCH_SIZE)
+                batches = [batch] + [mnist.train.next_batch_indices(batch_size)
                                      for _ in range(step + 1, end)]
                 began = time.perf_counter()
-                picked = np.stack(batches)  # [steps, BATCH_SIZE]: one copy of the images
+                picked = np.stack(batches)  # [steps, batch_size]: one copy of the images
                 losses = train_steps(mnist.train.images[picked], mnist.train.labels[picked],
                                      tf.constant(step, tf.float32)).numpy()
                 seconds_per_step = (time.perf_counter() - began) / len(batches)
@@ -551,7 +558,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                 batches_at_step = mnist.train.state()
                 if saver and step % CHECKPOINT_EVERY == 0:
                     checkpoint(step)
-                batch = mnist.train.next_batch_indices(BATCH_SIZE)
+                batch = mnist.train.next_batch_indices(batch_size)
             seconds = time.perf_counter() - start
             if step < last_step:
                 why = "Ctrl-C" if ctrl_c.pressed else "the dashboard window was closed"
@@ -651,9 +658,9 @@ def figure_flags(step, last_step, train_every, test_every, more_tests_at_start=F
     return train, test
 
 
-def _stretch_of_steps(training_step, images, labels):
+def _stretch_of_steps(training_step, images, labels, batch_size=BATCH_SIZE):
     """A tf.function that runs training_step on each of a stack of batches, shaped
-    [steps, BATCH_SIZE, ...] as `images` and `labels` are with [BATCH_SIZE, ...],
+    [steps, batch_size, ...] as `images` and `labels` are with [batch_size, ...],
     and returns the losses.
 
     One call trains every step between two dashboard updates: per step, this saves
@@ -664,8 +671,8 @@ def _stretch_of_steps(training_step, images, labels):
     import tensorflow as tf
 
     @tf.function(input_signature=[
-        tf.TensorSpec([None, BATCH_SIZE, *images.shape[1:]], tf.as_dtype(images.dtype)),
-        tf.TensorSpec([None, BATCH_SIZE, *labels.shape[1:]], tf.as_dtype(labels.dtype)),
+        tf.TensorSpec([None, batch_size, *images.shape[1:]], tf.as_dtype(images.dtype)),
+        tf.TensorSpec([None, batch_size, *labels.shape[1:]], tf.as_dtype(labels.dtype)),
         tf.TensorSpec([], tf.float32)])
     def train_steps(batches_X, batches_Y, first_step):
         count = tf.shape(batches_X)[0]

@@ -20,6 +20,7 @@ from conftest import REPO
 from stages import SCRIPTS as STAGES
 
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
+SPEEDRUN = "mnist_5.0_speedrun.py"
 FEW_STEPS = 40
 
 TEST_LINE = re.compile(r"^step (\d+): epoch [\d.]+ test accuracy: ([\d.]+) test loss: ([\d.]+)$")
@@ -122,7 +123,7 @@ def test_variable_shapes_match_the_drawing(stages, script):
         name = variable.name.split(":")[0]
         assert name in drawn, f"{name} is not in the drawing of {script}"
         assert tuple(variable.shape) == drawn[name], name
-    X = stage["mnist"].train.images[:100]
+    X = stage["mnist"].train.images[:stage["args"].batch_size]  # 100; 256 in 5.0
     Ylogits, Y = stage["model"](X)[:2]
     assert tuple(Y.shape) == drawn["Y"] == tuple(Ylogits.shape) == drawn["Ylogits"]
     assert drawn["X"] == X.shape
@@ -142,6 +143,24 @@ def numpy_conv_same(X, W, stride):
     return Y
 
 
+def numpy_conv_valid(X, W):
+    """2-D convolution, stride 1, no padding (TensorFlow's VALID), written out in numpy."""
+    k = W.shape[0]
+    out = X.shape[1] - k + 1
+    Y = np.zeros((X.shape[0], out, out, W.shape[3]))
+    for dy in range(k):
+        for dx in range(k):
+            Y += X[:, dy:dy + out, dx:dx + out, :] @ W[dy, dx]
+    return Y
+
+
+def numpy_max_pool(X):
+    """The largest value of each 2 x 2 block (stride 2, odd edges dropped)."""
+    n, h, w, c = X.shape
+    blocks = X[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c)
+    return blocks.max(axis=(2, 4))
+
+
 def variable_values(stage):
     return {var.name.split(":")[0]: var.numpy().astype(np.float64) for var in stage["variables"]}
 
@@ -149,6 +168,8 @@ def variable_values(stage):
 def numpy_forward(stage, X, values=None):
     """The stage's network at test time, in numpy, from its variables or `values`."""
     v = values or variable_values(stage)
+    if stage["__file__"].endswith(SPEEDRUN):
+        return numpy_forward_speedrun(stage, X, v)
     if "W" in v:  # 1.0: one layer
         logits = X.reshape(len(X), -1) @ v["W"] + v["b"]
         return logits, numpy_softmax(logits)
@@ -168,6 +189,19 @@ def numpy_forward(stage, X, values=None):
             Z = Z + v[f"B{i}"]
         Y = activation(Z)
     logits = Y @ v["W5"] + v["B5"]
+    return logits, numpy_softmax(logits)
+
+
+def numpy_forward_speedrun(stage, X, v):
+    """5.0: VALID convolutions, each max-pooled, then batch norm (moving averages), offset,
+    ReLU; a dense layer the same way; the output layer."""
+    def bn_relu(Z, i):
+        Z = (Z - v[f"MEAN{i}"]) / np.sqrt(v[f"VAR{i}"] + stage["BN_EPSILON"]) + v[f"B{i}"]
+        return np.maximum(Z, 0)
+    Y = bn_relu(numpy_max_pool(numpy_conv_valid(X, v["W1"])), 1)
+    Y = bn_relu(numpy_max_pool(numpy_conv_valid(Y, v["W2"])), 2)
+    Y = bn_relu(Y.reshape(len(X), -1) @ v["W3"], 3)
+    logits = Y @ v["W4"] + v["B4"]
     return logits, numpy_softmax(logits)
 
 
@@ -302,3 +336,44 @@ def test_batchnorm_in_training_normalises_and_updates_the_moving_averages(stages
     at_test = stage["batchnorm"](Z, moving_mean, moving_variance, False, step).numpy()
     expected = (Z - moving_mean.numpy()) / np.sqrt(moving_variance.numpy() + stage["BN_EPSILON"])
     np.testing.assert_allclose(at_test, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(100, 7, 7, 5), (100, 5)], ids=["conv", "dense"])
+def test_speedrun_fused_batchnorm_is_the_written_out_one(stages, shape):
+    """5.0's one fused operation does 4.2's maths: batch statistics and offset in training,
+    moving averages at test time. Its kernel hands back the batch variance divided by
+    n - 1 (not n) for the moving average: with 100 values (dense) that is 1 % larger."""
+    import tensorflow as tf
+    stage = stages[SPEEDRUN]
+    rng = np.random.default_rng(3)
+    Z = rng.normal(3.0, 2.0, shape).astype(np.float32)
+    offset = rng.normal(0, 1, 5).astype(np.float32)
+    moving_mean = tf.Variable(np.zeros(5, np.float32))
+    moving_variance = tf.Variable(np.ones(5, np.float32))
+    step = 100000.0  # late in training: the decay is BN_DECAY
+    normalised = stage["batchnorm"](Z, offset, moving_mean, moving_variance, True, step).numpy()
+    axes = tuple(range(Z.ndim - 1))
+    epsilon, decay = stage["BN_EPSILON"], stage["BN_DECAY"]
+    expected = (Z - Z.mean(axis=axes)) / np.sqrt(Z.var(axis=axes) + epsilon) + offset
+    np.testing.assert_allclose(normalised, expected, atol=2e-4)
+    np.testing.assert_allclose(moving_mean.numpy(), (1 - decay) * Z.mean(axis=axes), rtol=1e-4)
+    np.testing.assert_allclose(moving_variance.numpy(),
+                               decay + (1 - decay) * Z.var(axis=axes, ddof=1), rtol=1e-5)
+    at_test = stage["batchnorm"](Z, offset, moving_mean, moving_variance, False, step).numpy()
+    expected = ((Z - moving_mean.numpy()) / np.sqrt(moving_variance.numpy() + epsilon)
+                + offset)
+    np.testing.assert_allclose(at_test, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_speedrun_learning_rate_is_one_cycle(stages):
+    """0 at the start, a straight climb to LR_MAX at WARMUP of the run, a half cosine down
+    to 0 at the end; its length is --iterations (1 in these in-process runs)."""
+    stage = stages[SPEEDRUN]
+    iterations, peak, warmup = stage["args"].iterations, stage["LR_MAX"], stage["WARMUP"]
+    for progress in (0.0, 0.1, warmup / 2, warmup, 0.5, 0.8, 1.0):
+        lr = float(stage["learning_rate"](progress * iterations))
+        if progress <= warmup:
+            expected = peak * progress / warmup
+        else:
+            expected = peak * 0.5 * (1 + np.cos(np.pi * (progress - warmup) / (1 - warmup)))
+        assert lr == pytest.approx(expected, abs=1e-7), progress

@@ -174,3 +174,34 @@ def test_a_stage_animates_in_a_real_window_and_answers_its_keys(display, small_m
     assert progress == [line for line in headless.stdout.splitlines() if PROGRESS_LINE.match(line)]
     last_test = [line for line in stage.stdout if TEST_LINE.match(line)][-1]
     assert last_test in headless.stdout.splitlines()
+
+
+def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir):
+    """Stage 5.0 tests only at its first and last step headless; in a window the test
+    curve gets a point at every training figure, and training is the same."""
+    flags = ("--data-dir", small_mnist_dir, "--seed", "0")
+    stage = Stage(display, "mnist_5.0_speedrun.py", *flags)
+    try:
+        stage.wait_for("max test accuracy", timeout=180)
+        time.sleep(0.5)
+        six = grey_share(screenshot(display))
+        assert 0.12 < six < 0.45, six      # six panels drawn, as on the other stages
+        window = xdotool(display, "search", "--sync", "--name", "^MNIST")
+        press(display, window, "q", settle=0.0)
+        assert stage.process.wait(timeout=30) == 0
+    finally:
+        stage.kill()
+    assert "Traceback" not in stage.process.stderr.read()
+    headless = subprocess.run(
+        [sys.executable, os.path.join(REPO, "mnist_5.0_speedrun.py"), "--headless", *flags],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert headless.returncode == 0, headless.stderr[-3000:]
+    in_window = [TEST_LINE.match(line) for line in stage.stdout if TEST_LINE.match(line)]
+    alone = [TEST_LINE.match(line) for line in headless.stdout.splitlines()
+             if TEST_LINE.match(line)]
+    assert [int(m[1]) for m in alone] == [0, 234]
+    assert len(in_window) >= 234 // 20 + 1, [m[0] for m in in_window]
+    assert in_window[-1][0] == alone[-1][0]  # the same final figure
+    progress = [line for line in stage.stdout if PROGRESS_LINE.match(line)]
+    assert progress == [line for line in headless.stdout.splitlines()
+                        if PROGRESS_LINE.match(line)]

@@ -10,7 +10,7 @@ The stage is run with trainer.run replaced by a recorder, so that its pieces
   data        numpy gather of a stretch of batches, per step
   figures     one training-figures evaluation (one batch)
   test pass   10,000 test images in chunks of 2,000
-python profile_stage.py STAGE.py [--seed 0] [--repeat 5]
+    python3 benchmarks/profile_speedrun.py [--stage mnist_5.0_speedrun.py] [--seed 0]
 """
 import argparse
 import os
@@ -18,15 +18,17 @@ import runpy
 import sys
 import time
 import types
+from pathlib import Path
 
-p = argparse.ArgumentParser()
-p.add_argument("stage")
+REPO = Path(__file__).resolve().parent.parent
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--stage", default=str(REPO / "mnist_5.0_speedrun.py"))
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--repeat", type=int, default=7)
 p.add_argument("--steps", type=int, default=20)
 a = p.parse_args()
 
-sys.path.insert(0, os.environ.get("TRAINER_DIR", "/tmp/speedrun/patched2"))
+sys.path.insert(0, str(REPO))
 import trainer as real  # noqa: E402
 
 captured = {}
@@ -43,7 +45,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 mnist, kw = captured["mnist"], captured
-bs = getattr(kw["args"], "batch_size", real.BATCH_SIZE)
+bs = kw["args"].batch_size
 training_step, optimizer = kw["training_step"], kw["optimizer"]
 optimizer.build([v for v in kw["variables"] if v.trainable])
 loss_and_accuracy = kw["loss_and_accuracy"]

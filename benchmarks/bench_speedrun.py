@@ -32,8 +32,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-if not (HERE / "_runs.py").exists():  # run from outside benchmarks/: use the repository's
-    sys.path.insert(0, str(Path(os.environ.get("SPEEDRUN_REPO", "/work/main")) / "benchmarks"))
 from _runs import REPO, TEST, TIMING, fmt, machine, markdown_table, median, run_script  # noqa: E402
 
 STAGE = REPO / "mnist_5.0_speedrun.py"
