@@ -79,7 +79,8 @@ LR_MAX = 0.02  # the peak of the one-cycle learning rate
 WARMUP = 0.3  # fraction of the run during which the learning rate climbs from 0 to LR_MAX
 ADAM_BETAS = (0.7, 0.9)  # Adam's memory of gradients and of their squares (usual: 0.9, 0.999)
 LABEL_SMOOTHING = 0.1  # share of each training target spread evenly over the 10 digits
-TRAIN_EVERY = 20  # steps between training figures (test figures: at the start and the end)
+TRAIN_EVERY = 5  # steps between training figures
+DRAWN_TEST_EVERY = 20  # steps between test figures on the dashboard (headless: first, last)
 K = 16  # first convolutional layer output depth (channels)
 L = 32  # second convolutional layer output depth
 N = 128  # neurons in the fully connected layer
@@ -219,6 +220,7 @@ def training_step(X, Y_, step):
 trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
             training_step=training_step, variables=variables, optimizer=optimizer,
             train_every=TRAIN_EVERY, test_every=args.iterations,  # tests: first and last step
+            drawn_test_every=DRAWN_TEST_EVERY,  # ... unless the test curve is drawn
             histograms=trainer.Histograms(activations, "Max conv activations in batch",
                                           "Max dense activations in batch"))
 

@@ -31,6 +31,10 @@ What run() takes from the stage:
     optimizer                       a Keras optimiser: its state is checkpointed, its
                                     learning_rate is printed in the progress lines
     train_every, test_every         steps between training figures, between test figures
+    drawn_test_every                (optional) when the curves are drawn or saved, a test
+                                    figure every drawn_test_every steps during the first
+                                    test_every steps, where the curves climb fastest
+                                    (default: at every training figure)
     histograms                      dashboard panels 4 and 5: weights_and_biases(...), or
                                     Histograms(...) to show something else (activations)
     seed_generator                  (stages with dropout) the keras.random.SeedGenerator
@@ -399,7 +403,8 @@ def weights_and_biases(weights, biases):
 
 
 def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, optimizer,
-        train_every=20, test_every=100, histograms, seed_generator=None):
+        train_every=20, test_every=100, drawn_test_every=None, histograms,
+        seed_generator=None):
     """Train the stage (see the module docstring for what each argument is), feeding the
     dashboard and printing the progress. Returns the maximum test accuracy.
 
@@ -409,14 +414,14 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     with _exit_on_error():
         max_accuracy, stopped_by_ctrl_c = _train(
             args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
-            train_every, test_every, histograms, seed_generator)
+            train_every, test_every, drawn_test_every, histograms, seed_generator)
         if stopped_by_ctrl_c:
             raise _StoppedByCtrlC()
         return max_accuracy
 
 
 def _train(args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
-           train_every, test_every, histograms, seed_generator):
+           train_every, test_every, drawn_test_every, histograms, seed_generator):
     """The loop: at each step with figures, compute them and feed the dashboard, let it
     draw if due, then train every step up to the next step with figures in one call.
     Returns (max test accuracy, stopped by Ctrl-C?)."""
@@ -463,14 +468,16 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
     evaluate = _any_batch_size(loss_and_accuracy, mnist.test.images, mnist.test.labels)
     datavis = tensorflowvisu.MnistDataVis(headless=args.headless, title4=histograms.title4,
                                           title5=histograms.title5)
-    # Test figures at the training cadence during the first test_every steps, where the
-    # curves climb fastest: for the drawn curves only, since each costs a pass over the
-    # test set (about as long as 20 training steps of stage 3.1).
-    more_tests_at_start = first_step == 0 and bool(
+    # More test figures during the first test_every steps, where the curves climb
+    # fastest (every drawn_test_every steps, by default at the training cadence): for
+    # the drawn curves only, since each costs a pass over the test set (about as long
+    # as 20 training steps of stage 3.1).
+    drawn = first_step == 0 and bool(
         datavis.live or args.save_image or args.save_movie or logger)
+    more_tests_every = (drawn_test_every or train_every) if drawn else None
 
     def flags(step):
-        return figure_flags(step, last_step, train_every, test_every, more_tests_at_start)
+        return figure_flags(step, last_step, train_every, test_every, more_tests_every)
 
     figure_steps = [step for step in range(first_step, last_step + 1) if any(flags(step))]
     datavis.start(first_step, last_step, updates=len(figure_steps), save_movie=args.save_movie)
@@ -643,18 +650,18 @@ class _CtrlC:
             self._at_once = False
 
 
-def figure_flags(step, last_step, train_every, test_every, more_tests_at_start=False):
+def figure_flags(step, last_step, train_every, test_every, more_tests_every=None):
     """(training figures?, test figures?) at `step`.
 
     Training figures every train_every steps, test figures every test_every steps,
-    both at the last step. more_tests_at_start adds test figures at the training
-    cadence during the first test_every steps.
+    both at the last step. more_tests_every adds test figures every more_tests_every
+    steps during the first test_every steps.
     """
     last = step == last_step
     train = step % train_every == 0 or last
     test = step % test_every == 0 or last
-    if more_tests_at_start and step < test_every:
-        test = test or step % train_every == 0
+    if more_tests_every and step < test_every:
+        test = test or step % more_tests_every == 0
     return train, test
 
 

@@ -333,6 +333,10 @@ def test_band_range_never_zero_wide_and_ends_on_round_values():
     assert tv.band_axis_range(-0.28, 0.31, current) == current    # fits: kept
     grown = tv.band_axis_range(-0.9, 0.9, current)
     assert grown[0] <= -0.9 and grown[1] >= 0.9
+    bottom, top = tv.band_axis_range(0.1, 0.1)       # biases at their start: still 0..
+    assert 0 <= bottom < 0.1 < top
+    assert tv.band_axis_range(1.5, 7.8)[0] == 0      # ReLU activations: nothing below 0
+    assert tv.band_axis_range(-0.2, 7.8)[0] < -0.2   # values below 0: room below them
 
 
 def test_panels_4_and_5_are_readable_from_the_first_frame(live):

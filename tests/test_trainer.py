@@ -10,15 +10,17 @@ from test_stages import load_stage
 def test_figure_steps_follow_the_stage_cadence():
     import trainer
 
-    def steps(last, train_every, test_every, more_tests_at_start=False):
-        flags = [trainer.figure_flags(s, last, train_every, test_every, more_tests_at_start)
+    def steps(last, train_every, test_every, more_tests_every=None):
+        flags = [trainer.figure_flags(s, last, train_every, test_every, more_tests_every)
                  for s in range(last + 1)]
         return ([s for s, (train, _) in enumerate(flags) if train],
                 [s for s, (_, test) in enumerate(flags) if test])
 
     assert steps(120, 10, 50) == (list(range(0, 121, 10)), [0, 50, 100, 120])
     assert steps(125, 10, 50) == (list(range(0, 121, 10)) + [125], [0, 50, 100, 125])
-    assert steps(250, 20, 100, True)[1] == [0, 20, 40, 60, 80, 100, 200, 250]
+    assert steps(250, 20, 100, 20)[1] == [0, 20, 40, 60, 80, 100, 200, 250]
+    assert steps(234, 5, 234, 20) == (list(range(0, 231, 5)) + [234],  # stage 5.0, drawn
+                                      list(range(0, 221, 20)) + [234])
 
 
 # Stages without dropout, so that both ways draw no random numbers while training.
