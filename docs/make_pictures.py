@@ -45,6 +45,7 @@ MEASURED_SPEED = {  # stage: (default steps, steps/s, start-up s)
     "1.0": (2000, 214.3, 6.5), "2.0": (10000, 88.0, 8.0), "2.1": (10000, 89.8, 7.2),
     "2.2": (10000, 80.2, 7.1), "3.0": (10000, 44.2, 7.4), "3.1": (10000, 32.0, 6.6),
     "4.0": (10000, 63.0, 7.2), "4.1": (10000, 69.3, 6.5), "4.2": (10000, 6.9, 6.5),
+    "5.0": (234, 30.0, 5.3),  # 2026-11-29, Intel Xeon: benchmarks/bench_speedrun.py
 }
 sys.path.insert(0, str(REPO))
 import stages as _stages  # noqa: E402  (the one list of stage scripts)
@@ -57,7 +58,7 @@ PICTURE_OVERHEAD = 1.1  # --save-image computes the mosaics and bands a headless
 # ladder, measured" (benchmarks/bench_ladder.py, 2026-11-28, 2 CPU cores).
 MEASURED_MAX_ACCURACY = {"1.0": 0.9226, "2.0": 0.9777, "2.1": 0.9811, "2.2": 0.9803,
                          "3.0": 0.9902, "3.1": 0.9939, "4.0": 0.9827, "4.1": 0.9855,
-                         "4.2": 0.9950}
+                         "4.2": 0.9950, "5.0": 0.9926}  # 5.0: its final figure, 2026-11-29
 
 
 def dashboard_name(stage):
@@ -159,6 +160,7 @@ def run_dashboard(stage, path, iterations=None):
 # what is switched off.
 
 BLUE, ORANGE, RED, GREEN, GREY = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c", "#9a9a9a"
+PURPLE = "#9467bd"  # the speedrun (stage 5.0)
 
 
 def _pyplot():
@@ -187,11 +189,12 @@ def draw_ladder(path):
     stages = STAGE_IDS
     short = {"1.0": "softmax", "2.0": "sigmoid", "2.1": "ReLU,\nlr decay", "2.2": "+ dropout",
              "3.0": "conv", "3.1": "bigger conv,\ndropout", "4.0": "batch norm,\nsigmoid",
-             "4.1": "batch norm,\nReLU", "4.2": "batch norm,\nconv"}
+             "4.1": "batch norm,\nReLU", "4.2": "batch norm,\nconv",
+             "5.0": "speedrun:\none epoch"}
     wrong = [round((1 - MEASURED_MAX_ACCURACY[s]) * 10000) for s in stages]
-    fig, ax = plt.subplots(figsize=(10, 4.4))
-    colours = [BLUE if s.startswith(("1", "2")) else GREEN if s.startswith("3") else ORANGE
-               for s in stages]
+    fig, ax = plt.subplots(figsize=(10.5, 4.4))
+    colours = [BLUE if s.startswith(("1", "2")) else GREEN if s.startswith("3")
+               else PURPLE if s.startswith("5") else ORANGE for s in stages]
     bars = ax.bar(range(len(stages)), wrong, color=colours, width=0.7)
     for bar, s, n in zip(bars, stages, wrong):
         ax.text(bar.get_x() + bar.get_width() / 2, n + 12,
@@ -203,7 +206,8 @@ def draw_ladder(path):
     ax.set_title("From 92 % to 99.5 %: test digits still wrong at each stage's best test point\n"
                  "(measured: full runs, seed 0, 2 CPU cores)")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.text(0.99, 0.93, "blue: dense layers\ngreen: convolutions\norange: batch norm",
+    ax.text(0.99, 0.93, "blue: dense layers\ngreen: convolutions\norange: batch norm\n"
+            "purple: the speedrun, 99 % in\none pass over the training images",
             transform=ax.transAxes, ha="right", va="top", fontsize=9, color="#444444")
     fig.tight_layout()
     save_figure(fig, path)
@@ -576,6 +580,53 @@ def draw_lr_decay(path):
     plt.close(fig)
 
 
+def one_cycle_rate(step, iterations, peak=0.02, warmup=0.3):
+    """Stage 5.0's learning rate (mnist_5.0_speedrun.py, learning_rate), in numpy."""
+    progress = np.asarray(step, float) / iterations
+    fall = 0.5 * (1 + np.cos(np.pi * (progress - warmup) / (1 - warmup)))
+    return peak * np.where(progress < warmup, progress / warmup, fall)
+
+
+def draw_one_cycle(path):
+    plt = _pyplot()
+    iterations = 234
+    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    for steps, style, label in [(100, ":", "--iterations 100"), (150, "--", "--iterations 150")]:
+        step = np.arange(steps + 1)
+        ax.plot(step, one_cycle_rate(step, steps), color=GREY, linewidth=1.5, linestyle=style,
+                label=f"{label}: the same cycle, squeezed")
+    step = np.arange(iterations + 1)
+    ax.plot(step, one_cycle_rate(step, iterations), color=PURPLE, linewidth=2.5,
+            label="5.0: 234 steps of 256 images, one epoch")
+    top = round(0.3 * iterations)
+    ax.axvspan(0, 0.3 * iterations, color=PURPLE, alpha=0.07, linewidth=0)
+    ax.text(0.15 * iterations, 0.0215, "climb: 30 % of the run\n(Adam's averages and the\n"
+            "batch-norm averages settle)", ha="center", va="bottom", fontsize=9)
+    ax.annotate(f"peak 0.02 at step {top}", xy=(top, 0.02), xytext=(top + 30, 0.0225),
+                fontsize=9, arrowprops=dict(arrowstyle="->", color="#444444"))
+    ax.text(168, 0.011, "half cosine down to 0:\nbig steps cross the landscape,\n"
+            "small ones settle the network", ha="left", va="bottom", fontsize=9)
+    ax.annotate("at the end the rate is almost 0: the\nweights hardly move, so the final test\n"
+                "figure is as good as the best one", xy=(iterations, 0.0003),
+                xytext=(150, 0.0035), fontsize=9, ha="left",
+                arrowprops=dict(arrowstyle="->", color="#444444"))
+    ax.set_xlim(0, iterations + 6)
+    ax.set_ylim(0, 0.0285)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("learning rate")
+    ax.set_title("Stage 5.0's one-cycle learning rate: up for 30 % of the run, "
+                 "then down to 0")
+    ax.legend(fontsize=8.5, loc="upper right", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    images = ax.secondary_xaxis("top", functions=(lambda s: s * 256 / 1000,
+                                                  lambda k: k * 1000 / 256))
+    images.set_xlabel("training images seen (thousands)", fontsize=9)
+    images.tick_params(labelsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
 def draw_dropout(path):
     plt = _pyplot()
     columns = [6, 8, 8, 6, 4]
@@ -688,6 +739,14 @@ CONV_NETWORKS = {
             [(3136, "reshape\n7·7·64"), (200, "dense\n+ dropout\nW4 [3136, 200]"),
              (10, "dense\nW5 [200, 10]")],
             "Stage 4.2: four times the channels of 3.1, batch norm before every ReLU"),
+    "5.0": ([(28, 1, ""), (24, 16, "conv 5x5, no padding\nW1 [5, 5, 1, 16]"),
+             (12, 16, "max pool 2x2,\nbatch norm, ReLU"),
+             (10, 32, "conv 3x3, no padding\nW2 [3, 3, 16, 32]"),
+             (5, 32, "max pool 2x2,\nbatch norm, ReLU")],
+            [(800, "reshape\n5·5·32"), (128, "dense, BN\nW3 [800, 128]"),
+             (10, "dense\nW4 [128, 10]")],
+            "Stage 5.0: smaller images sooner (no padding, max pooling), fewer channels: "
+            "0.8 million\nmultiply-adds per image, against 9.4 million in 4.2"),
 }
 
 
@@ -723,7 +782,7 @@ def draw_conv_shapes(path, stage):
                         arrowprops=dict(arrowstyle="->", lw=1.3))
         x += side + total_dx + 1.6
     for size, operation in dense:
-        height = 1.2 if size == 10 else 2.4 if size == 200 else 3.6
+        height = 1.2 if size == 10 else 2.4 if size <= 200 else 3.6
         x += 0.6
         ax.add_patch(plt.Rectangle((x, base + 1.6 - height / 2), 0.4, height,
                                    facecolor="#fde3c8", edgecolor="#a0622a"))
@@ -731,11 +790,11 @@ def draw_conv_shapes(path, stage):
         ax.text(x - 0.75, base - 0.5, operation, ha="center", va="top", fontsize=8.5, color=BLUE)
         ax.annotate("", xy=(x - 0.1, base + 1.6), xytext=(x - 1.3, base + 1.6),
                     arrowprops=dict(arrowstyle="->", lw=1.3))
-        x += 2.3
+        x += 3.9  # room for the labels below
     ax.annotate("", xy=(x + 0.1, base + 1.6), xytext=(x - 0.9, base + 1.6),
                 arrowprops=dict(arrowstyle="->", lw=1.3))
     ax.text(x + 0.2, base + 1.6, "softmax:\n10 probabilities", va="center", fontsize=9)
-    ax.set_xlim(-1.0, x + 3.4)
+    ax.set_xlim(-1.0, x + 4.6)  # room for "10 probabilities"
     ax.set_ylim(-2.0, 8.6)
     save_figure(fig, path)
     plt.close(fig)
@@ -842,6 +901,8 @@ DIAGRAMS = [
     ("predict_steps.png", "3.1", draw_predict_steps),  # step 10 predicts with stage 3.1's model
     ("batchnorm.png", "4.0", draw_batchnorm),
     ("conv_shapes_4.2.png", "4.2", lambda path: draw_conv_shapes(path, "4.2")),
+    ("conv_shapes_5.0.png", "5.0", lambda path: draw_conv_shapes(path, "5.0")),
+    ("one_cycle.png", "5.0", draw_one_cycle),
 ]
 
 
