@@ -228,8 +228,12 @@ def load_model(model_dir):
     if path is None:
         shown = model_dir or '""'
         raise PredictError(f"no saved model in {shown}\n{HOW_TO_GET_A_MODEL}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up notices
-    import tensorflow as tf  # imported only now: it takes seconds, and preparing does not need it
+    import trainer  # its TensorFlow options, start-up notices hidden
+    try:
+        trainer.import_tensorflow()  # only now: it takes seconds, and preparing does not need it
+    except trainer.TrainingError as error:
+        raise PredictError(str(error)) from None
+    import tensorflow as tf
 
     try:
         signatures = tf.saved_model.load(path).signatures

@@ -303,6 +303,13 @@ def load_tensorflow():
     `import tensorflow`, which then finds it loaded. If TensorFlow is loaded already
     (a second run in the same notebook), its options stay as they were.
     """
+    with _exit_on_error():
+        import_tensorflow()
+
+
+def import_tensorflow():
+    """load_tensorflow() without the exit: raises TrainingError if TensorFlow cannot be
+    imported. For programs with their own exit point (predict.py)."""
     if "tensorflow" in sys.modules:
         return
     # oneDNN's CPU kernels train these networks about twice as fast as TensorFlow's
@@ -313,13 +320,12 @@ def load_tensorflow():
     # TensorFlow's warnings and errors only, unless you ask for more (0: its notices too).
     level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     notices = contextlib.nullcontext() if level in ("", "0") else _start_up_notices_hidden()
-    with _exit_on_error():
-        try:
-            with notices:
-                import tensorflow  # noqa: F401
-        except ImportError as error:
-            raise TrainingError(f"cannot load TensorFlow ({error}); install what the stages "
-                                "need with: pip install -r requirements.txt") from None
+    try:
+        with notices:
+            import tensorflow  # noqa: F401
+    except ImportError as error:
+        raise TrainingError(f"cannot load TensorFlow ({error}); install what the stages "
+                            "need with: pip install -r requirements.txt") from None
 
 
 # What TensorFlow 2.21 prints on stderr while it loads, whatever TF_CPP_MIN_LOG_LEVEL

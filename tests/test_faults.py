@@ -260,6 +260,49 @@ def test_a_resumed_run_prints_the_numbers_of_an_uninterrupted_one(small_mnist_di
     assert resumed.stdout.splitlines()[-1] == straight.stdout.splitlines()[-1]
 
 
+def test_an_interrupted_speedrun_resumes_on_its_own_schedule(small_mnist_dir, tmp_path):
+    """Stage 5.0: batches of 256 and a learning rate planned over --iterations. Stopped
+    by Ctrl-C and resumed with --restore, it prints what the uninterrupted run prints
+    after the stop, and its saved network answers predict.py."""
+    from PIL import Image
+    script = "mnist_5.0_speedrun.py"
+    straight = run_script(script, "--headless", "--data-dir", small_mnist_dir, cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    model_dir = tmp_path / "model"
+    process = start_stage(script, "--headless", "--data-dir", small_mnist_dir,
+                          "--save-model", str(model_dir), cwd=tmp_path)
+    lines = []
+    try:
+        read_until(process, r"step 60: training accuracy", lines)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err[-3000:]
+    stop = int(re.search(r"stopped at step (\d+) of 234 \(Ctrl-C\)", out)[1])
+    assert 60 <= stop < 234
+    resumed = train(script, small_mnist_dir, model_dir, "--restore", cwd=tmp_path)
+
+    def after_the_stop(stdout):
+        return [line for line in numbers_printed(stdout)
+                if line.startswith("step ") and int(line.split()[1].rstrip(":")) > stop]
+
+    assert len(after_the_stop(straight.stdout)) >= 2
+    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
+    test_image = tmp_path / "digit.png"
+    import mnistdata
+    mnist = mnistdata.read_data_sets(small_mnist_dir, one_hot=False, reshape=False)
+    Image.fromarray(np.uint8(np.round(255 * (1 - mnist.test.images[0, ..., 0])))).save(test_image)
+    answer = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
+                             str(model_dir), str(test_image)],
+                            capture_output=True, text=True, timeout=300)
+    assert answer.returncode == 0, answer.stderr[-3000:]
+    label = int(mnist.test.labels[0])  # a clear 7: a network at 99 % knows it
+    assert re.search(rf"digit\.png: {label} \(\d\.\d{{3}}\)", answer.stdout), answer.stdout
+    assert "absl" not in answer.stderr and "oneDNN" not in answer.stderr, answer.stderr
+
+
 def test_the_batch_order_is_restored_across_epochs():
     import mnistdata
     images = np.arange(250, dtype=np.float32)
