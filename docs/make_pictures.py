@@ -5,7 +5,7 @@ Two kinds of picture, all written to docs/pictures/:
 - dashboards: the dashboard at the end of each stage, from a real run of the stage
   script in its own process (headless, --save-image), at the stage's own number of
   steps unless --iterations says otherwise. The long part: about 50 minutes for all
-  nine on 2 CPU cores, half of it stage 4.2.
+  ten on 2 CPU cores, half of it stage 4.2.
 - diagrams: small drawings of the networks and of the ideas (softmax, a convolution's
   filter sliding, dropout, batch norm, the learning-rate decay...), drawn with
   matplotlib. A few seconds for all of them.
@@ -226,7 +226,7 @@ def draw_dashboard_map(path):
          "digit left, network's answer right."),
         ("4", "Weights", "spread of all weights over time:\n7 bands, 1/7 of the weights in each,\n"
          "darkest band around the median."),
-        ("5", "Biases", "the same for all biases.\nStages 4.x show activations\ninstead."),
+        ("5", "Biases", "the same for all biases.\nStages 4.x and 5.0 show\nactivations instead."),
         ("6", "Test digits", "1,000 of the 10,000 test digits,\nwrong ones first (red).\n"
          "Scale 100 % to 90 %:\nred height = error rate."),
     ]
@@ -787,11 +787,11 @@ def draw_conv_shapes(path, stage):
         ax.add_patch(plt.Rectangle((x, base + 1.6 - height / 2), 0.4, height,
                                    facecolor="#fde3c8", edgecolor="#a0622a"))
         ax.text(x + 0.2, base + 1.8 + height / 2, str(size), ha="center", fontsize=9, va="bottom")
-        ax.text(x - 0.75, base - 0.5, operation, ha="center", va="top", fontsize=8.5, color=BLUE)
-        ax.annotate("", xy=(x - 0.1, base + 1.6), xytext=(x - 1.3, base + 1.6),
+        ax.text(x - 1.1, base - 0.5, operation, ha="center", va="top", fontsize=8.5, color=BLUE)
+        ax.annotate("", xy=(x - 0.1, base + 1.6), xytext=(x - 2.1, base + 1.6),
                     arrowprops=dict(arrowstyle="->", lw=1.3))
         x += 3.9  # room for the labels below
-    ax.annotate("", xy=(x + 0.1, base + 1.6), xytext=(x - 0.9, base + 1.6),
+    ax.annotate("", xy=(x + 0.1, base + 1.6), xytext=(x - 2.7, base + 1.6),
                 arrowprops=dict(arrowstyle="->", lw=1.3))
     ax.text(x + 0.2, base + 1.6, "softmax:\n10 probabilities", va="center", fontsize=9)
     ax.set_xlim(-1.0, x + 4.6)  # room for "10 probabilities"
@@ -898,7 +898,7 @@ DIAGRAMS = [
     ("convolution.png", "3.0", draw_convolution),
     ("conv_shapes_3.0.png", "3.0", lambda path: draw_conv_shapes(path, "3.0")),
     ("conv_shapes_3.1.png", "3.1", lambda path: draw_conv_shapes(path, "3.1")),
-    ("predict_steps.png", "3.1", draw_predict_steps),  # step 10 predicts with stage 3.1's model
+    ("predict_steps.png", "3.1", draw_predict_steps),  # step 11 predicts with stage 3.1's model
     ("batchnorm.png", "4.0", draw_batchnorm),
     ("conv_shapes_4.2.png", "4.2", lambda path: draw_conv_shapes(path, "4.2")),
     ("conv_shapes_5.0.png", "5.0", lambda path: draw_conv_shapes(path, "5.0")),
