@@ -273,9 +273,9 @@ def band_axis_range(low, high, current=None):
     """(bottom, top) for panel 4 or 5, whose values span low..high.
 
     Never narrower than BAND_MIN_SPAN, ends on round tick values, with half the values'
-    span as room on each side, but not below 0 when every value is above it (ReLU
-    activations, say). Keeps `current` while the values fit in it and fill at least a
-    quarter of it, so that the range changes seldom as the spread grows.
+    span as room on each side, but not below 0 when no value is (ReLU activations).
+    Keeps `current` while the values fit in it and fill at least a quarter of it, so
+    that the range changes seldom as the spread grows.
     """
     if not (np.isfinite(low) and np.isfinite(high)):
         return current
@@ -284,7 +284,7 @@ def band_axis_range(low, high, current=None):
         if bottom <= low and high <= top and (high - low) >= (top - bottom) / 4:
             return current
     middle, span = (low + high) / 2, max(high - low, BAND_MIN_SPAN)
-    bottom = max(middle - span, 0.0) if low > 0 else middle - span
+    bottom = max(middle - span, 0.0) if low >= 0 and high > 0 else middle - span
     ticks = MaxNLocator(nbins=5).tick_values(bottom, middle + span)
     return float(ticks[0]), float(ticks[-1])
 

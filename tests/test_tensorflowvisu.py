@@ -336,6 +336,7 @@ def test_band_range_never_zero_wide_and_ends_on_round_values():
     bottom, top = tv.band_axis_range(0.1, 0.1)       # biases at their start: still 0..
     assert 0 <= bottom < 0.1 < top
     assert tv.band_axis_range(1.5, 7.8)[0] == 0      # ReLU activations: nothing below 0
+    assert tv.band_axis_range(0.0, 7.8)[0] == 0      # ... some of them 0
     assert tv.band_axis_range(-0.2, 7.8)[0] < -0.2   # values below 0: room below them
 
 
