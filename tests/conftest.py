@@ -77,3 +77,21 @@ def small_mnist_dir(tmp_path_factory, full_mnist):
     folder = tmp_path_factory.mktemp("small-mnist")
     return str(write_mnist_dir(folder, train_images[:1000], train_labels[:1000],
                                test_images[:500], test_labels[:500]))
+
+
+SPEEDRUN_STEPS = 100  # stage 5.0 squeezed to 100 steps: its whole schedule, in seconds
+
+
+@pytest.fixture(scope="session")
+def speedrun_headless(small_mnist_dir, tmp_path_factory):
+    """Stage 5.0 headless on the small data, SPEEDRUN_STEPS steps, seed 0: what the
+    window and resume tests compare their runs with."""
+    import subprocess
+    import sys
+    run = subprocess.run(
+        [sys.executable, os.path.join(REPO, "mnist_5.0_speedrun.py"), "--headless",
+         "--data-dir", small_mnist_dir, "--iterations", str(SPEEDRUN_STEPS), "--seed", "0"],
+        cwd=tmp_path_factory.mktemp("speedrun"), capture_output=True, text=True,
+        timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run

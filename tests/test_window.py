@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SPEEDRUN_STEPS
 from test_stages import PROGRESS_LINE, TEST_LINE
 
 TOOLS = ("Xvfb", "xdotool", "ffmpeg")
@@ -176,11 +176,12 @@ def test_a_stage_animates_in_a_real_window_and_answers_its_keys(display, small_m
     assert last_test in headless.stdout.splitlines()
 
 
-def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir):
+def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir,
+                                                       speedrun_headless):
     """Stage 5.0 tests only at its first and last step headless; in a window the test
-    curve gets a point at every training figure, and training is the same."""
-    flags = ("--data-dir", small_mnist_dir, "--seed", "0", "--iterations", "120")
-    stage = Stage(display, "mnist_5.0_speedrun.py", *flags)
+    curve gets a point every 20 steps, and training is the same."""
+    stage = Stage(display, "mnist_5.0_speedrun.py", "--data-dir", small_mnist_dir,
+                  "--seed", "0", "--iterations", str(SPEEDRUN_STEPS))
     try:
         stage.wait_for("max test accuracy", timeout=180)
         time.sleep(0.5)
@@ -192,16 +193,11 @@ def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir)
     finally:
         stage.kill()
     assert "Traceback" not in stage.process.stderr.read()
-    headless = subprocess.run(
-        [sys.executable, os.path.join(REPO, "mnist_5.0_speedrun.py"), "--headless", *flags],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
-    assert headless.returncode == 0, headless.stderr[-3000:]
+    headless = speedrun_headless.stdout.splitlines()
     in_window = [TEST_LINE.match(line) for line in stage.stdout if TEST_LINE.match(line)]
-    alone = [TEST_LINE.match(line) for line in headless.stdout.splitlines()
-             if TEST_LINE.match(line)]
-    assert [int(m[1]) for m in alone] == [0, 120]
-    assert [int(m[1]) for m in in_window] == list(range(0, 121, 20))
+    alone = [TEST_LINE.match(line) for line in headless if TEST_LINE.match(line)]
+    assert [int(m[1]) for m in alone] == [0, SPEEDRUN_STEPS]
+    assert [int(m[1]) for m in in_window] == list(range(0, SPEEDRUN_STEPS, 20)) + [SPEEDRUN_STEPS]
     assert in_window[-1][0] == alone[-1][0]  # the same final figure
     progress = [line for line in stage.stdout if PROGRESS_LINE.match(line)]
-    assert progress == [line for line in headless.stdout.splitlines()
-                        if PROGRESS_LINE.match(line)]
+    assert progress == [line for line in headless if PROGRESS_LINE.match(line)]
