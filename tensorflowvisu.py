@@ -142,6 +142,7 @@ GLYPH_TOP, GLYPH_LEFT, GLYPH_RIGHT = 1, 1, TILE - 1 - GLYPHS.shape[2]  # where l
 # that is the top 10 % of the test set: its y-axis runs from 100 % down to 90 %.
 TEST_MOSAIC_LINES, TEST_MOSAIC_COUNT = 25, 1000   # 25 lines of 40 digits
 TRAIN_MOSAIC_LINES = 10                           # the batch of 100: 10 lines of 10
+TRAIN_MOSAIC_COUNT = TRAIN_MOSAIC_LINES ** 2      # bigger batches (5.0): their first 100
 TEST_MOSAIC_SCALE = (100, 90)      # percent at the top and at the bottom of panel 6
 
 

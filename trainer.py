@@ -502,7 +502,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
             values4, values5 = (np.asarray(values) for values in histograms.values(batch_X))
             datavis.append_data_histograms(step, values4, values5)
             mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y,
-                                       n=100)  # 10 x 10 digits, whatever the batch size
+                                       n=tensorflowvisu.TRAIN_MOSAIC_COUNT)
             datavis.update_image1(mosaic)  # made only if it gets drawn or saved
             if logger:
                 logger.training(step, accuracy, loss, lr, values4, values5, mosaic())

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SPEEDRUN_STEPS
 from test_stages import numbers_printed, run_script
 
 STAGE_1_0 = "mnist_1.0_softmax.py"
@@ -164,19 +164,25 @@ def read_until(process, pattern, lines, timeout=240):
                          + process.stderr.read()[-3000:])
 
 
-def test_ctrl_c_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
-    model_dir = tmp_path / "model"
-    process = start_stage(STAGE_2_1, "--headless", "--data-dir", small_mnist_dir,
-                          "--iterations", "1000000", "--save-model", str(model_dir),
-                          cwd=tmp_path)
+def ctrl_c_after(process, pattern):
+    """Press Ctrl-C once a line matches `pattern`; (lines before, rest of stdout, stderr)."""
     lines = []
     try:
-        read_until(process, r"step 60: training accuracy", lines)
+        read_until(process, pattern, lines)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
+    return lines, out, err
+
+
+def test_ctrl_c_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
+    model_dir = tmp_path / "model"
+    process = start_stage(STAGE_2_1, "--headless", "--data-dir", small_mnist_dir,
+                          "--iterations", "1000000", "--save-model", str(model_dir),
+                          cwd=tmp_path)
+    lines, out, err = ctrl_c_after(process, r"step 60: training accuracy")
     lines += out.splitlines()
     assert process.returncode == 130
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
@@ -267,23 +273,16 @@ def test_an_interrupted_speedrun_resumes_on_its_own_schedule(small_mnist_dir, tm
     after the stop, and its saved network answers predict.py."""
     from PIL import Image
     script = "mnist_5.0_speedrun.py"
-    flags = ("--headless", "--data-dir", small_mnist_dir, "--iterations", "100",
-             "--seed", "0")  # as speedrun_headless, the uninterrupted run
-    straight = speedrun_headless
+    steps = str(SPEEDRUN_STEPS)
+    straight = speedrun_headless  # the same flags, uninterrupted
     model_dir = tmp_path / "model"
-    process = start_stage(script, *flags, "--save-model", str(model_dir), cwd=tmp_path)
-    lines = []
-    try:
-        read_until(process, r"step 60: training accuracy", lines)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    process = start_stage(script, "--headless", "--data-dir", small_mnist_dir, "--iterations",
+                          steps, "--seed", "0", "--save-model", str(model_dir), cwd=tmp_path)
+    _, out, err = ctrl_c_after(process, r"step 60: training accuracy")
     assert process.returncode == 130, err[-3000:]
-    stop = int(re.search(r"stopped at step (\d+) of 100 \(Ctrl-C\)", out)[1])
-    assert 60 <= stop < 100
-    resumed = train(script, small_mnist_dir, model_dir, "--iterations", "100", "--restore",
+    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
+    assert 60 <= stop < SPEEDRUN_STEPS
+    resumed = train(script, small_mnist_dir, model_dir, "--iterations", steps, "--restore",
                     cwd=tmp_path)
 
     def after_the_stop(stdout):
