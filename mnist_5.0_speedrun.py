@@ -233,6 +233,7 @@ trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
 #   every run below; the accuracies do not depend on the machine's speed.
 #   Intel Xeon (AVX-512, AMX), this file as it is: loop 7.6 8.1 8.2 7.3 7.4 s,
 #   median 7.6 s; start-up (Python, TensorFlow, data) 4.3-5.0 s more.
+#   Again later, a fresh clone: loop 6.8 7.3 6.3 6.8 6.0 s, median 6.8 s.
 #   Another Intel Xeon earlier that day, a training figure every 20 steps: loop 5.3
 #   6.2 5.4 5.2 5.8 s, median 5.4 s; start-up 3.3-4.2 s.
 #   In a Tk window (Xvfb), a training figure every 5 steps and a test figure every
