@@ -3,6 +3,7 @@ its output lines, parsing the lines every stage script prints, machine facts
 and Markdown tables."""
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -15,7 +16,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 sys.path.insert(0, str(REPO))
+import safefiles  # noqa: E402
 import stages  # noqa: E402  (the one list of stages)
+
+RESULTS = REPO / "benchmarks" / "results.json"  # the one copy of the measured figures
 
 # What the original codelab reported for each stage at its full budget (CODELAB.md),
 # the benchmark's target for the max test accuracy; None where it gave no figure.
@@ -162,3 +166,23 @@ def duration(seconds):
 
 def fmt(value, spec):
     return "-" if value is None else format(value, spec)
+
+
+def machine_description():
+    """The machine, without the date: CPU model, cores, memory, TensorFlow, Python."""
+    return machine().split(", ", 1)[1]
+
+
+def record(section, command, entries, key):
+    """Write what a benchmark measured into results.json: `entries` ({stage or seed:
+    figures}) replace those of the same name in `section`, with today's date, this
+    machine and the command. The pages and tests read the file; re-measuring updates it."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    kept = results.get(section, {}).get(key, {})
+    kept.update(entries)
+    results[section] = {"command": command, "date": datetime.date.today().isoformat(),
+                        "machine": machine_description(), key: kept}
+    with safefiles.atomic_write(RESULTS, "w", encoding="utf-8") as file:
+        json.dump(results, file, indent=2)
+        file.write("\n")
+    print(f"recorded in {RESULTS.relative_to(REPO)} ({section}: {', '.join(entries)})")

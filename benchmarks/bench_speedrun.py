@@ -21,6 +21,7 @@ the share of CPU in use over 2 s (others only, since nothing of ours runs then);
 
     python3 benchmarks/bench_speedrun.py                  # seeds 0-4
     python3 benchmarks/bench_speedrun.py --seeds 0 1 2 --repeat 2
+    python3 benchmarks/bench_speedrun.py --wait-quiet 120 --record   # into results.json
 """
 import argparse
 import os
@@ -32,7 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import REPO, TEST, TIMING, fmt, machine, markdown_table, median, run_script  # noqa: E402
+from _runs import (REPO, TEST, TIMING, fmt, machine, markdown_table, median,  # noqa: E402
+                   record, run_script)
 
 STAGE = REPO / "mnist_5.0_speedrun.py"
 TARGET_ACCURACY = 0.99
@@ -102,8 +104,13 @@ def main():
     parser.add_argument("--pause", type=float, default=0, metavar="S",
                         help="wait S seconds before each run, so that the load average "
                              "forgets the run before (default: 0)")
+    parser.add_argument("--record", action="store_true",
+                        help="write each seed's figures into benchmarks/results.json "
+                             "(\"speedrun\"; default settings only)")
     parser.add_argument("extra", nargs="*", help="more flags for the stage, after --")
     args = parser.parse_args()
+    if args.record and (args.extra or args.script != STAGE or args.repeat != 1):
+        parser.error("--record is for stage 5.0 at its defaults, one run per seed")
     print(machine())
     print(f"warm-up run (data into the cache, files into the page cache): {args.script.name}", flush=True)
     run_script(args.script, ["--headless", "--iterations", 1])
@@ -135,6 +142,11 @@ def main():
     accurate = len(good) == len(runs) and all(r["final"] >= TARGET_ACCURACY for r in good)
     loop_median = median(r["loop"] for r in good)
     fast = loop_median is not None and loop_median <= TARGET_SECONDS
+    if args.record and good:
+        record("speedrun", "python3 benchmarks/bench_speedrun.py --record (stage 5.0 headless at "
+               "its defaults, seed by seed)",
+               {str(r["seed"]): {"final_test_accuracy": r["final"], "loop_seconds": round(r["loop"], 1),
+                                 "startup_seconds": round(r["startup"], 1)} for r in good}, "seeds")
     print(f"\nfinal accuracy >= {TARGET_ACCURACY} on every run: {'yes' if accurate else 'NO'}; "
           f"median training loop <= {TARGET_SECONDS:.0f} s: {'yes' if fast else 'NO'}")
     sys.exit(0 if accurate and fast else 1)

@@ -1,0 +1,85 @@
+"""The measured figures have one copy, benchmarks/results.json: the pages that quote
+them agree with it, and the benchmarks write it. A re-measure that changes a figure
+fails here until every page says the new one."""
+
+import json
+import os
+import re
+import sys
+
+import pytest
+
+import stages
+from conftest import REPO
+
+MEASURED = stages.MEASURED
+LADDER = MEASURED["ladder"]["stages"]
+SPEEDRUN = MEASURED["speedrun"]["seeds"]
+
+
+def read(path):
+    return open(os.path.join(REPO, path), encoding="utf-8").read()
+
+
+def test_readme_stage_table_quotes_the_ladder():
+    rows = re.findall(r"^\| `(mnist_[\w.]+\.py)` \|.*\| ([\d.]+)(?: \(final\))? \| [^|]* \|$",
+                      read("README.md"), re.MULTILINE)
+    quoted = dict(rows)
+    for stage, script in stages.STAGES:
+        if stage not in LADDER:
+            continue
+        figures = LADDER[stage]
+        expected = figures["final_test_accuracy"] if stage in stages.PROMISES \
+            else figures["max_test_accuracy"]
+        assert quoted.get(script) == f"{expected:.4f}", (stage, quoted.get(script))
+    assert f"seed 0, on 2 CPU cores, {MEASURED['ladder']['date']}" in read("README.md")
+
+
+def test_benchmarks_readme_ladder_table_is_the_recorded_run():
+    text = read("benchmarks/README.md")
+    assert f"## The accuracy ladder, {MEASURED['ladder']['date']}" in text
+    for stage, figures in LADDER.items():
+        row = (f"| {stage} | {figures['steps']} | {figures['max_test_accuracy']:.4f} | "
+               f"{figures['final_test_accuracy']:.4f} |")
+        assert row in text, row
+
+
+def test_the_speedrun_figures_quoted_are_the_recorded_seeds():
+    finals = [seed["final_test_accuracy"] for seed in SPEEDRUN.values()]
+    loops = [seed["loop_seconds"] for seed in SPEEDRUN.values()]
+    quoted = (f"{min(finals):.4f}-{max(finals):.4f} (seeds 0-{len(SPEEDRUN) - 1}) after a "
+              f"training loop of {min(loops):.1f}-{max(loops):.1f} s")
+    assert quoted in " ".join(read("README.md").split())
+    for seed, figures in SPEEDRUN.items():
+        row = f"| {seed} | {figures['final_test_accuracy']:.4f} | {figures['loop_seconds']:.1f} s |"
+        assert row in read("benchmarks/README.md"), row
+
+
+def test_ladder_targets_sit_below_what_was_measured():
+    for stage, target in stages.LADDER_TARGETS.items():
+        if stage in stages.PROMISES:
+            assert LADDER[stage]["final_test_accuracy"] >= target
+        else:
+            best = LADDER[stage]["max_test_accuracy"]
+            assert best - 0.005 < target <= best - stages.LADDER_MARGIN + 1e-9, stage
+
+
+def test_a_benchmark_records_its_figures_in_place(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    try:
+        import _runs
+    finally:
+        sys.path.remove(os.path.join(REPO, "benchmarks"))
+    copy = tmp_path / "results.json"
+    copy.write_text(read("benchmarks/results.json"), encoding="utf-8")
+    monkeypatch.setattr(_runs, "RESULTS", copy)
+    monkeypatch.setattr(_runs, "REPO", tmp_path)
+    _runs.record("ladder", "bench", {"3.1": {"steps": 10000, "max_test_accuracy": 0.9941}},
+                 "stages")
+    written = json.loads(copy.read_text(encoding="utf-8"))
+    assert written["ladder"]["stages"]["3.1"] == {"steps": 10000, "max_test_accuracy": 0.9941}
+    assert written["ladder"]["stages"]["1.0"] == LADDER["1.0"]  # the others kept
+    assert written["ladder"]["command"] == "bench"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", written["ladder"]["date"])
+    assert written["speedrun"] == MEASURED["speedrun"]  # other sections untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
