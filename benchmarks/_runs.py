@@ -21,7 +21,7 @@ import stages  # noqa: E402  (the one list of stages)
 
 RESULTS = REPO / "benchmarks" / "results.json"  # the one copy of the measured figures
 
-# What the original codelab reported for each stage at its full budget (CODELAB.md),
+# What the original codelab reported for each stage at its full budget (README.md, "The stages"),
 # the benchmark's target for the max test accuracy; None where it gave no figure.
 ORIGINAL_RESULTS = {"1.0": 0.92, "2.0": 0.975, "2.1": 0.980, "2.2": 0.980, "3.0": 0.989,
                     "3.1": 0.992, "4.0": 0.981, "4.1": 0.985, "4.2": 0.995}

@@ -1,6 +1,6 @@
-"""Speedrun experiments for issue 15 (a stage 5.0 at 99 % in ten seconds): one configuration
+"""Speedrun experiments for stage 5.0 (99 % in ten seconds): one configuration
 per run, one JSON line appended to recipes.jsonl (not kept in the repository; README.md
-summarises the first session's 100 runs).
+summarises the first 100 runs).
 
 python exp.py --arch c5s2x32,c3s2x64,f --bs 256 --epochs 1 --lr 3e-3 --seed 0
 Layers: cKsSxC conv KxK stride S to C channels (+BN+ReLU); p max pool 2x2;
