@@ -303,10 +303,14 @@ class FolderLock:
             started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
             text = (f"pid {os.getpid()} on {socket.gethostname()}, started {started}: "
                     f"{self.description}")
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.write(fd, text.encode("utf-8", "backslashreplace"))
             self._fd = fd
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.ftruncate(fd, 0)
+                os.write(fd, text.encode("utf-8", "backslashreplace"))
+            except OSError:  # a full disk: no lock, and no empty file left behind
+                self.release()
+                raise
 
     def release(self):
         if self._fd is None:

@@ -602,7 +602,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
            train_every, test_every, drawn_test_every, histograms, seed_generator):
     """The loop: at each step with figures, compute them and feed the dashboard, let it
     draw if due, then train every step up to the next step with figures in one call.
-    Returns (max test accuracy, stopped by Ctrl-C?)."""
+    Returns (max test accuracy, the exit code of the signal that stopped it, or None)."""
     import tensorflow as tf
     import tensorflowvisu
 
@@ -628,8 +628,6 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         if args.restore:
             saver.restore()
             _resume(mnist, progress, args)
-        else:
-            saver.start(args.fresh)
     first_step = int(step_counter.numpy())
     last_step = args.iterations
     if first_step >= last_step:
@@ -637,10 +635,12 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
             return _save_the_missing_network(saver, first_step, progress["max_test_accuracy"])
         raise TrainingError(f"the run in {args.save_model} is at step {first_step} already; "
                             f"ask for more with --iterations (more than {first_step})")
-    max_accuracy = progress["max_test_accuracy"]
     logger = None
-    if args.logdir:
+    if args.logdir:  # before a new run's folder is written: a failure leaves it as it was
         logger = _SummaryLogger(args.logdir, histograms.title4, histograms.title5)
+    if saver and not args.restore:
+        saver.start(args.fresh)
+    max_accuracy = progress["max_test_accuracy"]
     test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
     test_labels = tf.constant(mnist.test.labels)
     train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels,
