@@ -163,8 +163,9 @@ def load_image(path):
     is turned upright from its EXIF tag. Raises ImageError saying what is wrong."""
     try:
         with warnings.catch_warnings():
-            # Pillow warns about images above its own limit; ours, below, says more
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow warns about images above its own limit (ours, below, says more) and
+            # about damaged metadata (the line that an unreadable image gets says enough)
+            warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
