@@ -80,7 +80,7 @@ CHECKPOINT_EVERY = 1000  # steps between checkpoints with --save-model
 MAX_STRETCH_SECONDS = 0.25  # with a window: the longest training without answering it
 MAX_SEED = 2**32 - 1  # numpy's seeds, which keras.utils.set_random_seed sets too, stop here
 
-MAX_ITERATIONS = 10**15  # --iterations: more would overflow nothing, but is surely a typo
+MAX_ITERATIONS = 10**15  # --iterations above this is a typo: 30 years at a million steps/s
 
 EXIT_ERROR = 1
 # A run stopped by a signal exits as the shell reports one: 128 + the signal's number.
@@ -180,13 +180,16 @@ def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_S
     checked here, so that a mistake costs a second and not a run. Nothing else.
 
     The returned namespace also holds `stage`: the script's file name, which
-    --save-model folders record, and `batch_size`: images per training step.
+    --save-model folders record, `batch_size`: images per training step, and
+    `command`: the script and its flags, which another run into the same
+    --save-model folder is told. Paths have `~` expanded.
     """
     _never_fail_on_encoding()
     parser = make_parser(description, iterations, prog, batch_size)
     args = parser.parse_args(argv)
     args.stage = parser.prog
     args.batch_size = batch_size
+    args.command = " ".join([parser.prog, *(sys.argv[1:] if argv is None else argv)])
     for flag in PATH_FLAGS:  # ~ is the home folder, wherever it is written and on Windows too
         if getattr(args, flag):
             setattr(args, flag, os.path.expanduser(getattr(args, flag)))
@@ -253,10 +256,6 @@ def _not_utf8(path, flag):
         return (f"{flag} {path!r}: the path holds bytes that are not UTF-8 text, and "
                 f"TensorFlow writes only to UTF-8 paths; rename the folder or choose another")
     return None
-
-
-# Image formats that need more than matplotlib: the format, and the programs (any one).
-FORMAT_NEEDS = {"pgf": "LaTeX"}
 
 
 def _image_format_problem(path):
@@ -580,7 +579,7 @@ def _model_folder_held(args):
         yield
         return
     folder = Path(args.save_model)
-    lock = safefiles.FolderLock(folder, " ".join([args.stage, *sys.argv[1:]]))
+    lock = safefiles.FolderLock(folder, args.command)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock.acquire()
