@@ -350,6 +350,10 @@ def main(argv=None):
                         help="image files, one digit each: dark ink on light paper "
                         "or the reverse, any size")
     args = parser.parse_args(argv)
+    # ~ is the home folder in every path, quoted or not, on every system
+    args.model, *args.images = map(os.path.expanduser, [args.model, *args.images])
+    if args.save_prepared:
+        args.save_prepared = os.path.expanduser(args.save_prepared)
     for stream in (sys.stdout, sys.stderr):  # image names the terminal cannot show: escaped
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

@@ -349,6 +349,19 @@ def test_image_names_in_other_alphabets_on_an_ascii_terminal(model_dir, tmp_path
     assert result.stderr == str(missing).replace("é", "\\xe9") + ": error: file not found\n"
 
 
+def test_tilde_is_the_home_folder_in_predicts_paths(model_dir, tmp_path):
+    draw_digit("4").save(tmp_path / "four.png")
+    result = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
+                             f"~/{model_dir.name}", "--save-prepared",
+                             f"~/{tmp_path.name}/prepared", f"~/{tmp_path.name}/four.png"],
+                            capture_output=True, text=True, timeout=120, cwd=REPO,
+                            env=dict(os.environ, HOME=str(model_dir.parent)))
+    assert model_dir.parent == tmp_path.parent  # (both in this session's temporary folder)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{tmp_path / 'four.png'}: ")
+    assert (tmp_path / "prepared" / "four_prepared.png").is_file()
+
+
 def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
     image = tmp_path / "seven.png"
     draw_digit("7").save(image)
