@@ -27,17 +27,20 @@ The data folder (see data_folder()):
                                 that folder, with the same rules
                                 (Fashion-MNIST: its subfolder `fashion`, created as needed).
   otherwise a per-user cache folder, created as needed, whatever the current folder:
-                                $XDG_CACHE_HOME/mnist-codelab/<dataset>, by default
-                                ~/.cache/mnist-codelab/<dataset>
-                                (Windows: %LOCALAPPDATA%\\mnist-codelab\\<dataset>).
+                                $XDG_CACHE_HOME/mnist-codelab/<dataset> (if absolute),
+                                by default ~/.cache/mnist-codelab/<dataset>
+                                (Windows: %LOCALAPPDATA%\\mnist-codelab\\<dataset>);
+                                a home folder that does not exist is not created.
 
 Decoding the files takes about half a second, so the decoded bytes are kept
 in `data_dir/mnistdata-cache-<dataset>.npz` (uint8, uncompressed, about 55 MB);
 later loads read that instead, in well under a second. The cache remembers the
-size and date of the files it came from and is rebuilt when they change. It is
+size and date of the files it came from (of a package's copy: the package's version)
+and is rebuilt when they change. It is
 checked on every load: a damaged one is rebuilt, with one line on stderr. A file
-of that name that mnistdata did not write is left alone (one line on stderr says
-so, on every run, and the data is decoded each time). Temporary files left by
+of that name that mnistdata did not write (or that is not a regular file: a named
+pipe) is left alone (one line on stderr says so, on every run, and the data is
+decoded each time). Temporary files left by
 writes that were interrupted are removed. Files that are not ours are never
 deleted or overwritten.
 
@@ -54,6 +57,7 @@ import http.client
 import importlib.metadata
 import os
 import pickle
+import stat
 import sys
 import urllib.request
 import zipfile
@@ -238,17 +242,21 @@ def dataset_spec(dataset):
 
 def default_data_dir(dataset="mnist"):
     """Where the data lives when no data_dir is given (see the module docstring), as an
-    absolute path. An empty variable counts as unset, as the XDG rules say."""
+    absolute path. An empty variable counts as unset, and a relative XDG_CACHE_HOME is
+    ignored, as the XDG rules say."""
     if os.environ.get("MNIST_DATA_DIR"):
         root = absolute_path(os.environ["MNIST_DATA_DIR"])
         return root if dataset == "mnist" else root / dataset
-    if os.environ.get("XDG_CACHE_HOME"):
-        cache = Path(os.environ["XDG_CACHE_HOME"])
-    elif sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        cache = Path(os.environ["LOCALAPPDATA"])
-    else:
-        cache = Path.home() / ".cache"
-    return absolute_path(cache / "mnist-codelab" / dataset)
+    return absolute_path(cache_root() / "mnist-codelab" / dataset)
+
+
+def cache_root():
+    """The user's cache folder: $XDG_CACHE_HOME, %LOCALAPPDATA% on Windows, ~/.cache."""
+    if os.path.isabs(os.environ.get("XDG_CACHE_HOME", "")):
+        return Path(os.environ["XDG_CACHE_HOME"])
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"])
+    return Path.home() / ".cache"
 
 
 def data_folder(data_dir=None, dataset="mnist"):
@@ -266,6 +274,11 @@ def data_folder(data_dir=None, dataset="mnist"):
         if os.path.lexists(folder) and not folder.is_dir():
             raise DataError(f"the data folder {folder} is a file, not a folder. Move that file "
                             "away, or choose a data folder with --data-dir or MNIST_DATA_DIR.")
+        home = Path.home()
+        if not chosen and home in folder.parents and not home.is_dir():
+            raise DataError(f"the default data folder {folder} is in your home folder {home}, "
+                            "which does not exist (is HOME set right?); it is not created "
+                            "here. Choose a data folder with --data-dir or MNIST_DATA_DIR.")
         return folder
     if os.fspath(data_dir) == "":
         raise DataError("the data folder is an empty string (--data-dir \"\"). Give a folder, or "
@@ -327,7 +340,7 @@ def load_uint8(dataset, data_dir):
         mirrors_used = download_missing(spec, data_dir)
         source = ("idx", data_dir, f"{data_dir} (downloaded from {', '.join(mirrors_used)})")
     kind, location, description = source
-    fingerprint = files_fingerprint(source_files(source))
+    fingerprint = source_fingerprint(source, spec)
 
     owner = cache_owner(cache_path)
     if owner == "someone else":
@@ -410,17 +423,24 @@ def package_to_install(spec):
     return None
 
 
-def source_files(source):
+def source_fingerprint(source, spec):
+    """A string that changes when the source's files are replaced or edited.
+
+    IDX files: their paths, sizes and dates. A package's copy: the package's name,
+    version and the file's size, not where it is installed: two virtual environments
+    with the same package share one decoded copy instead of rebuilding it in turn."""
     kind, location, _ = source
-    return list(idx_paths(location).values()) if kind == "idx" else [location]
-
-
-def files_fingerprint(paths):
-    """A string that changes when any of these files is replaced or edited."""
+    if kind == "package":
+        name = package_of(location)
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:  # a copy found some other way
+            version = "?"
+        return f"{name}=={version}/{location.name}|{location.stat().st_size}"
     parts = []
-    for path in paths:
-        stat = path.stat()
-        parts.append(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}")
+    for path in idx_paths(location).values():
+        info = path.stat()
+        parts.append(f"{path.resolve()}|{info.st_size}|{info.st_mtime_ns}")
     return "\n".join(parts)
 
 
@@ -433,6 +453,12 @@ def cache_owner(cache_path):
     """
     if not os.path.lexists(cache_path):
         return None
+    try:
+        regular = stat.S_ISREG(os.stat(cache_path).st_mode)
+    except OSError:
+        regular = False  # a broken link
+    if not regular:
+        return "someone else"  # a folder, a named pipe (opening it would wait forever)...
     try:
         with open(cache_path, "rb") as file:
             head = file.read(64)

@@ -163,8 +163,9 @@ def load_image(path):
     is turned upright from its EXIF tag. Raises ImageError saying what is wrong."""
     try:
         with warnings.catch_warnings():
-            # Pillow warns about images above its own limit; ours, below, says more
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow warns about images above its own limit (ours, below, says more) and
+            # about damaged metadata (the line that an unreadable image gets says enough)
+            warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
@@ -181,6 +182,10 @@ def load_image(path):
         raise ImageError("not an image that Pillow can read (use PNG or JPEG)") from None
     except OSError as error:
         raise ImageError(f"cannot read the image ({error})") from None
+    except Exception as error:  # a damaged file: Pillow's decoders raise ValueError,
+        # SyntaxError ("broken PNG file"), struct.error, IndexError... by format
+        raise ImageError(f"cannot read the image, damaged? ({type(error).__name__}: "
+                         f"{error})") from None
 
 
 def too_large(size):
@@ -227,6 +232,13 @@ def load_model(model_dir):
     path = find_saved_model(model_dir) if model_dir else None
     if path is None:
         shown = model_dir or '""'
+        if model_dir and os.path.isfile(os.path.join(model_dir, "checkpoints", "checkpoint")):
+            import trainer
+            stage = (trainer.read_run_record(model_dir) or {}).get("stage", "STAGE.py")
+            raise PredictError(
+                f"no saved model in {shown}, but the checkpoints of a run: it was stopped "
+                f"before its trained network was saved. Save it from the latest checkpoint "
+                f"with: python3 {stage} --save-model {shown} --restore")
         raise PredictError(f"no saved model in {shown}\n{HOW_TO_GET_A_MODEL}")
     import trainer  # its TensorFlow options, start-up notices hidden
     try:
@@ -338,6 +350,13 @@ def main(argv=None):
                         help="image files, one digit each: dark ink on light paper "
                         "or the reverse, any size")
     args = parser.parse_args(argv)
+    # ~ is the home folder in every path, quoted or not, on every system
+    args.model, *args.images = map(os.path.expanduser, [args.model, *args.images])
+    if args.save_prepared:
+        args.save_prepared = os.path.expanduser(args.save_prepared)
+    for stream in (sys.stdout, sys.stderr):  # image names the terminal cannot show: escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return recognise(args.model, args.images, args.save_prepared)
     except (PredictError, safefiles.PathError) as error:  # the one place errors end the program

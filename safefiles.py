@@ -14,6 +14,9 @@ and write so that an interruption never leaves half a file under the final name.
 
     safefiles.remove_leftovers(path)  # temporaries that a killed process left beside `path`
 
+    with safefiles.FolderLock(model_dir, "mnist_2.1... --save-model m"):  # one run at a time
+        ...                                              # or FolderInUse, naming the other run
+
 why_not_writable(path, folder=False) gives the reason as text (or None) for callers
 that raise their own error type.
 
@@ -27,10 +30,12 @@ cannot clean up; remove_leftovers() does that later.
 """
 
 import contextlib
+import datetime
 import os
 import re
 import secrets
 import shutil
+import socket
 import sys
 import time
 from pathlib import Path
@@ -41,6 +46,10 @@ from pathlib import Path
 # changed for ABANDONED_SECONDS (Windows, where we do not probe processes).
 SETTLE_SECONDS = 60
 ABANDONED_SECONDS = 3600
+# Room that the temporary name takes beside the target's name: `.` NAME `.<pid>-<8 hex>.part`
+# (the extension comes on top), with a pid of up to 7 digits (Linux's largest).
+TEMPORARY_NAME_EXTRA = len(".") + len(".1234567-01234567.part")
+NAME_MAX = 255  # bytes in a file name on the usual file systems (ext4, APFS, NTFS...)
 
 
 class PathError(ValueError):
@@ -82,7 +91,22 @@ def why_not_writable(path, folder=False):
         return f"{path} is {_what_it_is(path)}, not a regular file"
     if not os.access(path.parent, os.W_OK | os.X_OK):
         return f"no permission to write in {path.parent}"
-    return None
+    return _name_too_long(path)
+
+
+def _name_too_long(path):
+    """Why the temporary name that `path` is written under would be too long, or None."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf
+        limit = NAME_MAX
+    longest = len(os.fsencode(path.name)) + TEMPORARY_NAME_EXTRA + len(os.fsencode(path.suffix))
+    if longest <= limit:
+        return None
+    return (f"the name {path.name!r} is too long: it is written under a temporary name "
+            f"{TEMPORARY_NAME_EXTRA + len(os.fsencode(path.suffix))} bytes longer, and the file "
+            f"system takes names of at most {limit} bytes; shorten it by "
+            f"{longest - limit} bytes (characters beyond ASCII count 2 to 4)")
 
 
 def check_writable(path, what, folder=False):
@@ -228,3 +252,115 @@ def _writer_is_gone(pid, age):
     except OSError:
         return False  # it exists but belongs to someone else
     return False
+
+
+# ----------------------------------------------------------------------------
+# One writer at a time
+
+
+class FolderInUse(PathError):
+    """Another live process holds the folder's lock; the message names it."""
+
+
+class FolderLock:
+    """`folder`/.lock, held by one process at a time from acquire() to release() (or its
+    end: the operating system drops the lock of a process that dies, so a crash leaves
+    nothing that blocks the next run). The file says who holds it, for the message that
+    a second process gets: FolderInUse, at once, without waiting."""
+
+    NAME = ".lock"
+
+    def __init__(self, folder, description):
+        self.path = Path(folder) / self.NAME
+        self.description = description  # what the holder is doing, for the others to read
+        self._fd = None
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exception):
+        self.release()
+
+    def acquire(self):
+        while self._fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                holder = _read_holder(fd)
+                os.close(fd)
+                error = FolderInUse(f"{self.path.parent} is in use by another run ({holder})")
+                error.holder = holder
+                raise error
+            # A holder that was finishing may have removed the file after we opened it:
+            # then our lock is on a file that no one else will see. Take the new one.
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            text = (f"pid {os.getpid()} on {socket.gethostname()}, started {started}: "
+                    f"{self.description}")
+            self._fd = fd
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.ftruncate(fd, 0)
+                os.write(fd, text.encode("utf-8", "backslashreplace"))
+            except OSError:  # a full disk: no lock, and no empty file left behind
+                self.release()
+                raise
+
+    def release(self):
+        if self._fd is None:
+            return
+        # Removed while still held (POSIX), so that no one takes a lock on a file that is
+        # about to go; Windows cannot remove an open file: there, after closing it.
+        if sys.platform != "win32":
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+        os.close(self._fd)
+        self._fd = None
+        if sys.platform == "win32":
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+
+def lock_holder(folder):
+    """Who holds `folder`/.lock now (the text the holder wrote), or None: a quick look
+    before a long start, without taking the lock."""
+    try:
+        fd = os.open(Path(folder) / FolderLock.NAME, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        if _try_lock(fd):
+            return None  # released when fd closes
+        return _read_holder(fd)
+    finally:
+        os.close(fd)
+
+
+_LOCKED_BYTE = 1 << 20  # Windows locks a byte range: one far from the text, which stays readable
+
+
+def _try_lock(fd):
+    """Lock the open file `fd` for this process without waiting; False if another has it."""
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+            os.lseek(fd, _LOCKED_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _read_holder(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 4096).decode("utf-8", "replace").strip()
+    return text or "starting"

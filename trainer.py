@@ -54,11 +54,13 @@ argparse's: the usage, then the error, exit code 2.
 
 import argparse
 import contextlib
+import errno
 import functools
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -79,8 +81,16 @@ CHECKPOINT_EVERY = 1000  # steps between checkpoints with --save-model
 MAX_STRETCH_SECONDS = 0.25  # with a window: the longest training without answering it
 MAX_SEED = 2**32 - 1  # numpy's seeds, which keras.utils.set_random_seed sets too, stop here
 
+MAX_ITERATIONS = 10**15  # --iterations above this is a typo: 30 years at a million steps/s
+
 EXIT_ERROR = 1
-EXIT_CTRL_C = 130  # the shell's code for a program stopped by Ctrl-C (128 + SIGINT)
+# A run stopped by a signal exits as the shell reports one: 128 + the signal's number.
+EXIT_CTRL_C = 130  # Ctrl-C (SIGINT)
+STOP_SIGNALS = {  # signal name: (what the stop line says, exit code)
+    "SIGINT": ("Ctrl-C", EXIT_CTRL_C),
+    "SIGTERM": ("SIGTERM", 143),  # kill, timeout, docker stop, a logout
+    "SIGHUP": ("SIGHUP: the terminal was closed", 129),
+}
 
 # A --save-model folder: what a run writes there (DIR/previous-N: runs moved by --fresh).
 RUN_RECORD = "stage.json"  # which stage and which network wrote the folder
@@ -93,8 +103,21 @@ class TrainingError(Exception):
     """Training cannot go on; the message says why and what to do."""
 
 
-class _StoppedByCtrlC(Exception):
-    """Training stopped cleanly after Ctrl-C, everything said and saved: exit code 130."""
+class _StoppedBySignal(Exception):
+    """Training stopped cleanly after Ctrl-C, SIGTERM or SIGHUP, everything said and
+    saved: the exit code is the signal's (STOP_SIGNALS)."""
+
+    def __init__(self, exit_code):
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+class _StoppedAtOnce(KeyboardInterrupt):
+    """A second Ctrl-C, SIGTERM or SIGHUP: stop now, without saving."""
+
+    def __init__(self, signal_name):
+        super().__init__(signal_name)
+        self.why, self.exit_code = STOP_SIGNALS[signal_name]
 
 
 # ---------------------------------------------------------------------------- flags
@@ -119,7 +142,8 @@ def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE):
     parser = argparse.ArgumentParser(
         prog=prog, description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=_whole_number(1), default=iterations, metavar="N",
+    parser.add_argument("--iterations", type=_whole_number(1, MAX_ITERATIONS), default=iterations,
+                        metavar="N",
                         help=f"training steps of {batch_size} images (default: {iterations})")
     parser.add_argument("--headless", action="store_true",
                         help="no window: train with text output only (automatic without a display)")
@@ -157,16 +181,35 @@ def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_S
     checked here, so that a mistake costs a second and not a run. Nothing else.
 
     The returned namespace also holds `stage`: the script's file name, which
-    --save-model folders record, and `batch_size`: images per training step.
+    --save-model folders record, `batch_size`: images per training step, and
+    `command`: the script and its flags, which another run into the same
+    --save-model folder is told. Paths have `~` expanded.
     """
+    _never_fail_on_encoding()
     parser = make_parser(description, iterations, prog, batch_size)
     args = parser.parse_args(argv)
     args.stage = parser.prog
     args.batch_size = batch_size
+    args.command = " ".join([parser.prog, *(sys.argv[1:] if argv is None else argv)])
+    for flag in PATH_FLAGS:  # ~ is the home folder, wherever it is written and on Windows too
+        if getattr(args, flag):
+            setattr(args, flag, os.path.expanduser(getattr(args, flag)))
     problem = _flags_problem(args)
     if problem:
         parser.error(problem)
     return args
+
+
+PATH_FLAGS = ("data_dir", "save_image", "save_movie", "save_model", "logdir")
+
+
+def _never_fail_on_encoding():
+    """Print what the terminal cannot show as escapes (a path in another alphabet with
+    PYTHONIOENCODING=ascii, or a Windows console's code page) rather than crash on it."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they take any text
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
 
 
 def _flags_problem(args):
@@ -176,12 +219,19 @@ def _flags_problem(args):
     for flag in ("restore", "fresh"):
         if getattr(args, flag) and not args.save_model:
             return f"--{flag} needs --save-model DIR: the folder of the run"
-    if args.save_image or args.save_movie:
+    for flag in ("save_model", "logdir"):
+        problem = _not_utf8(getattr(args, flag), "--" + flag.replace("_", "-"))
+        if problem:
+            return problem
+    if args.save_image is not None or args.save_movie is not None:
         import tensorflowvisu  # here, not at the top: matplotlib takes a second to load
         try:
-            if args.save_image:
+            if args.save_image is not None:
                 tensorflowvisu.check_image_path(args.save_image, "--save-image")
-            if args.save_movie:
+                problem = _image_format_problem(args.save_image)
+                if problem:
+                    return problem
+            if args.save_movie is not None:
                 tensorflowvisu.check_movie_path(args.save_movie, "--save-movie")
         except tensorflowvisu.OutputPathError as error:
             return str(error)
@@ -197,6 +247,32 @@ def _flags_problem(args):
     return None
 
 
+def _not_utf8(path, flag):
+    """TensorFlow takes file names as UTF-8: why `path` cannot be one, or None."""
+    if path is None or sys.platform == "win32":
+        return None
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return (f"{flag} {path!r}: the path holds bytes that are not UTF-8 text, and "
+                f"TensorFlow writes only to UTF-8 paths; rename the folder or choose another")
+    return None
+
+
+def _image_format_problem(path):
+    """Why matplotlib could not write `path` at the end of the run on this machine, or None:
+    .pgf needs LaTeX (rcParams["pgf.texsystem"], xelatex by default)."""
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    if extension != "pgf":
+        return None
+    import matplotlib
+    program = matplotlib.rcParams["pgf.texsystem"]
+    if shutil.which(program):
+        return None
+    return (f"--save-image {path}: matplotlib writes .pgf with LaTeX ({program}), which is not "
+            f"installed; name the picture .png, .svg or .pdf, or install LaTeX")
+
+
 def _tensorboard_installed():
     try:
         import tensorboard  # noqa: F401  (tf.summary writes through it)
@@ -205,13 +281,17 @@ def _tensorboard_installed():
     return True
 
 
-def _model_folder_problem(args):
-    """Whether --save-model DIR can take this run, as --restore or --fresh ask, or why not."""
+def _model_folder_problem(args, probe_lock=True):
+    """Whether --save-model DIR can take this run, as --restore or --fresh ask, or why not
+    (probe_lock: also whether another run holds it now)."""
     given = args.save_model
     problem = safefiles.why_not_writable(given, folder=True)
     if problem:
         return f"--save-model {given}: {problem}; choose another folder"
     folder = Path(given).expanduser()
+    holder = safefiles.lock_holder(folder) if probe_lock else None
+    if holder:
+        return _in_use_message(given, holder)
     for name in (CHECKPOINTS, SAVED_MODEL):
         if os.path.lexists(folder / name) and not (folder / name).is_dir():
             return (f"--save-model {given}: {folder / name} is a file, where the run's {name} "
@@ -236,19 +316,56 @@ def _model_folder_problem(args):
                     f"it. Give each stage its own --save-model folder (e.g. models/"
                     f"{_stage_number(args.stage)}), or start over here with --fresh (that run "
                     f"moves to {next_previous_folder(folder)}).")
-        if args.iterations <= step:
+        if args.iterations <= step and network_is_saved(folder):
             return (f"--restore: the run in {folder} is at step {step} already; ask for more "
                     f"with --iterations (more than {step})")
-        return None
+        return None  # (a run that ended without its trained network: --restore saves it)
     held = [name for name in RUN_ENTRIES if os.path.lexists(folder / name)]
     if held and not args.fresh:
         what = f" of {record['stage']}" if record and record.get("stage") else ""
         where = f" (at step {step})" if step is not None else ""
+        unsaved = ""
+        if step is not None and not network_is_saved(folder):
+            unsaved = (f" Its trained network is not in {folder / SAVED_MODEL} (the run was "
+                       f"stopped while saving it?): --restore alone saves it.")
         return (f"--save-model {given} already holds a run{what}{where}. To go on with it, "
                 f"add --restore (and a larger --iterations); to start over, add --fresh (that "
                 f"run is kept: it moves to {next_previous_folder(folder)}); or choose another "
-                f"folder.")
+                f"folder.{unsaved}")
     return None
+
+
+def _in_use_message(given, holder):
+    return (f"--save-model {given} is in use by another run ({holder}). Two runs in one "
+            f"folder would overwrite each other's checkpoints: wait for that run to end (or "
+            f"stop it with Ctrl-C), or choose another --save-model folder.")
+
+
+def network_is_saved(folder):
+    """Whether the --save-model folder holds the trained network of its latest checkpoint:
+    DIR/saved_model, written after that checkpoint (a run saves its network last)."""
+    try:
+        saved = (Path(folder) / SAVED_MODEL / "saved_model.pb").stat().st_mtime_ns
+    except OSError:
+        return False
+    try:
+        return saved >= (Path(folder) / CHECKPOINTS / "checkpoint").stat().st_mtime_ns
+    except OSError:
+        return True
+
+
+def _reason(error):
+    """The operating system's words for why a write failed ("No space left on device"),
+    from an OSError or from TensorFlow's long messages; else their first line."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    for number in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.ENOENT,
+                   errno.ENAMETOOLONG, errno.EIO):
+        if os.strerror(number) in text:
+            return os.strerror(number)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", first)[:200] or type(error).__name__
 
 
 def _stage_number(script_name):
@@ -293,8 +410,15 @@ def read_data(args):
     images [N, 28, 28, 1] with grey levels in [0, 1], labels one-hot [N, 10]
     (mnistdata.py finds, checks and decodes the files)."""
     with _exit_on_error():
-        return mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
-                                        dataset=args.dataset, seed=args.seed)
+        mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
+                                         dataset=args.dataset, seed=args.seed)
+        count = mnist.train.num_examples
+        if count < args.batch_size:
+            raise mnistdata.DataError(
+                f"the training set has {count} images, fewer than one batch of "
+                f"{args.batch_size} that {args.stage} trains on: give --data-dir a folder "
+                f"with at least {args.batch_size} training images (MNIST has 60,000)")
+        return mnist
 
 
 def load_tensorflow():
@@ -340,17 +464,30 @@ START_UP_NOTICES = re.compile(
     r"|I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on\.")
 
 
-@contextlib.contextmanager
 def _start_up_notices_hidden():
+    return _stderr_lines_hidden(START_UP_NOTICES)
+
+
+# What TensorFlow's C++ code logs when an operation fails (a checkpoint or a summary on a
+# full disk), before the Python error that we turn into one line: two warnings, each
+# followed by lines of detail that start with a tab.
+FAILED_OPERATION_NOTICES = re.compile(
+    r"[WE]\d{4} [\d:. ]+\d+ (op_kernel|local_rendezvous)\.cc:\d+\]")
+
+
+@contextlib.contextmanager
+def _stderr_lines_hidden(pattern):
     """Catch what is written to file descriptor 2 (stderr, where C++ code writes) inside
-    the block; afterwards write it on, but for the lines START_UP_NOTICES matches."""
+    the block; afterwards write it on, but for the lines `pattern` matches (and the
+    tab-indented lines that follow them)."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-    except (AttributeError, OSError, ValueError):  # no stderr, or not a real file
+        caught = tempfile.TemporaryFile()
+    except (AttributeError, OSError, ValueError):  # no stderr, not a real file, no space
         yield
         return
-    with tempfile.TemporaryFile() as caught:
+    with caught:
         os.dup2(caught.fileno(), 2)
         try:
             yield
@@ -359,8 +496,11 @@ def _start_up_notices_hidden():
             os.dup2(saved, 2)
             os.close(saved)
             caught.seek(0)
-            lines = caught.read().decode(errors="replace").splitlines(keepends=True)
-            others = [line for line in lines if not START_UP_NOTICES.match(line)]
+            others, hiding = [], False
+            for line in caught.read().decode(errors="replace").splitlines(keepends=True):
+                hiding = bool(pattern.match(line)) or (hiding and line.startswith("\t"))
+                if not hiding:
+                    others.append(line)
             if others:
                 sys.stderr.write("".join(others))
                 sys.stderr.flush()
@@ -377,15 +517,18 @@ def _known_errors():
 @contextlib.contextmanager
 def _exit_on_error():
     """The one place where errors end the program: a known error's message after
-    `error: `, exit code 1; Ctrl-C (outside training, or twice) exit code 130.
+    `error: `, exit code 1; Ctrl-C (outside training, or twice) exit code 130, SIGTERM
+    or SIGHUP received twice 143 or 129.
     Any other exception is a bug, and keeps its traceback."""
     try:
         yield
-    except _StoppedByCtrlC:
-        sys.exit(EXIT_CTRL_C)
-    except KeyboardInterrupt:
-        print("stopped by Ctrl-C", file=sys.stderr, flush=True)
-        sys.exit(EXIT_CTRL_C)
+    except _StoppedBySignal as stop:
+        sys.exit(stop.exit_code)
+    except KeyboardInterrupt as stop:
+        why, exit_code = (stop.why, stop.exit_code) if isinstance(stop, _StoppedAtOnce) else \
+            STOP_SIGNALS["SIGINT"]
+        print(f"stopped by {why}", file=sys.stderr, flush=True)
+        sys.exit(exit_code)
     except Exception as error:
         if not isinstance(error, _known_errors()):
             raise
@@ -417,23 +560,51 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     """Train the stage (see the module docstring for what each argument is), feeding the
     dashboard and printing the progress. Returns the maximum test accuracy.
 
-    A known error ends the program with its message (exit code 1); Ctrl-C stops the
-    training cleanly, as the end of the run would, then ends it with exit code 130.
+    A known error ends the program with its message (exit code 1); Ctrl-C, SIGTERM and
+    SIGHUP stop the training cleanly, as the end of the run would, then end it with
+    exit code 130, 143 or 129.
     """
-    with _exit_on_error():
-        max_accuracy, stopped_by_ctrl_c = _train(
+    with _exit_on_error(), _model_folder_held(args):
+        max_accuracy, stop_exit_code = _train(
             args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
             train_every, test_every, drawn_test_every, histograms, seed_generator)
-        if stopped_by_ctrl_c:
-            raise _StoppedByCtrlC()
+        if stop_exit_code is not None:
+            raise _StoppedBySignal(stop_exit_code)
         return max_accuracy
+
+
+@contextlib.contextmanager
+def _model_folder_held(args):
+    """With --save-model DIR: the folder for this run alone until it ends (DIR/.lock), checked
+    again now that no other run can change it. parse_args() checked it seconds or minutes
+    ago; a run started meanwhile into the same folder would overwrite this one's files."""
+    if not args.save_model:
+        yield
+        return
+    folder = Path(args.save_model)
+    lock = safefiles.FolderLock(folder, args.command)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except safefiles.FolderInUse as error:
+        raise TrainingError(_in_use_message(args.save_model, error.holder)) from None
+    except OSError as error:
+        raise TrainingError(f"--save-model {folder}: cannot write there ({_reason(error)}); "
+                            f"free some space or choose another folder") from None
+    try:
+        problem = _model_folder_problem(args, probe_lock=False)
+        if problem:
+            raise TrainingError(problem)
+        yield
+    finally:
+        lock.release()
 
 
 def _train(args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
            train_every, test_every, drawn_test_every, histograms, seed_generator):
     """The loop: at each step with figures, compute them and feed the dashboard, let it
     draw if due, then train every step up to the next step with figures in one call.
-    Returns (max test accuracy, stopped by Ctrl-C?)."""
+    Returns (max test accuracy, the exit code of the signal that stopped it, or None)."""
     import tensorflow as tf
     import tensorflowvisu
 
@@ -459,17 +630,19 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         if args.restore:
             saver.restore()
             _resume(mnist, progress, args)
-        else:
-            saver.start()
     first_step = int(step_counter.numpy())
     last_step = args.iterations
     if first_step >= last_step:
+        if saver and not network_is_saved(saver.folder):
+            return _save_the_missing_network(saver, first_step, progress["max_test_accuracy"])
         raise TrainingError(f"the run in {args.save_model} is at step {first_step} already; "
                             f"ask for more with --iterations (more than {first_step})")
-    max_accuracy = progress["max_test_accuracy"]
     logger = None
-    if args.logdir:
+    if args.logdir:  # before a new run's folder is written: a failure leaves it as it was
         logger = _SummaryLogger(args.logdir, histograms.title4, histograms.title5)
+    if saver and not args.restore:
+        saver.start(args.fresh)
+    max_accuracy = progress["max_test_accuracy"]
     test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
     test_labels = tf.constant(mnist.test.labels)
     train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels,
@@ -488,8 +661,9 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
     def flags(step):
         return figure_flags(step, last_step, train_every, test_every, more_tests_every)
 
-    figure_steps = [step for step in range(first_step, last_step + 1) if any(flags(step))]
-    datavis.start(first_step, last_step, updates=len(figure_steps), save_movie=args.save_movie)
+    cadence = (first_step, last_step, train_every, test_every, more_tests_every)
+    datavis.start(first_step, last_step, updates=count_figure_steps(*cadence),
+                  save_movie=args.save_movie)
     # Histograms and digit mosaics are only for someone to see: headless with nothing to
     # save, the curves' figures are all a run needs (they give the max test accuracy).
     pictures = bool(datavis.draws_during_training or args.save_image or logger)
@@ -508,7 +682,7 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                                        n=tensorflowvisu.TRAIN_MOSAIC_COUNT)
             datavis.update_image1(mosaic)  # made only if it gets drawn or saved
             if logger:
-                logger.training(step, accuracy, loss, lr, values4, values5, mosaic())
+                logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
 
     def test_figures(step):
         nonlocal max_accuracy
@@ -525,14 +699,14 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                                        Y, mnist.test.labels)
             datavis.update_image2(mosaic)
             if logger:
-                logger.test(step, accuracy, loss, mosaic())
+                logger.test(step, accuracy, loss, mosaic)
 
     def checkpoint(step):
         step_counter.assign(step)
         progress.update(batches=batches_at_step, max_test_accuracy=max_accuracy)
         saver.checkpoint()
 
-    next_figures = iter(figure_steps)
+    next_figures = figure_steps(*cadence)  # made as needed: --iterations may be huge
     next_figure_step = next(next_figures)
     seconds_per_step = math.inf  # measured on each stretch
     step = first_step
@@ -577,16 +751,16 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                 batch = mnist.train.next_batch_indices(batch_size)
             seconds = time.perf_counter() - start
             if step < last_step:
-                why = "Ctrl-C" if ctrl_c.pressed else "the dashboard window was closed"
+                why = ctrl_c.why or "the dashboard window was closed"
                 print(f"stopped at step {step} of {last_step} ({why})")
             # Ctrl-C from here on waits for the files to be written (or, pressed twice,
             # stops at once: the files are written under temporary names until complete).
-            written = datavis.finish(save_image=args.save_image)
-            if saver:
+            if saver:  # the network first: a dashboard file that fails must not cost it
                 checkpoint(step)
                 saver.export()
                 if step < last_step:
                     print(f"to go on from step {step}: the same command with --restore")
+            written, dashboard_error = _dashboard_files(datavis, args, saver)
     except BaseException:
         datavis.abandon()
         raise
@@ -598,12 +772,40 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         print(f"saved the dashboard in {path}")
     print(f"trained {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s)")
     print(f"max test accuracy: {max_accuracy:.4f}")
+    if dashboard_error:
+        raise TrainingError(dashboard_error)
     if not ctrl_c.pressed:
         try:
             datavis.wait_until_closed()  # a window stays open for a look until it is closed
         except KeyboardInterrupt:
             pass  # Ctrl-C in the terminal closes it too: the run is over and saved
-    return max_accuracy, ctrl_c.pressed
+    return max_accuracy, ctrl_c.exit_code
+
+
+def _save_the_missing_network(saver, step, max_accuracy):
+    """--restore of a run that had ended without its trained network (stopped, or out of
+    disk space, while saving it): save it now from the latest checkpoint; no training."""
+    print(f"the run in {saver.folder} had ended at step {step}, but its trained network was "
+          f"not saved (stopped while saving it?): saving it now")
+    saver.export()
+    print(f"max test accuracy: {max_accuracy:.4f}")
+    return max_accuracy, None
+
+
+def _dashboard_files(datavis, args, saver):
+    """The final dashboard picture and movie, written once the network is saved:
+    ([paths written], None), or ([], a one-paragraph message) if they could not be."""
+    try:
+        return datavis.finish(save_image=args.save_image), None
+    except Exception as error:  # a full disk, a folder removed meanwhile, a missing program...
+        asked = " and ".join(f"--{flag} {path}" for flag, path in
+                             (("save-image", args.save_image), ("save-movie", args.save_movie))
+                             if path)
+        kept = (f"the trained network is saved in {saver.folder / SAVED_MODEL}" if saver else
+                "its figures are printed above (add --save-model DIR to keep the network)")
+        return [], (f"the dashboard could not be written ({asked}): {type(error).__name__}: "
+                    f"{_reason(error)}. Training is over and {kept}; check that the folder "
+                    f"exists and has free space, and run again with another path.")
 
 
 def _resume(mnist, progress, args):
@@ -619,33 +821,56 @@ def _resume(mnist, progress, args):
 
 
 class _CtrlC:
-    """Ctrl-C while training: the first press asks the loop to stop after the current
-    stretch of steps (a clean stop, with everything saved); a second press, or one
-    while the dashboard waits (paused), stops at once."""
+    """Ctrl-C, SIGTERM (kill, timeout, docker stop) or SIGHUP (the terminal was closed)
+    while training: the first one asks the loop to stop after the current stretch of
+    steps (a clean stop, with everything saved); a second one, or one while the
+    dashboard waits (paused), stops at once."""
 
     def __init__(self):
-        self.pressed = False
+        self.stopped_by = None  # the name of the first signal: a key of STOP_SIGNALS
         self._at_once = False
-        self._previous = None
+        self._previous = {}  # signal number: its handler before ours
+
+    @property
+    def pressed(self):
+        return self.stopped_by is not None
+
+    @property
+    def why(self):
+        """What the stop line says stopped the run, or None."""
+        return STOP_SIGNALS[self.stopped_by][0] if self.pressed else None
+
+    @property
+    def exit_code(self):
+        return STOP_SIGNALS[self.stopped_by][1] if self.pressed else None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
-            if callable(previous):  # not when Ctrl-C is ignored (nohup) or kills outright
-                self._previous = previous
-                signal.signal(signal.SIGINT, self._on_ctrl_c)
+            for name in STOP_SIGNALS:
+                number = getattr(signal, name, None)  # Windows has no SIGHUP
+                previous = signal.getsignal(number) if number else None
+                # Not when the signal is ignored (nohup ignores SIGHUP; a shell that runs
+                # a job in the background, Ctrl-C) or was set up outside Python.
+                if previous is None or previous == signal.SIG_IGN:
+                    continue
+                self._previous[number] = previous
+                signal.signal(number, self._on_signal)
         return self
 
     def __exit__(self, *exception):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
 
-    def _on_ctrl_c(self, signal_number, frame):
+    def _on_signal(self, number, frame):
+        name = signal.Signals(number).name
         at_once = self.pressed or self._at_once
-        self.pressed = True
+        if not self.pressed:
+            self.stopped_by = name
+        if name == "SIGHUP":
+            _no_terminal_output()
         if at_once:
-            raise KeyboardInterrupt
+            raise _StoppedAtOnce(name)
 
     @contextlib.contextmanager
     def may_stop_at_once(self):
@@ -654,9 +879,30 @@ class _CtrlC:
         try:
             yield
         except KeyboardInterrupt:
-            self.pressed = True
+            if not self.pressed:
+                self.stopped_by = "SIGINT"
         finally:
             self._at_once = False
+
+
+def _no_terminal_output():
+    """After SIGHUP the terminal is gone, and writing to it fails (EIO): send what would
+    go there nowhere instead, so that the run goes on to save itself. Output redirected
+    to a file or a pipe is kept."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            if _is_terminal(fd):
+                os.dup2(devnull, fd)
+        os.close(devnull)
+
+
+def _is_terminal(fd):
+    """os.isatty, also for a terminal that has hung up (whose tcgetattr may fail)."""
+    try:
+        return os.isatty(fd) or os.path.realpath(f"/proc/self/fd/{fd}").startswith("/dev/pts/")
+    except OSError:
+        return False
 
 
 def figure_flags(step, last_step, train_every, test_every, more_tests_every=None):
@@ -672,6 +918,44 @@ def figure_flags(step, last_step, train_every, test_every, more_tests_every=None
     if more_tests_every and step < test_every:
         test = test or step % more_tests_every == 0
     return train, test
+
+
+def figure_steps(first_step, last_step, train_every, test_every, more_tests_every=None):
+    """The steps from first_step to last_step with figures (figure_flags), in order, each
+    found when it is asked for: a run of 10**12 steps starts at once all the same."""
+    step = first_step
+    while step <= last_step:
+        if any(figure_flags(step, last_step, train_every, test_every, more_tests_every)):
+            yield step
+        following = [_next_multiple(step, train_every), _next_multiple(step, test_every)]
+        if more_tests_every and step < test_every:
+            following.append(_next_multiple(step, more_tests_every))
+        step = min(*following, last_step if step < last_step else last_step + 1)
+
+
+def count_figure_steps(first_step, last_step, train_every, test_every, more_tests_every=None):
+    """How many steps figure_steps() gives, counted without going through them."""
+    def flags(step):
+        return figure_flags(step, last_step, train_every, test_every, more_tests_every)
+
+    # The first test_every steps one by one (more_tests_every counts only there) ...
+    early_end = min(last_step, test_every - 1) if more_tests_every else first_step - 1
+    count = sum(1 for step in range(first_step, early_end + 1) if any(flags(step)))
+    # ... the others: multiples of train_every or test_every, and the last step.
+    low = max(first_step, early_end + 1)
+
+    def multiples(every):  # of `every` from low to last_step
+        return max(0, last_step // every - (low - 1) // every)
+
+    count += (multiples(train_every) + multiples(test_every)
+              - multiples(math.lcm(train_every, test_every)))
+    if low <= last_step and last_step % train_every and last_step % test_every:
+        count += 1
+    return count
+
+
+def _next_multiple(step, every):
+    return (step // every + 1) * every
 
 
 def _stretch_of_steps(training_step, images, labels, batch_size=BATCH_SIZE):
@@ -774,24 +1058,31 @@ class _Saver:
         self.manager = tf.train.CheckpointManager(self.checkpoint_, self.folder / CHECKPOINTS,
                                                   max_to_keep=3)
 
-    def start(self):
-        """A new run: move a run that is there to DIR/previous-N (--fresh), then record
-        which stage and network this one is."""
+    def start(self, fresh):
+        """A new run: move a run that is there to DIR/previous-N (fresh: --fresh), then
+        record which stage and network this one is."""
         held = [name for name in RUN_ENTRIES if os.path.lexists(self.folder / name)]
-        if held:
-            previous = next_previous_folder(self.folder)
-            previous.mkdir(parents=True)
-            for name in held:
-                os.rename(self.folder / name, previous / name)
-            print(f"moved the run that was in {self.folder} to {previous} (--fresh)")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for name in (RUN_RECORD, SAVED_MODEL):
-            safefiles.remove_leftovers(self.folder / name)
-        shapes = ",\n".join(f"    {json.dumps(name)}: {json.dumps(shape)}"
-                             for name, shape in self.network.items())
-        with safefiles.atomic_write(self.folder / RUN_RECORD, "w", encoding="utf-8") as file:
-            file.write(f'{{\n  "stage": {json.dumps(self.stage)},\n'
-                       f'  "network": {{\n{shapes}\n  }}\n}}\n')
+        try:
+            if held and fresh:
+                previous = next_previous_folder(self.folder)
+                previous.mkdir(parents=True)
+                for name in held:
+                    os.rename(self.folder / name, previous / name)
+                print(f"moved the run that was in {self.folder} to {previous} (--fresh)")
+            elif held:  # parse_args and the folder lock keep this from happening
+                raise TrainingError(f"--save-model {self.folder} holds a run already")
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for name in (RUN_RECORD, SAVED_MODEL):
+                safefiles.remove_leftovers(self.folder / name)
+            shapes = ",\n".join(f"    {json.dumps(name)}: {json.dumps(shape)}"
+                                 for name, shape in self.network.items())
+            with safefiles.atomic_write(self.folder / RUN_RECORD, "w", encoding="utf-8") as file:
+                file.write(f'{{\n  "stage": {json.dumps(self.stage)},\n'
+                           f'  "network": {{\n{shapes}\n  }}\n}}\n')
+        except OSError as error:
+            raise TrainingError(f"--save-model {self.folder}: cannot write the run's files there "
+                                f"({_reason(error)}); nothing was trained yet: free some space "
+                                f"or choose another folder") from None
         self._make_manager()
 
     def restore(self):
@@ -826,11 +1117,36 @@ class _Saver:
         print(f"restored {latest} (step {step})")
 
     def checkpoint(self):
-        self.manager.save(checkpoint_number=int(self.checkpoint_.step.numpy()))
+        import tensorflow as tf
+        step = int(self.checkpoint_.step.numpy())
+        try:
+            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
+                self.manager.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as error:
+            for leftover in (self.folder / CHECKPOINTS).glob(f"ckpt-{step}_temp*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+            earlier = latest_checkpoint_step(self.folder)
+            if earlier is not None and earlier != step:
+                kept = (f"The checkpoint of step {earlier} is intact: free some space, then "
+                        f"go on from it with --restore.")
+            else:
+                kept = "No earlier checkpoint was kept: free some space and run again."
+            raise TrainingError(f"cannot write the checkpoint of step {step} in "
+                                f"{self.folder / CHECKPOINTS} ({_reason(error)}). {kept}") from None
 
     def export(self):
+        import tensorflow as tf
         path = self.folder / SAVED_MODEL
-        export_saved_model(path, self.model, self.variables)
+        safefiles.remove_leftovers(path)  # of an export that was killed
+        try:
+            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
+                export_saved_model(path, self.model, self.variables)
+        except (OSError, tf.errors.OpError) as error:
+            step = int(self.checkpoint_.step.numpy())
+            raise TrainingError(
+                f"cannot write the trained network in {path} ({_reason(error)}). The "
+                f"checkpoint of step {step} is saved: free some space, then run the stage "
+                f"with --save-model {self.folder} --restore to save the network from it.") from None
         print(f"saved the trained network in {path} "
               f"(try: python3 predict.py --model {self.folder} my_digit.png)")
 
@@ -877,35 +1193,77 @@ def export_saved_model(path, model, variables):
 # ------------------------------------------------------------------- TensorBoard
 
 class _SummaryLogger:
-    """TensorBoard summaries: curves, histograms and the digit mosaics."""
+    """TensorBoard summaries: curves, histograms and the digit mosaics. Logs that cannot
+    be written (a full disk) stop with one line on stderr; training goes on.
+
+    TensorFlow's writer drops what a full disk does not take without a word (a large
+    write is cut short silently): so each batch of summaries is flushed and its file
+    must have grown, on a disk that is not full."""
 
     def __init__(self, logdir, histogram4_name, histogram5_name):
         import tensorflow as tf
         self.tf = tf
+        self.logdir = logdir
+        self.train_folder = os.path.join(logdir, "train")
+        self.test_folder = os.path.join(logdir, "test")
+        self.stopped = False
         # TensorBoard tags: the dashboard's panel titles, as lower_case_words.
         self.histogram_names = [name.lower().replace(" ", "_")
                                 for name in (histogram4_name, histogram5_name)]
-        self.train_writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
-        self.test_writer = tf.summary.create_file_writer(os.path.join(logdir, "test"))
+        try:
+            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
+                self.train_writer = tf.summary.create_file_writer(self.train_folder)
+                self.test_writer = tf.summary.create_file_writer(self.test_folder)
+        except (OSError, tf.errors.OpError) as error:
+            raise TrainingError(f"--logdir {logdir}: cannot write TensorBoard logs there "
+                                f"({_reason(error)}); free some space or choose another "
+                                f"folder") from None
         print(f"TensorBoard logs in {logdir} (view them: tensorboard --logdir {logdir})")
 
+    @contextlib.contextmanager
+    def _writing(self, step, writer, folder):
+        try:
+            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
+                size = _files_size(folder)
+                yield
+                writer.flush()
+                if shutil.disk_usage(folder).free == 0 or _files_size(folder) <= size:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except (OSError, self.tf.errors.OpError) as error:
+            self.stopped = True
+            print(f"warning: --logdir {self.logdir}: the TensorBoard logs stop at step {step}: "
+                  f"they cannot be written ({_reason(error)}); training goes on",
+                  file=sys.stderr, flush=True)
+
     def training(self, step, accuracy, loss, lr, values4, values5, mosaic):
+        if self.stopped:
+            return
         summary = self.tf.summary
-        with self.train_writer.as_default(step=step):
+        with self._writing(step, self.train_writer, self.train_folder), \
+                self.train_writer.as_default(step=step):
             summary.scalar("accuracy", accuracy)
             summary.scalar("loss", loss)
             summary.scalar("learning_rate", lr)
             summary.histogram(self.histogram_names[0], values4)
             summary.histogram(self.histogram_names[1], values5)
-            summary.image("training_digits", mosaic[np.newaxis])
+            summary.image("training_digits", mosaic()[np.newaxis])
 
     def test(self, step, accuracy, loss, mosaic):
+        if self.stopped:
+            return
         summary = self.tf.summary
-        with self.test_writer.as_default(step=step):
+        with self._writing(step, self.test_writer, self.test_folder), \
+                self.test_writer.as_default(step=step):
             summary.scalar("accuracy", accuracy)
             summary.scalar("loss", loss)
-            summary.image("test_digits", mosaic[np.newaxis])
+            summary.image("test_digits", mosaic()[np.newaxis])
 
     def close(self):
-        self.train_writer.close()
-        self.test_writer.close()
+        for writer in (self.train_writer, self.test_writer):
+            with contextlib.suppress(OSError, self.tf.errors.OpError):
+                writer.close()
+
+
+def _files_size(folder):
+    """The bytes in the files of `folder`."""
+    return sum(entry.stat().st_size for entry in os.scandir(folder) if entry.is_file())

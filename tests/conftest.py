@@ -1,8 +1,9 @@
 """Fixtures shared by the tests: small MNIST folders written as real IDX files.
 
 The tests leave the machine alone: everything they would keep in the user's home
-(the MNIST cache, matplotlib's font list, keras.json) goes to one temporary folder
-instead, set here before any test module is imported, and deleted at the end.
+(the MNIST cache, matplotlib's font list, keras.json, IPython's profile, Jupyter's
+files) goes to one temporary folder instead, set here before any test module is
+imported, and deleted at the end.
 Scripts that the tests start inherit these variables.
 """
 
@@ -25,6 +26,11 @@ os.environ["MNIST_DATA_DIR"] = os.path.join(SESSION_HOME, "data")
 os.makedirs(os.environ["MNIST_DATA_DIR"])  # a folder named in MNIST_DATA_DIR must exist
 os.environ["MPLCONFIGDIR"] = os.path.join(SESSION_HOME, "matplotlib")
 os.environ["KERAS_HOME"] = os.path.join(SESSION_HOME, "keras")
+# The notebook tests' kernel: IPython's profile and Jupyter's own folders (kernel
+# connection files, settings).
+os.environ["IPYTHONDIR"] = os.path.join(SESSION_HOME, "ipython")
+for name in ("config", "data", "runtime"):
+    os.environ[f"JUPYTER_{name.upper()}_DIR"] = os.path.join(SESSION_HOME, "jupyter", name)
 
 
 def pytest_unconfigure(config):

@@ -166,10 +166,18 @@ def read_until(process, pattern, lines, timeout=240):
 
 def ctrl_c_after(process, pattern):
     """Press Ctrl-C once a line matches `pattern`; (lines before, rest of stdout, stderr)."""
+    return signal_after(process, pattern, signal.SIGINT)
+
+
+def signal_after(process, pattern, signal_number, before=None):
+    """Send a signal once a line matches `pattern` (after calling before(), if given);
+    (lines before, rest of stdout, stderr)."""
     lines = []
     try:
         read_until(process, pattern, lines)
-        process.send_signal(signal.SIGINT)
+        if before:
+            before()
+        process.send_signal(signal_number)
         out, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:

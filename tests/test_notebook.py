@@ -56,7 +56,11 @@ def training_seconds(stdout):
 
 
 def test_run_in_a_notebook_shows_a_refreshed_picture(small_mnist_dir, tmp_path, monkeypatch):
+    home = tmp_path / "home"  # a fresh home folder: the kernel and the run leave it empty
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     outputs, stdout, counts = run_cell(stage_cell(small_mnist_dir, 300), tmp_path, monkeypatch)
+    assert list(home.rglob("*")) == []  # IPython's profile, Jupyter's files: elsewhere
     assert re.search(r"^max test accuracy: 0\.\d{4}$", stdout.strip().splitlines()[-1])
     pictures = [out for out in outputs if out.output_type == "display_data"]
     assert len(pictures) == 1 and "image/png" in pictures[0]["data"]   # one picture ...

@@ -1,6 +1,7 @@
 """Tests for predict.py: the MNIST-style preparation of a digit, the messages for
 files it cannot use, and recognition end to end with a briefly trained model."""
 
+import io
 import os
 import struct
 import subprocess
@@ -302,6 +303,63 @@ def test_bad_files_get_one_line_each_and_the_others_still_run(model_dir, tmp_pat
     assert errors[2].startswith(f"{missing}: error: ") and "not found" in errors[2]
     assert errors[3].startswith(f"{too_large}: error: the image is too large")
     assert errors[4] == f"{folder}: error: is a folder, not an image"
+
+
+def damaged_copy(image, name, folder, format, offset, value):
+    """`image` saved in `format` with the byte at `offset` set to `value`."""
+    buffer = io.BytesIO()
+    image.save(buffer, format)
+    data = bytearray(buffer.getvalue())
+    data[offset] = value
+    path = folder / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_damaged_images_get_one_line_each_and_the_others_are_recognised(model_dir, tmp_path):
+    """One byte changed in a header: Pillow raises ValueError or SyntaxError, not OSError."""
+    four = draw_digit("4")
+    damaged = [damaged_copy(four, "ihdr.png", tmp_path, "PNG", 11, 5),  # "Truncated IHDR chunk"
+               damaged_copy(four, "chunk.png", tmp_path, "PNG", 36, 0),  # "broken PNG file"
+               damaged_copy(four, "header.tif", tmp_path, "TIFF", 10, 0xFF)]
+    goods = [tmp_path / f"good{n}.png" for n in range(3)]
+    for good in goods:
+        draw_digit("4").save(good)
+    result = run_predict("--model", model_dir, *[path for pair in zip(damaged, goods)
+                                                 for path in pair])
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == list(map(str, goods))
+    errors = result.stderr.splitlines()
+    assert [line.split(": ")[0] for line in errors] == list(map(str, damaged))
+    assert "cannot read the image, damaged? (ValueError: Truncated IHDR chunk)" in errors[0]
+    assert "cannot read the image, damaged? (SyntaxError: broken PNG file" in errors[1]
+    assert "not an image that Pillow can read" in errors[2]
+
+
+def test_image_names_in_other_alphabets_on_an_ascii_terminal(model_dir, tmp_path):
+    good, missing = tmp_path / "quatre-é.png", tmp_path / "manquant-é.png"
+    draw_digit("4").save(good)
+    result = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
+                             str(model_dir), str(good), str(missing)],
+                            capture_output=True, text=True, timeout=120, cwd=REPO,
+                            env=dict(os.environ, PYTHONIOENCODING="ascii"))
+    assert result.returncode == 1
+    assert result.stdout.startswith(str(good).replace("é", "\\xe9") + ": ")
+    assert result.stderr == str(missing).replace("é", "\\xe9") + ": error: file not found\n"
+
+
+def test_tilde_is_the_home_folder_in_predicts_paths(model_dir, tmp_path):
+    draw_digit("4").save(tmp_path / "four.png")
+    result = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
+                             f"~/{model_dir.name}", "--save-prepared",
+                             f"~/{tmp_path.name}/prepared", f"~/{tmp_path.name}/four.png"],
+                            capture_output=True, text=True, timeout=120, cwd=REPO,
+                            env=dict(os.environ, HOME=str(model_dir.parent)))
+    assert model_dir.parent == tmp_path.parent  # (both in this session's temporary folder)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{tmp_path / 'four.png'}: ")
+    assert (tmp_path / "prepared" / "four_prepared.png").is_file()
 
 
 def test_missing_or_broken_model_says_how_to_make_one(tmp_path):

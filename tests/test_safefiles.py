@@ -191,3 +191,52 @@ def test_a_folder_swap_cut_short_is_undone(tmp_path):
         os.utime(path, (an_hour_ago, an_hour_ago))
     assert safefiles.remove_leftovers(target) == [new]
     assert (target / "saved_model.pb").read_text() == "previous" and names(tmp_path) == ["saved_model"]
+
+
+# ----------------------------------------------------------------------------
+# Names that the temporary would make too long; one writer per folder
+
+
+def test_a_name_whose_temporary_would_be_too_long_is_refused(tmp_path):
+    longest = 255 - safefiles.TEMPORARY_NAME_EXTRA - len(".png")  # bytes
+    fits = tmp_path / ("x" * (longest - len(".png")) + ".png")
+    assert safefiles.why_not_writable(fits) is None
+    with safefiles.atomic_write(fits) as file:  # the temporary's name fits too
+        file.write(b"written")
+    assert fits.read_bytes() == b"written"
+    too_long = tmp_path / ("x" * (longest - len(".png") + 1) + ".png")
+    problem = safefiles.why_not_writable(too_long)
+    assert problem.startswith(f"the name '{too_long.name}' is too long") and "by 1 bytes" in problem
+    accented = tmp_path / ("é" * 120 + ".png")  # 240 bytes in UTF-8, 124 characters
+    assert "too long" in safefiles.why_not_writable(accented)
+
+
+def hold_lock_in_another_process(folder):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time, safefiles\n"
+         "with safefiles.FolderLock(sys.argv[1], 'a run of mine'):\n"
+         "    print('holding', flush=True); time.sleep(60)\n", str(folder)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "holding\n"
+    return holder
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_folder_lock_names_its_holder_and_a_dead_holder_blocks_no_one(tmp_path):
+    holder = hold_lock_in_another_process(tmp_path)
+    try:
+        with pytest.raises(safefiles.FolderInUse) as error:
+            safefiles.FolderLock(tmp_path, "mine").acquire()
+        assert f"(pid {holder.pid} on " in str(error.value)
+        assert str(error.value).endswith(": a run of mine)")
+        assert safefiles.lock_holder(tmp_path).endswith(": a run of mine")
+    finally:
+        holder.send_signal(signal.SIGKILL)  # a crash: no clean-up ran
+        holder.wait()
+        holder.stdout.close()
+    assert names(tmp_path) == [".lock"]
+    assert safefiles.lock_holder(tmp_path) is None
+    with safefiles.FolderLock(tmp_path, "mine"):  # taken over from the dead holder
+        assert safefiles.lock_holder(tmp_path).startswith(f"pid {os.getpid()} on ")
+    assert names(tmp_path) == []  # released: removed

@@ -23,6 +23,25 @@ def test_figure_steps_follow_the_stage_cadence():
                                       list(range(0, 221, 20)) + [234])
 
 
+def test_figure_steps_are_found_as_needed_and_counted_without_a_list():
+    """--iterations 10**12 starts at once: the steps with figures are never listed."""
+    import itertools
+    import trainer
+    cadences = [(0, 120, 10, 50, None), (37, 401, 7, 30, None), (0, 250, 20, 100, 20),
+                (0, 234, 5, 234, 20), (5, 1003, 3, 17, 4), (90, 91, 20, 100, 20)]
+    for first, last, train_every, test_every, more in cadences:
+        listed = [step for step in range(first, last + 1) if any(
+            trainer.figure_flags(step, last, train_every, test_every, more))]
+        cadence = (first, last, train_every, test_every, more)
+        assert list(trainer.figure_steps(*cadence)) == listed
+        assert trainer.count_figure_steps(*cadence) == len(listed)
+    huge = (0, 10**12, 20, 100, 20)
+    assert list(itertools.islice(trainer.figure_steps(*huge), 8)) == [0, 20, 40, 60, 80, 100,
+                                                                       120, 140]
+    # multiples of 20 up to 10**12, plus nothing else (100 divides by 20), from step 0
+    assert trainer.count_figure_steps(*huge) == 10**12 // 20 + 1
+
+
 # Stages without dropout, so that both ways draw no random numbers while training.
 NO_DROPOUT = ["mnist_2.1_five_layers_relu_lrdecay.py", "mnist_3.0_convolutional.py",
               "mnist_4.1_batchnorm_five_layers_relu.py"]
