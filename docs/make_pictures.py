@@ -163,6 +163,14 @@ BLUE, ORANGE, RED, GREEN, GREY = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c", "#9
 PURPLE = "#9467bd"  # the speedrun (stage 5.0)
 
 
+LANGUAGE = {"now": "en"}  # the language of the labels being drawn: "en" or "zh-CN"
+
+
+def _t(text):
+    """A label in the language being drawn (the English text is the key)."""
+    return text
+
+
 def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
@@ -882,10 +890,233 @@ def draw_predict_steps(path):
     plt.close(fig)
 
 
+def _test_digits(count):
+    """The first `count` MNIST test images, [count, 28, 28] floats in [0, 1]."""
+    if count not in _digits:
+        sys.path.insert(0, str(REPO))
+        import mnistdata
+        mnist = mnistdata.read_data_sets(one_hot=False, reshape=False)
+        _digits[count] = mnist.test.images[:count, :, :, 0]
+    return _digits[count]
+
+
+def draw_tensor(path):
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+    fig = plt.figure(figsize=(11, 4.3))
+    ax = fig.add_axes([0, 0, 1, 0.9])
+    ax.set_xlim(0, 33)
+    ax.set_ylim(-3.2, 9)
+    ax.axis("off")
+    fig.suptitle(_t("A tensor: numbers in a box with a shape, the length of each of its axes"),
+                 fontsize=11.5)
+
+    def caption(x, shape, text):
+        ax.text(x, -0.6, shape, ha="center", va="top", fontsize=11, fontweight="bold")
+        ax.text(x, -1.5, _t(text), ha="center", va="top", fontsize=9, color="#444444",
+                linespacing=1.35)
+
+    # 0 axes: one number
+    ax.add_patch(Rectangle((1.3, 3.2), 1.4, 1.4, facecolor="#fde3c8", edgecolor="#a0622a"))
+    ax.text(2.0, 3.9, "0.005", ha="center", va="center", fontsize=9)
+    caption(2.0, "[ ]", "0 axes: one number\n(the learning rate)")
+    # 1 axis: b [10]
+    for k in range(10):
+        ax.add_patch(Rectangle((5.0 + k * 0.55, 3.6), 0.55, 0.55, facecolor="#fde3c8",
+                               edgecolor="#a0622a"))
+    caption(7.75, "[10]", "1 axis: 10 numbers\n(b: one bias per digit)")
+    # 2 axes: W [784, 10], a few rows drawn
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 1, (12, 10))
+    ax.imshow(values, cmap="RdBu_r", extent=(12.5, 17.5, 0.4, 8.2), aspect="auto")
+    ax.text(15.0, 8.5, _t("10 columns"), ha="center", fontsize=8.5)
+    ax.text(12.2, 4.3, _t("784 rows"), ha="right", va="center", fontsize=8.5, rotation=90)
+    caption(15.0, "[784, 10]", "2 axes: a table\n(W: 784 weights per digit)")
+    # 3 axes: one image [28, 28, 1]
+    digit = _example_digit()
+    ax.imshow(1 - digit, cmap="gray", extent=(19.6, 23.6, 2.0, 6.0), vmin=0, vmax=1)
+    ax.add_patch(Rectangle((19.6, 2.0), 4.0, 4.0, fill=False, edgecolor="#555555"))
+    caption(21.6, "[28, 28, 1]", "3 axes: one image,\nheight x width x channels\n(1 channel: grey)")
+    # 4 axes: a batch X [100, 28, 28, 1]
+    digits = _test_digits(5)
+    for k in range(5)[::-1]:
+        x0, y0 = 26.0 + k * 0.55, 1.6 + k * 0.45
+        ax.imshow(1 - digits[k], cmap="gray", extent=(x0, x0 + 4.0, y0, y0 + 4.0), vmin=0,
+                  vmax=1, zorder=10 - k)
+        ax.add_patch(Rectangle((x0, y0), 4.0, 4.0, fill=False, edgecolor="#555555",
+                               zorder=10 - k))
+    ax.text(29.8, 8.2, _t("100 of them"), ha="center", fontsize=8.5)
+    caption(29.1, "[100, 28, 28, 1]", "4 axes: a batch of images\n(X: what a training step gets)")
+    ax.set_xlim(0, 33)  # imshow resets the limits
+    ax.set_ylim(-3.2, 9)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def draw_conv_channels(path):
+    plt = _pyplot()
+    from matplotlib.patches import Polygon
+    digit = _example_digit()
+    # four input channels: what four edge filters of a first layer might answer to
+    edges = {"top edge": [[-1] * 5, [-1] * 5, [0] * 5, [1] * 5, [1] * 5],
+             "left edge": np.array([[-1] * 5, [-1] * 5, [0] * 5, [1] * 5, [1] * 5]).T.tolist(),
+             "bottom edge": [[1] * 5, [1] * 5, [0] * 5, [-1] * 5, [-1] * 5],
+             "right edge": np.array([[1] * 5, [1] * 5, [0] * 5, [-1] * 5, [-1] * 5]).T.tolist()}
+    channels = [np.maximum(_conv_same(digit, np.array(k, float) / 10, 2)[0], 0)
+                for k in edges.values()]  # 14 x 14 each, as Y1 -> stride 2
+    # one filter of the next layer: 3 x 3 on each of the 4 channels, one slice per channel
+    weights = np.array([[[0, 1, 0], [0, 1, 0], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 0]],
+                        [[0, 0, 0], [0, -1, 0], [0, -1, 0]], [[0, 0, 0], [0, -1, -1], [0, 0, 0]]],
+                       float)
+    output = sum(_conv_same(c, w, 1)[0] for c, w in zip(channels, weights))
+    output = np.maximum(output, 0)
+    fig = plt.figure(figsize=(11, 4.8))
+    fig.suptitle(_t("One filter looks at every input channel: its weights are a stack of one "
+                    "slice per channel"), fontsize=11)
+    for k, (name, channel) in enumerate(zip(edges, channels)):
+        ax = fig.add_axes([0.015 + k * 0.13, 0.42, 0.115, 0.40])
+        ax.imshow(channel, cmap="gray_r")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(_t(f"channel {k + 1}:") + "\n" + _t(name), fontsize=8.5)
+        ax = fig.add_axes([0.035 + k * 0.13, 0.12, 0.075, 0.20])
+        ax.imshow(weights[k], cmap="RdBu_r", vmin=-1.2, vmax=1.2)
+        for i in range(3):
+            for j in range(3):
+                ax.text(j, i, f"{weights[k, i, j]:+.0f}" if weights[k, i, j] else "0",
+                        ha="center", va="center", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(_t(f"slice {k + 1}"), fontsize=8, pad=2)
+        if k:
+            fig.text(0.012 + k * 0.13, 0.22, "+", fontsize=16, ha="center", va="center")
+    fig.text(0.27, 0.015, _t("input: 14 x 14 x 4 (4 channels). One filter: 3 x 3 x 4 = 36 "
+                             "weights + 1 bias;\neach slice slides over its own channel"),
+             ha="center", fontsize=9.5)
+    fig.text(0.61, 0.47, _t("add the 4 results,\nplus the bias,\nthen ReLU"), ha="center",
+             va="center", fontsize=9.5)
+    fig.text(0.61, 0.36, "→", fontsize=22, ha="center", va="center")
+    ax = fig.add_axes([0.67, 0.22, 0.18, 0.52])
+    ax.imshow(output, cmap="gray_r")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(_t("one output channel\n14 x 14"), fontsize=9.5)
+    fig.text(0.93, 0.47, _t("8 such filters\n(W2 [5, 5, 4, 8]\nin stage 3.0)\ngive 8 output\n"
+                            "channels"), ha="center", va="center", fontsize=9.5, color=BLUE)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def draw_pooling_padding(path):
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1, 1.2]})
+    fig.suptitle(_t("Stage 5.0's two ways of shrinking: no padding (VALID) and max pooling"),
+                 fontsize=11)
+    # VALID and SAME on an 8 x 8 image with a 3 x 3 filter
+    for ax, padding in zip(axes[:2], ("VALID", "SAME")):
+        size, pad = 8, (0 if padding == "VALID" else 1)
+        ax.set_xlim(-1.6, 9.6)
+        ax.set_ylim(9.6, -1.9)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        for i in range(-pad, size + pad):
+            for j in range(-pad, size + pad):
+                inside = 0 <= i < size and 0 <= j < size
+                ax.add_patch(Rectangle((j, i), 1, 1, facecolor="#dbe9f6" if inside else "white",
+                                       edgecolor="#4a6a8a" if inside else "#bbbbbb",
+                                       linestyle="-" if inside else ":", linewidth=0.7))
+                if not inside:
+                    ax.text(j + 0.5, i + 0.5, "0", ha="center", va="center", fontsize=7,
+                            color="#999999")
+        first = -pad
+        ax.add_patch(Rectangle((first, first), 3, 3, fill=False, edgecolor=RED, linewidth=2))
+        out = size - 2 if padding == "VALID" else size
+        ax.set_title(_t(f"{padding}: a 3 x 3 filter on 8 x 8\ngives {out} x {out}"), fontsize=10)
+        text = ("the filter stays inside the image:\n8 - 3 + 1 = 6 positions a row\n"
+                "(5.0: 28 - 5 + 1 = 24)") if padding == "VALID" else (
+                "zeros around the image (dotted):\nthe filter fits 8 positions a row\n"
+                "(stages 3.x, 4.2)")
+        ax.text(4, 9.3, _t(text), ha="center", va="top", fontsize=8.5)
+    # max pooling 2 x 2 on a 4 x 4 block
+    ax = axes[2]
+    ax.set_xlim(-0.5, 9.5)
+    ax.set_ylim(6.4, -1.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    block = np.array([[1, 3, 0, 2], [4, 2, 1, 1], [0, 1, 5, 2], [2, 0, 3, 1]])
+    tints = ["#fde3c8", "#dbe9f6", "#e2f0d9", "#f0dcef"]
+    for i in range(4):
+        for j in range(4):
+            quarter = (i // 2) * 2 + j // 2
+            top = block[i, j] == block[(i // 2) * 2:(i // 2) * 2 + 2, (j // 2) * 2:(j // 2) * 2 + 2].max()
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=tints[quarter], edgecolor="#555555"))
+            ax.text(j + 0.5, i + 0.5, str(block[i, j]), ha="center", va="center", fontsize=11,
+                    fontweight="bold" if top else "normal", color=RED if top else "#333333")
+    for i in range(2):
+        for j in range(2):
+            ax.add_patch(Rectangle((6 + j * 1.3, 1 + i * 1.3), 1.3, 1.3, facecolor=tints[i * 2 + j],
+                                   edgecolor="#555555"))
+            ax.text(6.65 + j * 1.3, 1.65 + i * 1.3, str(block[i * 2:i * 2 + 2, j * 2:j * 2 + 2].max()),
+                    ha="center", va="center", fontsize=12, color=RED, fontweight="bold")
+    ax.annotate("", xy=(5.8, 2.3), xytext=(4.3, 2.3), arrowprops=dict(arrowstyle="->", lw=1.5))
+    ax.set_title(_t("max pooling 2 x 2: the largest of each\n2 x 2 block; height and width halve"),
+                 fontsize=10)
+    ax.text(4.5, 5.2, _t("5.0: 24 x 24 -> 12 x 12, then 10 x 10 -> 5 x 5.\n"
+                         "A stroke found anywhere in a block survives."),
+            ha="center", va="top", fontsize=8.5)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def draw_dashboard_annotated(path):
+    """The real dashboard at the end of stage 1.0 (pictures/1.0.png, from its run), with
+    what to read in each panel. Uses the 1.0.png of the folder it writes to, else the
+    guide's: make the dashboards first to annotate a new run."""
+    plt = _pyplot()
+    source = Path(path).parent / "1.0.png"
+    if not source.exists():
+        source = PICTURES / "1.0.png"
+    image = plt.imread(source)
+    height, width = image.shape[:2]
+    fig = plt.figure(figsize=(13, 9.2))
+    ax = fig.add_axes([0.02, 0.14, 0.96, 0.72])
+    ax.imshow(image)
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+    notes = [  # (point on the dashboard, in pixels; text position, figure fraction; text)
+        ((300, 66), (0.01, 0.985), "test accuracy (thick red): all 10,000\n"
+                                   "test digits. The curve that matters."),
+        ((381, 53), (0.01, 0.915), "training accuracy (thin blue): only the\n"
+                                   "batch of 100, hence the noise"),
+        ((497, 46), (0.36, 0.985), "the loss starts at 230, above the top:\nthe scale "
+                                   "starts at 0-100, then\nfollows the loss"),
+        ((968, 58), (0.70, 0.985), "misrecognised digits first, on red:\n"
+                                   "correct digit left, network's answer\nright"),
+        ((240, 548), (0.01, 0.115), "7 bands, each holding 1/7 of the\n"
+                                    "weights; darkest: around the median"),
+        ((700, 610), (0.31, 0.115), "the biases, the same way (stages\n"
+                                    "4.x and 5.0 show activations here)"),
+        ((760, 692), (0.31, 0.04), "x axis: the training step"),
+        ((1100, 605), (0.66, 0.115), "the red block ends at the test accuracy:\n"
+                                     "92 %, so 8 % of the test digits are wrong"),
+    ]
+    for (x, y), (tx, ty), text in notes:
+        ax.annotate(_t(text), xy=(x, y), xycoords="data", xytext=(tx, ty),
+                    textcoords="figure fraction", fontsize=10, va="top",
+                    bbox=dict(boxstyle="round,pad=0.3", facecolor="#fff8d8", edgecolor="#c8a800"),
+                    arrowprops=dict(arrowstyle="->", color="#9a7b00", lw=1.2))
+    save_figure(fig, path)
+    plt.close(fig)
+
+
 # (file name, the stage whose step in the guides shows it, how to draw it)
 DIAGRAMS = [
     ("ladder.png", "1.0", draw_ladder),
     ("dashboard_map.png", "1.0", draw_dashboard_map),
+    ("dashboard_annotated.png", "1.0", draw_dashboard_annotated),
+    ("tensor.png", "1.0", draw_tensor),
     ("one_layer.png", "1.0", draw_one_layer),
     ("matrix_shapes.png", "1.0", draw_matrix_shapes),
     ("softmax_onehot.png", "1.0", draw_softmax_onehot),
@@ -896,12 +1127,14 @@ DIAGRAMS = [
     ("lr_decay.png", "2.1", draw_lr_decay),
     ("dropout.png", "2.2", draw_dropout),
     ("convolution.png", "3.0", draw_convolution),
+    ("conv_channels.png", "3.0", draw_conv_channels),
     ("conv_shapes_3.0.png", "3.0", lambda path: draw_conv_shapes(path, "3.0")),
     ("conv_shapes_3.1.png", "3.1", lambda path: draw_conv_shapes(path, "3.1")),
     ("predict_steps.png", "3.1", draw_predict_steps),  # step 11 predicts with stage 3.1's model
     ("batchnorm.png", "4.0", draw_batchnorm),
     ("conv_shapes_4.2.png", "4.2", lambda path: draw_conv_shapes(path, "4.2")),
     ("conv_shapes_5.0.png", "5.0", lambda path: draw_conv_shapes(path, "5.0")),
+    ("pooling_padding.png", "5.0", draw_pooling_padding),
     ("one_cycle.png", "5.0", draw_one_cycle),
 ]
 
