@@ -449,6 +449,8 @@ def _check_resume_is_exact(training_step, variables, optimizer, seed_generator, 
     if seed_generator is not None:
         kept.append(seed_generator.state)
     kept_ids = {id(_tf_variable(v)) for v in kept}
+    if not hasattr(training_step, "get_concrete_function"):  # a plain function: trace it
+        training_step = tf.function(training_step)
     traced = training_step.get_concrete_function(
         tf.TensorSpec([batch_size, *train.images.shape[1:]], tf.as_dtype(train.images.dtype)),
         tf.TensorSpec([batch_size, *train.labels.shape[1:]], tf.as_dtype(train.labels.dtype)),

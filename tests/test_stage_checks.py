@@ -43,6 +43,15 @@ def test_a_generator_handed_to_the_trainer_passes():
     check(*tiny_stage(lambda Y: Y))  # no randomness, no generator: nothing to keep
 
 
+def test_a_training_step_without_tf_function_is_checked_too():
+    import keras
+    seeds = keras.random.SeedGenerator(1)
+    training_step, variables, optimizer = tiny_stage(
+        lambda Y: keras.random.dropout(Y, 0.25, seed=seeds))
+    with pytest.raises(trainer.TrainingError, match=r"seed_generator=dropout_seeds"):
+        check(training_step.python_function, variables, optimizer)
+
+
 def test_a_generator_kept_from_the_trainer_is_named():
     import keras
     seeds = keras.random.SeedGenerator(1)
