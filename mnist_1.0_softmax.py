@@ -1,7 +1,8 @@
 """Stage 1.0: one softmax layer reads handwritten digits (about 92 % right).
 
 The starter file of the codelab: edit it as you go through the stages, and compare
-with the solution scripts (mnist_2.0_..., mnist_3.1_...) when stuck.
+with the solution scripts (mnist_2.0_..., mnist_3.1_...) when stuck. As the network
+changes, change this first line and the drawing below too: -h prints them.
 
     X  [100, 28, 28, 1]   a batch of 100 images, 28 x 28 grey levels in [0, 1]
     |  reshape: each image flattened into one row of 784 pixels

@@ -56,6 +56,7 @@ import argparse
 import contextlib
 import errno
 import functools
+import inspect
 import json
 import math
 import os
@@ -564,7 +565,10 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     SIGHUP stop the training cleanly, as the end of the run would, then end it with
     exit code 130, 143 or 129.
     """
-    with _exit_on_error(), _model_folder_held(args):
+    with _exit_on_error(), _model_folder_held(args), _stage_functions_named(model):
+        if args.save_model:
+            _check_resume_is_exact(training_step, variables, optimizer, seed_generator,
+                                   mnist.train, args.batch_size)
         max_accuracy, stop_exit_code = _train(
             args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
             train_every, test_every, drawn_test_every, histograms, seed_generator)
@@ -598,6 +602,105 @@ def _model_folder_held(args):
         yield
     finally:
         lock.release()
+
+
+# Stateful random ops: their state lives in the op, where no checkpoint can reach it.
+_UNSAVED_RANDOM_OPS = re.compile(r"^(Random\w*|TruncatedNormal|Multinomial|"
+                                 r"ParameterizedTruncatedNormal)$")
+
+
+def _check_resume_is_exact(training_step, variables, optimizer, seed_generator, train,
+                           batch_size):
+    """With --save-model, a run resumed with --restore must be the same run: every
+    variable the training step reads or changes has to be in the checkpoints, and its
+    random numbers (dropout) must come from a generator that is. Traces training_step
+    for one batch (the training loop reuses that trace), and raises a TrainingError that
+    names what would be lost, rather than let a resumed run quietly differ."""
+    import tensorflow as tf
+
+    optimizer.build([v for v in variables if v.trainable])  # as _train does, first
+    kept = list(variables) + list(optimizer.variables)
+    if seed_generator is not None:
+        kept.append(seed_generator.state)
+    kept_ids = {id(_tf_variable(v)) for v in kept}
+    if not hasattr(training_step, "get_concrete_function"):  # a plain function: trace it
+        training_step = tf.function(training_step)
+    traced = training_step.get_concrete_function(
+        tf.TensorSpec([batch_size, *train.images.shape[1:]], tf.as_dtype(train.images.dtype)),
+        tf.TensorSpec([batch_size, *train.labels.shape[1:]], tf.as_dtype(train.labels.dtype)),
+        tf.TensorSpec([], tf.float32))
+    unsaved = [v.name.split(":")[0] for v in traced.variables if id(v) not in kept_ids]
+    graph = traced.graph.as_graph_def()
+    op_types = {node.op for node in graph.node}
+    op_types |= {node.op for function in graph.library.function for node in function.node_def}
+    stateful_random = sorted(op for op in op_types if _UNSAVED_RANDOM_OPS.match(op))
+    fix = ("Draw dropout's random numbers from a generator made once, before the model: "
+           "dropout_seeds = keras.random.SeedGenerator(args.seed), "
+           "keras.random.dropout(Y, rate, seed=dropout_seeds), and hand it to the trainer: "
+           "trainer.run(..., seed_generator=dropout_seeds) (stage 2.2 shows all three).")
+    if any("seed_generator" in name for name in unsaved):
+        raise TrainingError(
+            f"--save-model: the training step draws random numbers from a "
+            f"keras.random.SeedGenerator ({', '.join(unsaved)}) that trainer.run() was not "
+            f"given, so the checkpoints would not keep its state and a run resumed with "
+            f"--restore would drop out other neurons than an uninterrupted run. {fix}")
+    if stateful_random:
+        raise TrainingError(
+            f"--save-model: the training step draws random numbers with "
+            f"{', '.join(stateful_random)} (tf.nn.dropout or tf.random without a generator), "
+            f"whose state no checkpoint can keep: a run resumed with --restore would not be "
+            f"the same run. {fix}")
+    if unsaved:
+        raise TrainingError(
+            f"--save-model: the training step uses variables that are not in the list "
+            f"given to trainer.run(variables=...): {', '.join(unsaved)}. The checkpoints "
+            f"and the saved network would miss them: add them to that list.")
+
+
+def _tf_variable(variable):
+    """The tf.Variable behind a Keras variable (the optimiser's, a SeedGenerator's)."""
+    import tensorflow as tf
+    return variable if isinstance(variable, tf.Variable) else variable.value
+
+
+_MISFIT_CALL = re.compile(r"(?:tf__)?(\w+)\(\) (takes .*? given|got an unexpected keyword "
+                          r"argument '\w+'|missing \d+ required .*?argument.*?: [^\n]*)")
+_USER_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\w+)[ *]*\n\s*(.*)')
+
+
+@contextlib.contextmanager
+def _stage_functions_named(model):
+    """A stage's function called with arguments its definition does not take (model(X,
+    training) where the stage still says def model(X)) fails while TensorFlow traces it,
+    with a TypeError that names autograph's copy of the function. Say instead which
+    function of the stage, defined where and how, was called where and how."""
+    try:
+        yield
+    except TypeError as error:
+        message = str(error)
+        misfit = _MISFIT_CALL.search(message)
+        model = getattr(model, "python_function", model)
+        function = None
+        if misfit:  # the stage's function of that name (the model may be called so)
+            function = model.__globals__.get(misfit.group(1))
+            function = model if function is None and model.__name__ == misfit.group(1) else function
+        function = getattr(function, "python_function", function)
+        if not callable(function) or not hasattr(function, "__code__"):
+            raise
+        name, code = misfit.group(1), function.__code__
+        definition = f"def {name}{inspect.signature(function)}"
+        callers = _USER_FRAME.findall(message)
+        where = ""
+        if callers:
+            path, line, caller, source = callers[-1]
+            where = f" by {caller}() ({Path(path).name}, line {line}: {source.strip()})"
+        raise TrainingError(
+            f"{name}() was called{where} with arguments its definition does not take: "
+            f"{name}() {misfit.group(2)}. It is defined as `{definition}` "
+            f"({Path(code.co_filename).name}, line {code.co_firstlineno}). Give the "
+            f"definition the arguments its callers pass (a stage with dropout: "
+            f"def model(X, training=False), as in stage 2.2), or call it as it is defined."
+        ) from None
 
 
 def _train(args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,

@@ -8,11 +8,18 @@ Two kinds of picture, all written to docs/pictures/:
   ten on 2 CPU cores, half of it stage 4.2.
 - diagrams: small drawings of the networks and of the ideas (softmax, a convolution's
   filter sliding, dropout, batch norm, the learning-rate decay...), drawn with
-  matplotlib. A few seconds for all of them.
+  matplotlib. A few seconds for all of them. Each is drawn twice: with English labels
+  for docs/codelab.md, and with Chinese labels into docs/pictures/zh/ for
+  docs/codelab.zh-CN.md. The Chinese ones need a font with Chinese characters, and
+  this script is the only part of the project that does: on Debian or Ubuntu,
+  `sudo apt install fonts-noto-cjk` (or `--language en` for the English ones alone).
+  dashboard_annotated.png writes notes over the stage 1.0 dashboard (1.0.png): make
+  the dashboards first when they change.
 
     python3 docs/make_pictures.py                   # everything
     python3 docs/make_pictures.py --stage 2.1       # one stage's pictures alone
     python3 docs/make_pictures.py --only diagrams   # the diagrams alone
+    python3 docs/make_pictures.py --language en     # no Chinese diagrams (no CJK font)
     python3 docs/make_pictures.py --dry-run         # what it would make, and how long
 
 Every file is written under a temporary name, then renamed: an interrupted run leaves
@@ -110,6 +117,8 @@ def _umask():
 def save_figure(fig, path):
     """Save a matplotlib figure under a temporary name, then rename it into place."""
     path = Path(path)
+    if LANGUAGE["now"] == "zh":
+        _chinese_labels(fig)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".png")
     os.close(handle)
     try:
@@ -161,6 +170,96 @@ def run_dashboard(stage, path, iterations=None):
 
 BLUE, ORANGE, RED, GREEN, GREY = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c", "#9a9a9a"
 PURPLE = "#9467bd"  # the speedrun (stage 5.0)
+
+
+LANGUAGE = {"now": "en"}  # the language of the labels being drawn: "en" or "zh"
+
+
+def _t(text):
+    """A label as the drawing code writes it: in English. save_figure() translates every
+    label of a Chinese picture just before writing it (see CHINESE_LABELS)."""
+    return text
+
+
+# The Chinese guide's diagrams: the same drawings with Chinese labels, in
+# pictures/zh/. Only this script needs a font with Chinese characters: Noto Sans CJK
+# (Debian and Ubuntu: sudo apt install fonts-noto-cjk), WenQuanYi, Source Han Sans, or
+# the system's own on Windows and macOS.
+CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+             "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
+             "Hiragino Sans GB", "Noto Sans CJK JP"]
+CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+class MissingTranslation(Exception):
+    pass
+
+
+def CJK_FONTS_FOUND():
+    """Can the Chinese pictures be drawn here?"""
+    try:
+        _cjk_font()
+        return True
+    except SystemExit:
+        return False
+
+
+def _cjk_font():
+    """The name of a font with Chinese characters, or an error that says how to get one."""
+    from matplotlib import font_manager
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    if not installed & set(CJK_FONTS):  # installed after matplotlib cached its font list?
+        for file in font_manager.findSystemFonts():
+            if re.search(r"CJK|wqy|SourceHan|msyh|simhei|PingFang", file, re.IGNORECASE):
+                try:
+                    font_manager.fontManager.addfont(file)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    raise SystemExit("error: the Chinese pictures need a font with Chinese characters, and "
+                     "matplotlib finds none (it looks for: " + ", ".join(CJK_FONTS) + "). On "
+                     "Debian or Ubuntu: sudo apt install fonts-noto-cjk. Or make the English "
+                     "pictures alone: --language en")
+
+
+def _chinese_labels(fig):
+    """Put every English label of the figure into Chinese (CHINESE_LABELS), in a font
+    that has the characters. Raises MissingTranslation naming the labels it lacks."""
+    from matplotlib.text import Text
+    from matplotlib.ticker import FuncFormatter
+    cjk = _cjk_font()
+    font = ["DejaVu Sans", cjk]  # Latin letters and digits as in the English pictures
+    monospace = ["DejaVu Sans Mono", cjk]  # columns of code stay aligned
+    missing = []
+
+    def chinese(text):
+        if not text or CHINESE.search(text) or text.startswith("$"):
+            return text
+        if text in CHINESE_LABELS:
+            return CHINESE_LABELS[text]
+        if ENGLISH_WORD.search(text) and text not in KEPT_AS_IS:
+            missing.append(text)
+        return text
+
+    fig.canvas.draw()  # makes the tick labels, which findobj() then sees
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):  # tick labels are remade at each drawing
+            english = axis.get_major_formatter()
+            axis.set_major_formatter(FuncFormatter(
+                lambda x, pos, english=english: chinese(english(x, pos))))
+    for artist in fig.findobj(Text):
+        text = chinese(artist.get_text())
+        if CHINESE.search(text):
+            mono = any("mono" in family.lower() for family in artist.get_fontfamily())
+            artist.set_text(text)
+            artist.set_fontfamily(monospace if mono else font)
+    if missing:
+        raise MissingTranslation("labels with no Chinese in CHINESE_LABELS:\n"
+                                 + "\n".join(sorted(set(map(repr, missing)))))
 
 
 def _pyplot():
@@ -606,8 +705,8 @@ def draw_one_cycle(path):
                 fontsize=9, arrowprops=dict(arrowstyle="->", color="#444444"))
     ax.text(168, 0.011, "half cosine down to 0:\nbig steps cross the landscape,\n"
             "small ones settle the network", ha="left", va="bottom", fontsize=9)
-    ax.annotate("at the end the rate is almost 0: the\nweights hardly move, so the final test\n"
-                "figure is as good as the best one", xy=(iterations, 0.0003),
+    ax.annotate("at the end the rate is almost 0: the\nweights hardly move, and the network\n"
+                "settles where the schedule took it", xy=(iterations, 0.0003),
                 xytext=(150, 0.0035), fontsize=9, ha="left",
                 arrowprops=dict(arrowstyle="->", color="#444444"))
     ax.set_xlim(0, iterations + 6)
@@ -882,10 +981,478 @@ def draw_predict_steps(path):
     plt.close(fig)
 
 
+def _test_digits(count):
+    """The first `count` MNIST test images, [count, 28, 28] floats in [0, 1]."""
+    if count not in _digits:
+        sys.path.insert(0, str(REPO))
+        import mnistdata
+        mnist = mnistdata.read_data_sets(one_hot=False, reshape=False)
+        _digits[count] = mnist.test.images[:count, :, :, 0]
+    return _digits[count]
+
+
+def draw_tensor(path):
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+    fig = plt.figure(figsize=(11, 4.3))
+    ax = fig.add_axes([0, 0, 1, 0.9])
+    ax.set_xlim(0, 33)
+    ax.set_ylim(-3.2, 9)
+    ax.axis("off")
+    fig.suptitle(_t("A tensor: numbers in a box with a shape, the length of each of its axes"),
+                 fontsize=11.5)
+
+    def caption(x, shape, text):
+        ax.text(x, -0.6, shape, ha="center", va="top", fontsize=11, fontweight="bold")
+        ax.text(x, -1.5, _t(text), ha="center", va="top", fontsize=9, color="#444444",
+                linespacing=1.35)
+
+    # 0 axes: one number
+    ax.add_patch(Rectangle((1.3, 3.2), 1.4, 1.4, facecolor="#fde3c8", edgecolor="#a0622a"))
+    ax.text(2.0, 3.9, "0.005", ha="center", va="center", fontsize=9)
+    caption(2.0, "[ ]", "0 axes: one number\n(the learning rate)")
+    # 1 axis: b [10]
+    for k in range(10):
+        ax.add_patch(Rectangle((5.0 + k * 0.55, 3.6), 0.55, 0.55, facecolor="#fde3c8",
+                               edgecolor="#a0622a"))
+    caption(7.75, "[10]", "1 axis: 10 numbers\n(b: one bias per digit)")
+    # 2 axes: W [784, 10], a few rows drawn
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 1, (12, 10))
+    ax.imshow(values, cmap="RdBu_r", extent=(12.5, 17.5, 0.4, 8.2), aspect="auto")
+    ax.text(15.0, 8.5, _t("10 columns"), ha="center", fontsize=8.5)
+    ax.text(12.2, 4.3, _t("784 rows"), ha="right", va="center", fontsize=8.5, rotation=90)
+    caption(15.0, "[784, 10]", "2 axes: a table\n(W: 784 weights per digit)")
+    # 3 axes: one image [28, 28, 1]
+    digit = _example_digit()
+    ax.imshow(1 - digit, cmap="gray", extent=(19.6, 23.6, 2.0, 6.0), vmin=0, vmax=1)
+    ax.add_patch(Rectangle((19.6, 2.0), 4.0, 4.0, fill=False, edgecolor="#555555"))
+    caption(21.6, "[28, 28, 1]", "3 axes: one image,\nheight x width x channels\n(1 channel: grey)")
+    # 4 axes: a batch X [100, 28, 28, 1]
+    digits = _test_digits(5)
+    for k in range(5)[::-1]:
+        x0, y0 = 26.0 + k * 0.55, 1.6 + k * 0.45
+        ax.imshow(1 - digits[k], cmap="gray", extent=(x0, x0 + 4.0, y0, y0 + 4.0), vmin=0,
+                  vmax=1, zorder=10 - k)
+        ax.add_patch(Rectangle((x0, y0), 4.0, 4.0, fill=False, edgecolor="#555555",
+                               zorder=10 - k))
+    ax.text(29.8, 8.2, _t("100 of them"), ha="center", fontsize=8.5)
+    caption(29.1, "[100, 28, 28, 1]", "4 axes: a batch of images\n(X: what a training step gets)")
+    ax.set_xlim(0, 33)  # imshow resets the limits
+    ax.set_ylim(-3.2, 9)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def draw_conv_channels(path):
+    plt = _pyplot()
+    from matplotlib.patches import Polygon
+    digit = _example_digit()
+    # four input channels: what four edge filters of a first layer might answer to
+    edges = {"top edge": [[-1] * 5, [-1] * 5, [0] * 5, [1] * 5, [1] * 5],
+             "left edge": np.array([[-1] * 5, [-1] * 5, [0] * 5, [1] * 5, [1] * 5]).T.tolist(),
+             "bottom edge": [[1] * 5, [1] * 5, [0] * 5, [-1] * 5, [-1] * 5],
+             "right edge": np.array([[1] * 5, [1] * 5, [0] * 5, [-1] * 5, [-1] * 5]).T.tolist()}
+    channels = [np.maximum(_conv_same(digit, np.array(k, float) / 10, 2)[0], 0)
+                for k in edges.values()]  # 14 x 14 each, as Y1 -> stride 2
+    # one filter of the next layer: 3 x 3 on each of the 4 channels, one slice per channel
+    weights = np.array([[[0, 1, 0], [0, 1, 0], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 0]],
+                        [[0, 0, 0], [0, -1, 0], [0, -1, 0]], [[0, 0, 0], [0, -1, -1], [0, 0, 0]]],
+                       float)
+    output = sum(_conv_same(c, w, 1)[0] for c, w in zip(channels, weights))
+    output = np.maximum(output, 0)
+    fig = plt.figure(figsize=(11, 4.8))
+    fig.suptitle(_t("One filter looks at every input channel: its weights are a stack of one "
+                    "slice per channel"), fontsize=11)
+    for k, (name, channel) in enumerate(zip(edges, channels)):
+        ax = fig.add_axes([0.015 + k * 0.13, 0.42, 0.115, 0.40])
+        ax.imshow(channel, cmap="gray_r")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(_t(f"channel {k + 1}:") + "\n" + _t(name), fontsize=8.5)
+        ax = fig.add_axes([0.035 + k * 0.13, 0.12, 0.075, 0.20])
+        ax.imshow(weights[k], cmap="RdBu_r", vmin=-1.2, vmax=1.2)
+        for i in range(3):
+            for j in range(3):
+                ax.text(j, i, f"{weights[k, i, j]:+.0f}" if weights[k, i, j] else "0",
+                        ha="center", va="center", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(_t(f"slice {k + 1}"), fontsize=8, pad=2)
+        if k:
+            fig.text(0.012 + k * 0.13, 0.22, "+", fontsize=16, ha="center", va="center")
+    fig.text(0.27, 0.015, _t("input: 14 x 14 x 4 (4 channels). One filter: 3 x 3 x 4 = 36 "
+                             "weights + 1 bias;\neach slice slides over its own channel"),
+             ha="center", fontsize=9.5)
+    fig.text(0.61, 0.47, _t("add the 4 results,\nplus the bias,\nthen ReLU"), ha="center",
+             va="center", fontsize=9.5)
+    fig.text(0.61, 0.36, "→", fontsize=22, ha="center", va="center")
+    ax = fig.add_axes([0.67, 0.22, 0.18, 0.52])
+    ax.imshow(output, cmap="gray_r")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(_t("one output channel\n14 x 14"), fontsize=9.5)
+    fig.text(0.93, 0.47, _t("8 such filters\n(W2 [5, 5, 4, 8]\nin stage 3.0)\ngive 8 output\n"
+                            "channels"), ha="center", va="center", fontsize=9.5, color=BLUE)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def draw_pooling_padding(path):
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1, 1.2]})
+    fig.suptitle(_t("Stage 5.0's two ways of shrinking: no padding (VALID) and max pooling"),
+                 fontsize=11)
+    # VALID and SAME on an 8 x 8 image with a 3 x 3 filter
+    for ax, padding in zip(axes[:2], ("VALID", "SAME")):
+        size, pad = 8, (0 if padding == "VALID" else 1)
+        ax.set_xlim(-1.6, 9.6)
+        ax.set_ylim(9.6, -1.9)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        for i in range(-pad, size + pad):
+            for j in range(-pad, size + pad):
+                inside = 0 <= i < size and 0 <= j < size
+                ax.add_patch(Rectangle((j, i), 1, 1, facecolor="#dbe9f6" if inside else "white",
+                                       edgecolor="#4a6a8a" if inside else "#bbbbbb",
+                                       linestyle="-" if inside else ":", linewidth=0.7))
+                if not inside:
+                    ax.text(j + 0.5, i + 0.5, "0", ha="center", va="center", fontsize=7,
+                            color="#999999")
+        first = -pad
+        ax.add_patch(Rectangle((first, first), 3, 3, fill=False, edgecolor=RED, linewidth=2))
+        out = size - 2 if padding == "VALID" else size
+        ax.set_title(_t(f"{padding}: a 3 x 3 filter on 8 x 8\ngives {out} x {out}"), fontsize=10)
+        text = ("the filter stays inside the image:\n8 - 3 + 1 = 6 positions a row\n"
+                "(5.0: 28 - 5 + 1 = 24)") if padding == "VALID" else (
+                "zeros around the image (dotted):\nthe filter fits 8 positions a row\n"
+                "(stages 3.x, 4.2)")
+        ax.text(4, 9.3, _t(text), ha="center", va="top", fontsize=8.5)
+    # max pooling 2 x 2 on a 4 x 4 block
+    ax = axes[2]
+    ax.set_xlim(-0.5, 9.5)
+    ax.set_ylim(6.4, -1.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    block = np.array([[1, 3, 0, 2], [4, 2, 1, 1], [0, 1, 5, 2], [2, 0, 3, 1]])
+    tints = ["#fde3c8", "#dbe9f6", "#e2f0d9", "#f0dcef"]
+    for i in range(4):
+        for j in range(4):
+            quarter = (i // 2) * 2 + j // 2
+            top = block[i, j] == block[(i // 2) * 2:(i // 2) * 2 + 2, (j // 2) * 2:(j // 2) * 2 + 2].max()
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=tints[quarter], edgecolor="#555555"))
+            ax.text(j + 0.5, i + 0.5, str(block[i, j]), ha="center", va="center", fontsize=11,
+                    fontweight="bold" if top else "normal", color=RED if top else "#333333")
+    for i in range(2):
+        for j in range(2):
+            ax.add_patch(Rectangle((6 + j * 1.3, 1 + i * 1.3), 1.3, 1.3, facecolor=tints[i * 2 + j],
+                                   edgecolor="#555555"))
+            ax.text(6.65 + j * 1.3, 1.65 + i * 1.3, str(block[i * 2:i * 2 + 2, j * 2:j * 2 + 2].max()),
+                    ha="center", va="center", fontsize=12, color=RED, fontweight="bold")
+    ax.annotate("", xy=(5.8, 2.3), xytext=(4.3, 2.3), arrowprops=dict(arrowstyle="->", lw=1.5))
+    ax.set_title(_t("max pooling 2 x 2: the largest of each\n2 x 2 block; height and width halve"),
+                 fontsize=10)
+    ax.text(4.5, 5.2, _t("5.0: 24 x 24 -> 12 x 12, then 10 x 10 -> 5 x 5.\n"
+                         "A stroke found anywhere in a block survives."),
+            ha="center", va="top", fontsize=8.5)
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def draw_dashboard_annotated(path):
+    """The real dashboard at the end of stage 1.0 (pictures/1.0.png, from its run), with
+    what to read in each panel. Uses the 1.0.png of the folder it writes to, else the
+    guide's: make the dashboards first to annotate a new run."""
+    plt = _pyplot()
+    folders = [Path(path).parent, Path(path).parent.parent, PICTURES]  # zh/ is one down
+    source = next(folder / "1.0.png" for folder in folders if (folder / "1.0.png").exists())
+    image = plt.imread(source)
+    height, width = image.shape[:2]
+    fig = plt.figure(figsize=(13, 9.2))
+    ax = fig.add_axes([0.02, 0.14, 0.96, 0.72])
+    ax.imshow(image)
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+    notes = [  # (point on the dashboard, in pixels; text position, figure fraction; text)
+        ((300, 66), (0.01, 0.985), "test accuracy (thick red): all 10,000\n"
+                                   "test digits. The curve that matters."),
+        ((381, 53), (0.01, 0.915), "training accuracy (thin blue): only the\n"
+                                   "batch of 100, hence the noise"),
+        ((497, 46), (0.36, 0.985), "the loss starts at 230, above the top:\nthe scale "
+                                   "starts at 0-100, then\nfollows the loss"),
+        ((968, 58), (0.70, 0.985), "misrecognised digits first, on red:\n"
+                                   "correct digit left, network's answer\nright"),
+        ((240, 548), (0.01, 0.115), "7 bands, each holding 1/7 of the\n"
+                                    "weights; darkest: around the median"),
+        ((700, 610), (0.31, 0.115), "the biases, the same way (stages\n"
+                                    "4.x and 5.0 show activations here)"),
+        ((760, 692), (0.31, 0.04), "x axis: the training step"),
+        ((1100, 605), (0.66, 0.115), "the red block ends at the test accuracy:\n"
+                                     "92 %, so 8 % of the test digits are wrong"),
+    ]
+    for (x, y), (tx, ty), text in notes:
+        ax.annotate(_t(text), xy=(x, y), xycoords="data", xytext=(tx, ty),
+                    textcoords="figure fraction", fontsize=10, va="top",
+                    bbox=dict(boxstyle="round,pad=0.3", facecolor="#fff8d8", edgecolor="#c8a800"),
+                    arrowprops=dict(arrowstyle="->", color="#9a7b00", lw=1.2))
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+# The labels of the Chinese pictures, keyed by the English label as drawn.
+CHINESE_LABELS = {
+    # ladder
+    "From 92 % to 99.5 %: test digits still wrong at each stage's best test point\n"
+    "(measured: full runs, seed 0, 2 CPU cores)":
+        "从 92% 到 99.5%：各阶段最好的测试点上仍然认错的测试数字\n（实测：完整运行，种子 0，2 个 CPU 核）",
+    "1.0\nsoftmax": "1.0\nsoftmax", "2.0\nsigmoid": "2.0\nsigmoid",
+    "2.1\nReLU,\nlr decay": "2.1\nReLU，\n学习率衰减", "2.2\n+ dropout": "2.2\n+ Dropout",
+    "3.0\nconv": "3.0\n卷积", "3.1\nbigger conv,\ndropout": "3.1\n更大的卷积，\nDropout",
+    "4.0\nbatch norm,\nsigmoid": "4.0\n批归一化，\nsigmoid", "4.1\nbatch norm,\nReLU": "4.1\n批归一化，\nReLU",
+    "4.2\nbatch norm,\nconv": "4.2\n批归一化，\n卷积", "5.0\nspeedrun:\none epoch": "5.0\n速通：\n一个 epoch",
+    "blue: dense layers\ngreen: convolutions\norange: batch norm\npurple: the speedrun, 99 % in\n"
+    "one pass over the training images":
+        "蓝：全连接层\n绿：卷积\n橙：批归一化\n紫：速通，训练图片\n只过一遍就到 99%",
+    "test digits wrong, of 10,000": "认错的测试数字（共 10,000 张）",
+    # dashboard map and annotated dashboard
+    "Accuracy": "准确率", "Cross-entropy loss": "交叉熵损失", "Training digits": "训练数字",
+    "Weights": "权重", "Biases": "偏置", "Test digits": "测试数字",
+    "training and test accuracy,\nfrom 0 to 1.\nLook: how high, how noisy.":
+        "训练和测试准确率，\n从 0 到 1。\n看：有多高，抖得多厉害。",
+    "training and test loss.\nLook: test loss climbing while\ntraining loss falls = overfitting.":
+        "训练和测试损失。\n看：训练损失下降、测试损失\n却上升 = 过拟合。",
+    "the 100 digits of this batch.\nRed: misrecognised; correct\ndigit left, network's answer right.":
+        "本批次的 100 个数字。\n红色：认错的；左边是正确答案，\n右边是网络的回答。",
+    "spread of all weights over time:\n7 bands, 1/7 of the weights in each,\n"
+    "darkest band around the median.":
+        "全部权重的分布随时间的变化：\n7 条色带，每条含 1/7 的权重，\n最深的一条在中位数附近。",
+    "the same for all biases.\nStages 4.x and 5.0 show\nactivations instead.":
+        "全部偏置，画法相同。\n阶段 4.x 和 5.0 改为\n显示激活值。",
+    "1,000 of the 10,000 test digits,\nwrong ones first (red).\nScale 100 % to 90 %:\n"
+    "red height = error rate.":
+        "1 万张测试数字中的 1,000 张，\n认错的排在前面（红色）。\n刻度从 100% 到 90%：\n红色高度 = 错误率。",
+    "Keys (click on the window first):  1-6 one panel alone   7 panels 1+2   8 panels 4+5   "
+    "9 panels 3+6\n0 or Esc all six   space pause / resume   o zoom   h reset zoom   "
+    "Ctrl-S save the image":
+        "按键（先点一下窗口）：1-6 单独显示一个面板   7 面板 1+2   8 面板 4+5   9 面板 3+6\n"
+        "0 或 Esc 六个全显示   空格 暂停/继续   o 缩放   h 还原缩放   Ctrl-S 保存图片",
+    "test accuracy (thick red): all 10,000\ntest digits. The curve that matters.":
+        "测试准确率（粗红线）：全部 1 万张\n测试数字。真正要看的曲线。",
+    "training accuracy (thin blue): only the\nbatch of 100, hence the noise":
+        "训练准确率（细蓝线）：只来自当前\n这批 100 张，所以很抖",
+    "the loss starts at 230, above the top:\nthe scale starts at 0-100, then\nfollows the loss":
+        "损失从 230 开始，在顶端之外：\n纵轴先是 0-100，\n然后跟着损失变化",
+    "misrecognised digits first, on red:\ncorrect digit left, network's answer\nright":
+        "认错的数字排在前面，红底：\n左边是正确答案，\n右边是网络的回答",
+    "7 bands, each holding 1/7 of the\nweights; darkest: around the median":
+        "7 条色带，每条含 1/7 的权重；\n最深的一条在中位数附近",
+    "the biases, the same way (stages\n4.x and 5.0 show activations here)":
+        "偏置，画法相同（阶段 4.x\n和 5.0 在这里显示激活值）",
+    "x axis: the training step": "横轴：训练步数",
+    "the red block ends at the test accuracy:\n92 %, so 8 % of the test digits are wrong":
+        "红色块的底边就是测试准确率：\n92%，也就是 8% 的测试数字认错了",
+    # tensor
+    "A tensor: numbers in a box with a shape, the length of each of its axes":
+        "张量：装在盒子里的一组数，带一个形状，即每个轴的长度",
+    "0 axes: one number\n(the learning rate)": "0 个轴：一个数\n（学习率）",
+    "1 axis: 10 numbers\n(b: one bias per digit)": "1 个轴：10 个数\n（b：每个数字一个偏置）",
+    "2 axes: a table\n(W: 784 weights per digit)": "2 个轴：一张表\n（W：每个数字 784 个权重）",
+    "3 axes: one image,\nheight x width x channels\n(1 channel: grey)":
+        "3 个轴：一张图片，\n高 x 宽 x 通道\n（1 个通道：灰度）",
+    "4 axes: a batch of images\n(X: what a training step gets)": "4 个轴：一批图片\n（X：一个训练步骤拿到的）",
+    "10 columns": "10 列", "784 rows": "784 行", "100 of them": "共 100 张",
+    # one layer
+    "one image\n28 x 28 pixels": "一张图片\n28 x 28 像素", "784 pixels, in a row": "784 个像素，排成一列",
+    "10 neurons, one per digit": "10 个神经元，每个数字一个",
+    "every line is one weight: 784 x 10 = 7,840 weights, and 10 biases":
+        "每条线是一个权重：784 x 10 = 7,840 个权重，外加 10 个偏置",
+    "neuron 7: x1·w1,7 + x2·w2,7 + ...\n... + x784·w784,7 + b7":
+        "神经元 7：x1·w1,7 + x2·w2,7 + ...\n... + x784·w784,7 + b7",
+    "10 probabilities,\nadding up to 1": "10 个概率，\n加起来等于 1",
+    # matrix shapes
+    "[100, 784]\n100 images,\n784 pixels each": "[100, 784]\n100 张图片，\n每张 784 个像素",
+    "[10]\nadded to\nevery row": "[10]\n加到\n每一行上",
+    "softmax,\nrow by row": "softmax，\n逐行计算", "[100, 10]\neach row\nadds up to 1": "[100, 10]\n每行\n加起来为 1",
+    "In red: row i of X\n(image i's pixels)\ntimes column j of W\n(digit j's weights),\n"
+    "plus b[j], gives one\nnumber: Ylogits[i, j].":
+        "红色：X 的第 i 行\n（图片 i 的像素）\n乘以 W 的第 j 列\n（数字 j 的权重），\n再加 b[j]，得到一个\n数：Ylogits[i, j]。",
+    # softmax and one-hot
+    "Ylogits: 10 weighted sums\n(any sign, any size)": "Ylogits：10 个加权和\n（可正可负，大小不限）",
+    "Y = softmax(Ylogits)\ne^L / sum of e^L: positive, add up to 1":
+        "Y = softmax(Ylogits)\ne^L / e^L 之和：都为正，加起来为 1",
+    "Y_: the label 7, one-hot": "Y_：标签 7，独热编码", "digit": "数字",
+    "cross-entropy = -sum(Y_ * log(Y)) = -log(Y[7]) = -log(0.65) = 0.43    "
+    "(0 if the network gave 7 a probability of 1)":
+        "交叉熵 = -sum(Y_ * log(Y)) = -log(Y[7]) = -log(0.65) = 0.43    （如果网络给 7 的概率是 1，就是 0）",
+    # gradient descent
+    "Gradient descent: steps against the gradient\n(the star: the lowest loss)":
+        "梯度下降：逆着梯度迈步\n（星号：损失最低处）",
+    "Mini-batches: each step's gradient comes from\n100 images only: noisy, but downhill on average":
+        "小批量：每一步的梯度只来自 100 张图片：\n有噪声，但平均而言是往下走",
+    "learning rate": "学习率", "too small (0.15): creeps": "太小（0.15）：慢慢爬",
+    "good (0.9)": "合适（0.9）", "too large (2.1): bounces ever higher": "太大（2.1）：越弹越高",
+    "weight 1": "权重 1", "weight 2": "权重 2",
+    # five layers
+    "Stage 2.0: five layers, 784 -> 200 -> 100 -> 60 -> 30 -> 10\n"
+    "185,300 weights and biases to learn (stage 1.0 had 7,850)":
+        "阶段 2.0：五层，784 -> 200 -> 100 -> 60 -> 30 -> 10\n要学 185,300 个权重和偏置（阶段 1.0 只有 7,850 个）",
+    "784\npixels": "784\n像素",
+    # log(0)
+    "The loss of one image: -log(Y)": "一张图片的损失：-log(Y)",
+    "probability Y that the network gives the correct digit": "网络给正确数字的概率 Y",
+    "Y -> 0: the loss grows\nwithout limit; log(0) = -inf": "Y -> 0：损失无限增大；\nlog(0) = -inf",
+    "sure and right: 0": "有把握且正确：0",
+    "float32, logits [0, 120], label Y_ = [0, 1]: sure and right\n\n"
+    "Softmax, then log (stage 1.0's loss, written by hand):\n"
+    "  Y           = [0, 1]   e^-120 rounds to 0\n  log(Y)      = [-inf, 0]\n"
+    "  Y_ * log(Y) = [nan, 0]   0 x -inf is NaN\n  loss        = nan: training stops\n\n"
+    "From the logits (stage 2.0 on):\n  log(Y) = logits - log(sum(e^logits))\n"
+    "         = [-120, 0]   always finite\n  loss   = 0: right, and sure":
+        "float32，logits [0, 120]，标签 Y_ = [0, 1]：有把握且正确\n\n"
+        "先 softmax 再取 log（阶段 1.0 手写的损失）：\n"
+        "  Y           = [0, 1]   e^-120 舍入为 0\n  log(Y)      = [-inf, 0]\n"
+        "  Y_ * log(Y) = [nan, 0]   0 x -inf 是 NaN\n  loss        = nan：训练停止\n\n"
+        "直接从 logits 计算（阶段 2.0 起）：\n  log(Y) = logits - log(sum(e^logits))\n"
+        "         = [-120, 0]   永远有限\n  loss   = 0：正确，且有把握",
+    # sigmoid and relu
+    "Sigmoid: flat on both sides": "sigmoid：两侧平坦", "ReLU: slope 1 wherever it is active": "ReLU：激活时斜率处处为 1",
+    "its slope (at most 0.25)": "它的斜率（最大 0.25）", "its slope (0 or 1)": "它的斜率（0 或 1）",
+    "weighted sum x": "加权和 x", "slope near 0:\nlittle gradient\ngets through": "斜率接近 0：\n梯度几乎\n传不过去",
+    "Back through 4 sigmoid layers, the gradient is multiplied by at most 0.25 four times: "
+    "0.25^4 = 0.004.":
+        "反向穿过 4 个 sigmoid 层，梯度要乘上四次斜率，每次最多 0.25：0.25^4 = 0.004。",
+    # learning-rate decay
+    "Learning-rate decay: big steps first, small steps to settle": "学习率衰减：先迈大步，再用小步稳住",
+    "learning rate (log scale)": "学习率（对数刻度）", "training step": "训练步数",
+    "2.0: constant 0.003": "2.0：固定 0.003", "the floor: 0.0001": "下限：0.0001",
+    # dropout
+    "Training: at each step a new random quarter of the\nhidden neurons is off; "
+    "the others' outputs x 1/0.75":
+        "训练时：每一步随机关掉四分之一的\n隐藏神经元；其余的输出乘以 1/0.75",
+    "Test: every neuron works,\nnothing is scaled": "测试时：所有神经元都工作，\n不做缩放",
+    "input": "输入", "hidden": "隐藏层", "output": "输出",
+    # convolution
+    "input: 28 x 28 x 1 (one channel)": "输入：28 x 28 x 1（一个通道）",
+    "output of this filter: 14 x 14\n(one channel per filter)": "这个卷积核的输出：14 x 14\n（每个卷积核一个通道）",
+    "stride 2: the next window\n(dashed) is 2 pixels further": "步幅 2：下一个窗口\n（虚线）往右移 2 个像素",
+    "one 5 x 5 filter: 25 weights\n+ 1 bias, the same at\nevery position": "一个 5 x 5 卷积核：25 个权重\n+ 1 个偏置，在每个\n位置都相同",
+    "output pixel =\nrelu(sum of the 25 pixels\nunder the window x the\n25 weights + bias)":
+        "输出像素 =\nrelu(窗口下 25 个像素\n与 25 个权重的\n乘积之和 + 偏置)",
+    "This filter lights up where a stroke has paper above it. SAME padding: the window also goes "
+    "over the borders (zeros outside), so 28 / 2 = 14.":
+        "笔画上方是白纸的地方，这个卷积核就会亮起来。SAME 填充：窗口也会滑过边缘（外面补 0），所以 28 / 2 = 14。",
+    # conv channels
+    "One filter looks at every input channel: its weights are a stack of one slice per channel":
+        "一个卷积核同时看所有输入通道：它的权重是一叠，每个通道一片",
+    "channel 1:\ntop edge": "通道 1：\n上边缘", "channel 2:\nleft edge": "通道 2：\n左边缘",
+    "channel 3:\nbottom edge": "通道 3：\n下边缘", "channel 4:\nright edge": "通道 4：\n右边缘",
+    "slice 1": "第 1 片", "slice 2": "第 2 片", "slice 3": "第 3 片", "slice 4": "第 4 片",
+    "input: 14 x 14 x 4 (4 channels). One filter: 3 x 3 x 4 = 36 weights + 1 bias;\n"
+    "each slice slides over its own channel":
+        "输入：14 x 14 x 4（4 个通道）。一个卷积核：3 x 3 x 4 = 36 个权重 + 1 个偏置；\n每一片在自己的通道上滑动",
+    "add the 4 results,\nplus the bias,\nthen ReLU": "4 个结果相加，\n再加偏置，\n然后 ReLU",
+    "one output channel\n14 x 14": "一个输出通道\n14 x 14",
+    "8 such filters\n(W2 [5, 5, 4, 8]\nin stage 3.0)\ngive 8 output\nchannels":
+        "8 个这样的卷积核\n（阶段 3.0 的\nW2 [5, 5, 4, 8]）\n给出 8 个\n输出通道",
+    # network shapes
+    "Stage 3.0: three convolutional layers (ReLU), one dense layer, softmax":
+        "阶段 3.0：三个卷积层（ReLU），一个全连接层，softmax",
+    "Stage 3.1: more and larger filters, dropout on the dense layer":
+        "阶段 3.1：更多、更大的卷积核，全连接层上加 Dropout",
+    "Stage 4.2: four times the channels of 3.1, batch norm before every ReLU":
+        "阶段 4.2：通道数是 3.1 的四倍，每个 ReLU 之前做批归一化",
+    "Stage 5.0: smaller images sooner (no padding, max pooling), fewer channels: 0.8 million\n"
+    "multiply-adds per image, against 9.4 million in 4.2":
+        "阶段 5.0：更早缩小图片（不填充、最大池化），更少的通道：每张图片 80 万次\n乘加，4.2 要 940 万次",
+    "conv 5x5, stride 1\nW1 [5, 5, 1, 4]": "卷积 5x5，步幅 1\nW1 [5, 5, 1, 4]",
+    "conv 5x5, stride 2\nW2 [5, 5, 4, 8]": "卷积 5x5，步幅 2\nW2 [5, 5, 4, 8]",
+    "conv 4x4, stride 2\nW3 [4, 4, 8, 12]": "卷积 4x4，步幅 2\nW3 [4, 4, 8, 12]",
+    "conv 6x6, stride 1\nW1 [6, 6, 1, 6]": "卷积 6x6，步幅 1\nW1 [6, 6, 1, 6]",
+    "conv 5x5, stride 2\nW2 [5, 5, 6, 12]": "卷积 5x5，步幅 2\nW2 [5, 5, 6, 12]",
+    "conv 4x4, stride 2\nW3 [4, 4, 12, 24]": "卷积 4x4，步幅 2\nW3 [4, 4, 12, 24]",
+    "conv 6x6, stride 1\nW1 [6, 6, 1, 24]": "卷积 6x6，步幅 1\nW1 [6, 6, 1, 24]",
+    "conv 5x5, stride 2\nW2 [5, 5, 24, 48]": "卷积 5x5，步幅 2\nW2 [5, 5, 24, 48]",
+    "conv 4x4, stride 2\nW3 [4, 4, 48, 64]": "卷积 4x4，步幅 2\nW3 [4, 4, 48, 64]",
+    "conv 5x5, no padding\nW1 [5, 5, 1, 16]": "卷积 5x5，不填充\nW1 [5, 5, 1, 16]",
+    "conv 3x3, no padding\nW2 [3, 3, 16, 32]": "卷积 3x3，不填充\nW2 [3, 3, 16, 32]",
+    "max pool 2x2,\nbatch norm, ReLU": "最大池化 2x2，\n批归一化，ReLU",
+    "reshape\n7·7·12": "展平\n7·7·12", "reshape\n7·7·24": "展平\n7·7·24",
+    "reshape\n7·7·64": "展平\n7·7·64", "reshape\n5·5·32": "展平\n5·5·32",
+    "dense\nW4 [588, 200]": "全连接\nW4 [588, 200]", "dense\nW5 [200, 10]": "全连接\nW5 [200, 10]",
+    "dense\n+ dropout\nW4 [1176, 200]": "全连接\n+ Dropout\nW4 [1176, 200]",
+    "dense\n+ dropout\nW4 [3136, 200]": "全连接\n+ Dropout\nW4 [3136, 200]",
+    "dense, BN\nW3 [800, 128]": "全连接，批归一化\nW3 [800, 128]", "dense\nW4 [128, 10]": "全连接\nW4 [128, 10]",
+    "softmax:\n10 probabilities": "softmax：\n10 个概率",
+    "7 x 7 x 24\n(12 of 24 drawn)": "7 x 7 x 24\n（画出 24 个中的 12 个）",
+    "28 x 28 x 24\n(12 of 24 drawn)": "28 x 28 x 24\n（画出 24 个中的 12 个）",
+    "14 x 14 x 48\n(12 of 48 drawn)": "14 x 14 x 48\n（画出 48 个中的 12 个）",
+    "7 x 7 x 64\n(12 of 64 drawn)": "7 x 7 x 64\n（画出 64 个中的 12 个）",
+    "24 x 24 x 16\n(12 of 16 drawn)": "24 x 24 x 16\n（画出 16 个中的 12 个）",
+    "12 x 12 x 16\n(12 of 16 drawn)": "12 x 12 x 16\n（画出 16 个中的 12 个）",
+    "10 x 10 x 32\n(12 of 32 drawn)": "10 x 10 x 32\n（画出 32 个中的 12 个）",
+    "5 x 5 x 32\n(12 of 32 drawn)": "5 x 5 x 32\n（画出 32 个中的 12 个）",
+    # predict
+    "your digit: a photo or a scan\n(dark ink, uneven light)": "你写的数字：照片或扫描件\n（深色墨水，光照不均）",
+    "what the network sees (--save-prepared):\n28 x 28, light ink on black, centred":
+        "网络看到的（--save-prepared）：\n28 x 28，黑底浅色笔画，居中",
+    # batch norm
+    "1. one neuron's weighted sums\nover the batch: mean 3.3, variance 3.5":
+        "1. 一个神经元在整个批次上的\n加权和：均值 3.3，方差 3.5",
+    "2. normalised: (x - mean) / sqrt(var + eps)\nmean 0, variance 1":
+        "2. 归一化：(x - 均值) / sqrt(方差 + eps)\n均值 0，方差 1",
+    "3. x scale (1.6) + offset (0.8),\nboth learned, then the activation":
+        "3. 乘缩放（1.6）+ 偏移（0.8），\n两者都是学出来的，然后过激活函数",
+    "4. for the test: moving averages\nof the batches' means and variances":
+        "4. 测试时用：各批次均值和\n方差的滑动平均",
+    "mean of each batch": "每个批次的均值", "moving average (used at test)": "滑动平均（测试时使用）",
+    "Illustration with random numbers: batch norm, one neuron, one batch of 100 images.":
+        "用随机数示意：批归一化，一个神经元，一批 100 张图片。",
+    # pooling and padding
+    "Stage 5.0's two ways of shrinking: no padding (VALID) and max pooling":
+        "阶段 5.0 缩小图片的两种办法：不填充（VALID）和最大池化",
+    "VALID: a 3 x 3 filter on 8 x 8\ngives 6 x 6": "VALID：3 x 3 卷积核作用在 8 x 8 上\n得到 6 x 6",
+    "SAME: a 3 x 3 filter on 8 x 8\ngives 8 x 8": "SAME：3 x 3 卷积核作用在 8 x 8 上\n得到 8 x 8",
+    "the filter stays inside the image:\n8 - 3 + 1 = 6 positions a row\n(5.0: 28 - 5 + 1 = 24)":
+        "卷积核始终在图片内部：\n每行 8 - 3 + 1 = 6 个位置\n（5.0：28 - 5 + 1 = 24）",
+    "zeros around the image (dotted):\nthe filter fits 8 positions a row\n(stages 3.x, 4.2)":
+        "图片四周补 0（虚线）：\n每行放得下 8 个位置\n（阶段 3.x、4.2）",
+    "max pooling 2 x 2: the largest of each\n2 x 2 block; height and width halve":
+        "2 x 2 最大池化：每个 2 x 2 小块\n取最大值；高和宽都减半",
+    "5.0: 24 x 24 -> 12 x 12, then 10 x 10 -> 5 x 5.\nA stroke found anywhere in a block survives.":
+        "5.0：24 x 24 -> 12 x 12，然后 10 x 10 -> 5 x 5。\n小块里任何位置发现的笔画都会保留。",
+    # one cycle
+    "Stage 5.0's one-cycle learning rate: up for 30 % of the run, then down to 0":
+        "阶段 5.0 的单周期学习率：前 30% 上升，然后降到 0",
+    "5.0: 234 steps of 256 images, one epoch": "5.0：234 步，每步 256 张图片，一个 epoch",
+    "--iterations 150: the same cycle, squeezed": "--iterations 150：同一个周期，压缩",
+    "--iterations 100: the same cycle, squeezed": "--iterations 100：同一个周期，压缩",
+    "peak 0.02 at step 70": "第 70 步达到峰值 0.02",
+    "climb: 30 % of the run\n(Adam's averages and the\nbatch-norm averages settle)":
+        "爬升：占训练的 30%\n（Adam 的平均值和批归一化的\n平均值趁机稳定下来）",
+    "half cosine down to 0:\nbig steps cross the landscape,\nsmall ones settle the network":
+        "半个余弦降到 0：\n大步穿过损失地形，\n小步让网络稳定下来",
+    "at the end the rate is almost 0: the\nweights hardly move, and the network\n"
+    "settles where the schedule took it":
+        "最后学习率几乎为 0：\n权重几乎不动，网络停在\n调度把它带到的地方",
+    "training images seen (thousands)": "看过的训练图片（千张）",
+}
+# Labels that read the same in both: names, code, formulas (and matplotlib's own "$...$").
+KEPT_AS_IS = {
+    "softmax", "Ylogits", "-log(Y)", "relu(x) = max(0, x)", "sigmoid(x)",
+    "100\nsigmoid", "10\nsoftmax", "200\nsigmoid", "30\nsigmoid", "60\nsigmoid",
+    "2.1, 2.2, 3.0, 3.1: 0.0001 + 0.003 e^(-step/2000)", "4.0, 4.1: 0.0001 + 0.03 e^(-step/1000)",
+    "4.2: 0.0001 + 0.02 e^(-step/1600)",
+}
+
+
 # (file name, the stage whose step in the guides shows it, how to draw it)
 DIAGRAMS = [
     ("ladder.png", "1.0", draw_ladder),
     ("dashboard_map.png", "1.0", draw_dashboard_map),
+    ("dashboard_annotated.png", "1.0", draw_dashboard_annotated),
+    ("tensor.png", "1.0", draw_tensor),
     ("one_layer.png", "1.0", draw_one_layer),
     ("matrix_shapes.png", "1.0", draw_matrix_shapes),
     ("softmax_onehot.png", "1.0", draw_softmax_onehot),
@@ -896,26 +1463,50 @@ DIAGRAMS = [
     ("lr_decay.png", "2.1", draw_lr_decay),
     ("dropout.png", "2.2", draw_dropout),
     ("convolution.png", "3.0", draw_convolution),
+    ("conv_channels.png", "3.0", draw_conv_channels),
     ("conv_shapes_3.0.png", "3.0", lambda path: draw_conv_shapes(path, "3.0")),
     ("conv_shapes_3.1.png", "3.1", lambda path: draw_conv_shapes(path, "3.1")),
     ("predict_steps.png", "3.1", draw_predict_steps),  # step 11 predicts with stage 3.1's model
     ("batchnorm.png", "4.0", draw_batchnorm),
     ("conv_shapes_4.2.png", "4.2", lambda path: draw_conv_shapes(path, "4.2")),
     ("conv_shapes_5.0.png", "5.0", lambda path: draw_conv_shapes(path, "5.0")),
+    ("pooling_padding.png", "5.0", draw_pooling_padding),
     ("one_cycle.png", "5.0", draw_one_cycle),
 ]
 
 
 # ------------------------------------------------------------------------ plan
 
-def plan(stages=None, only=None):
+CHINESE_FOLDER = "zh"  # pictures/zh/: the diagrams with Chinese labels, for codelab.zh-CN.md
+LANGUAGES = ["en", "zh"]
+
+
+def in_chinese(maker):
+    """The same drawing, with Chinese labels (see _chinese_labels)."""
+    def make(path):
+        LANGUAGE["now"] = "zh"
+        try:
+            maker(path)
+        finally:
+            LANGUAGE["now"] = "en"
+    return make
+
+
+def plan(stages=None, only=None, languages=None):
     """[(kind, stage, file name, maker or None)] in the order they are made: the
-    diagrams first (seconds), then the dashboards (minutes)."""
+    diagrams first (seconds; each in English, then in Chinese in zh/), then the
+    dashboards (minutes; the program's own window, in English)."""
     stages = stages or STAGE_IDS
+    languages = languages or LANGUAGES
     items = []
     if only in (None, "diagrams"):
-        items += [("diagram", stage, name, maker) for name, stage, maker in DIAGRAMS
-                  if stage in stages]
+        for name, stage, maker in DIAGRAMS:
+            if stage not in stages:
+                continue
+            if "en" in languages:
+                items.append(("diagram", stage, name, maker))
+            if "zh" in languages:
+                items.append(("diagram", stage, f"{CHINESE_FOLDER}/{name}", in_chinese(maker)))
     if only in (None, "dashboards"):
         items += [("dashboard", stage, dashboard_name(stage), None) for stage in STAGE_IDS
                   if stage in stages]
@@ -936,6 +1527,10 @@ def parse_args(argv=None):
                              + " ".join(STAGE_IDS))
     parser.add_argument("--only", choices=["diagrams", "dashboards"],
                         help="only the diagrams (seconds) or only the dashboards (real runs)")
+    parser.add_argument("--language", choices=LANGUAGES, action="append",
+                        help="only the diagrams in this language: en, or zh (Chinese labels, "
+                             "in zh/; needs a CJK font such as Debian's fonts-noto-cjk); "
+                             "default: both")
     parser.add_argument("--iterations", type=int, metavar="N",
                         help="training steps for the dashboard runs (default: each stage's own)")
     parser.add_argument("--out", metavar="DIR", default=str(PICTURES),
@@ -952,7 +1547,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     out = Path(args.out)
-    items = plan(args.stage, args.only)
+    items = plan(args.stage, args.only, args.language)
     dashboards = [(stage, name) for kind, stage, name, _ in items if kind == "dashboard"]
     estimates = {stage: estimate_seconds(stage, args.iterations) for stage, _ in dashboards}
     total = sum(estimates.values())
@@ -979,6 +1574,7 @@ def main(argv=None):
     for kind, stage, name, maker in items:
         if kind != "diagram":
             continue
+        (out / name).parent.mkdir(exist_ok=True)
         started = time.perf_counter()
         maker(out / name)
         print(f"drew {shown(out / name)} ({time.perf_counter() - started:.1f} s)", flush=True)

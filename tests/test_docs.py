@@ -126,9 +126,18 @@ def test_english_guide_is_long_enough():
 def test_chinese_guide_covers_what_the_english_one_does():
     english, chinese = read(ENGLISH), read(CHINESE)
     assert len(sections(chinese)) == len(sections(english)) == STEPS
-    # the same pictures, step by step
+    # the same pictures, step by step: the diagrams with Chinese labels (pictures/zh/),
+    # the dashboards as the program draws them
+    make_pictures = load_make_pictures()
+    diagrams = {name for name, _, _ in make_pictures.DIAGRAMS}
+
+    def in_chinese(target):
+        name = target.removeprefix("pictures/")
+        return f"pictures/zh/{name}" if name in diagrams else target
+
     for (en_heading, en_body), (zh_heading, zh_body) in zip(sections(english), sections(chinese)):
-        assert set(images(zh_body)) == set(images(en_body)), (en_heading, zh_heading)
+        assert set(images(zh_body)) == {in_chinese(t) for t in images(en_body)}, \
+            (en_heading, zh_heading)
     # the same code
     assert python_lines(chinese) == python_lines(english)
     # and a text of comparable length: a Chinese character carries about as much as an
@@ -185,8 +194,8 @@ def test_one_stage_alone_with_fewer_iterations(tmp_path):
     assert "2.1.png" in commands[0]
     module = load_make_pictures()
     listed = {name for name in module.all_picture_names() if name in result.stdout}
-    expected = {name for name, stage, _ in module.DIAGRAMS if stage == "2.1"} | {"2.1.png"}
-    assert listed == expected
+    diagrams = {name for name, stage, _ in module.DIAGRAMS if stage == "2.1"}
+    assert listed == diagrams | {f"zh/{name}" for name in diagrams} | {"2.1.png"}
 
 
 def test_plan_selects_by_stage_and_kind():
@@ -209,9 +218,63 @@ def test_bad_options_are_refused(args, tmp_path):
 
 
 def test_diagrams_of_one_stage_are_drawn_and_renamed_into_place(tmp_path):
-    result = make_pictures("--only", "diagrams", "--stage", "2.1", "--out", str(tmp_path))
+    result = make_pictures("--only", "diagrams", "--stage", "2.1", "--language", "en",
+                           "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     made = sorted(path.name for path in tmp_path.iterdir())
     assert made == ["lr_decay.png", "sigmoid_relu.png"]  # no temporary file left behind
     for name in made:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_stage_s_diagrams_in_chinese_too(tmp_path):
+    module = load_make_pictures()
+    if not module.CJK_FONTS_FOUND():
+        pytest.skip("no font with Chinese characters (apt install fonts-noto-cjk)")
+    options = ["--only", "diagrams", "--stage", "2.1", "--out", str(tmp_path)]
+    assert module.main(options + ["--language", "zh"]) == 0  # in this process: quicker
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["zh"]
+    made = sorted(path.name for path in (tmp_path / "zh").iterdir())
+    assert made == ["lr_decay.png", "sigmoid_relu.png"]
+    assert module.main(options + ["--language", "en"]) == 0
+    for name in made:  # the same drawing, other labels
+        assert (tmp_path / "zh" / name).read_bytes() != (tmp_path / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_every_label_of_every_diagram_has_its_chinese(tmp_path):
+    """The Chinese diagrams: drawn with every English label put into Chinese (a label
+    without a translation stops the drawing and is named), in a CJK font."""
+    module = load_make_pictures()
+    if not module.CJK_FONTS_FOUND():
+        pytest.skip("no font with Chinese characters (apt install fonts-noto-cjk)")
+    untranslated = []
+    for name, _, maker in module.DIAGRAMS:
+        try:
+            module.in_chinese(maker)(tmp_path / name)
+        except module.MissingTranslation as error:
+            untranslated.append(f"{name}: {error}")
+    assert not untranslated, "\n".join(untranslated)
+    # the drawing went back to English, and the Chinese pictures differ from the English
+    english = tmp_path / "english"
+    english.mkdir()
+    module.draw_tensor(english / "tensor.png")
+    assert (english / "tensor.png").read_bytes() != (tmp_path / "tensor.png").read_bytes()
+    assert module.LANGUAGE["now"] == "en"
+
+
+def test_a_label_without_its_chinese_is_named(tmp_path):
+    module = load_make_pictures()
+    if not module.CJK_FONTS_FOUND():
+        pytest.skip("no font with Chinese characters (apt install fonts-noto-cjk)")
+    plt = module._pyplot()
+    fig = plt.figure()
+    fig.text(0.5, 0.5, "a label nobody translated")
+    module.LANGUAGE["now"] = "zh"
+    try:
+        with pytest.raises(module.MissingTranslation, match="a label nobody translated"):
+            module.save_figure(fig, tmp_path / "untranslated.png")
+    finally:
+        module.LANGUAGE["now"] = "en"
+        plt.close(fig)
+    assert list(tmp_path.iterdir()) == []  # nothing written
