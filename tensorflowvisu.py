@@ -178,7 +178,8 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n
     ceil(n / lines) digits; missing ones are left blank. Misrecognised digits come first,
     on red, with the correct digit drawn small on the left and the predicted one on the
     right, and a dark edge on the top and the left that keeps each one's labels apart
-    from its neighbours'; recognised ones follow on white. 100 -> 10 x 10; n=1000, lines=25 -> 25 x 40.
+    from its neighbours'; recognised ones follow on white.
+    100 -> 10 x 10; n=1000, lines=25 -> 25 x 40.
     """
     images = np.asarray(images)
     predicted, correct = _class_ids(predicted_ids), _class_ids(correct_ids)
@@ -926,14 +927,21 @@ class Painter:
         self.backgrounds = None
 
     def forget_layouts(self):
-        """A range changed: the kept pictures of the layouts show the old one."""
         self.layouts.clear()
+
+    def mark_stale(self, panels):
+        """These panels' ranges changed: where the kept layouts show them, they show the
+        old ranges, to be painted again over the kept picture (or, for a layout with more
+        than two such panels, in full)."""
+        for shown, (_, _, _, stale) in list(self.layouts.items()):
+            stale.update(set(panels) & set(shown))
+            if len(stale) > 2:
+                del self.layouts[shown]
 
     def paint(self, panels, rescaled=()):
         """Paint the changes of `panels`, whose y range changed for those in `rescaled`.
         Returns True if it painted the whole figure."""
-        if rescaled:
-            self.forget_layouts()
+        self.mark_stale(rescaled)
         if self.backgrounds is None or not self.can_blit() or not all(
                 self._paint_panel_in_full(panel) for panel in sorted(rescaled)):
             self._drawing = True
@@ -969,18 +977,23 @@ class Painter:
         """Repaint one panel with its ticks and title, over a blank of its cell."""
         if panel not in self.backgrounds:
             return True                   # hidden: the next layout key paints it
+        self._repaint_background(panel)
+        self._draw_moving(panel)
+        self.painted_ends[panel] = self.panels.curve_ends(panel)
+        self.canvas.blit(self.cells[panel])
+        return True
+
+    def _repaint_background(self, panel):
+        """Paint one panel without its moving artists over a blank of its cell, and keep
+        that as its background."""
         renderer = self.canvas.get_renderer()
-        ax, cell = self.panels.axes[panel], self.cells[panel]
+        cell = self.cells[panel]
         blank = Rectangle((cell.x0, cell.y0), cell.width, cell.height, transform=None,
                           facecolor=self.fig.get_facecolor(), edgecolor="none")
         blank.set_figure(self.fig)
         blank.draw(renderer)
-        ax.draw(renderer)                 # without its moving artists (they are "animated")
+        self.panels.axes[panel].draw(renderer)   # without its moving artists ("animated")
         self.backgrounds[panel] = self.canvas.copy_from_bbox(self._moving_area(panel))
-        self._draw_moving(panel)
-        self.painted_ends[panel] = self.panels.curve_ends(panel)
-        self.canvas.blit(cell)
-        return True
 
     def _on_draw(self, event):
         """After every full draw: keep it as the backgrounds and as its layout's picture,
@@ -995,7 +1008,7 @@ class Painter:
         self.cells = panel_cells({panel: self.panels.axes[panel].bbox for panel in visible},
                                  self.panels.panel_area(), *self.panels.cell_split())
         self.layouts[visible] = (self.canvas.copy_from_bbox(self.fig.bbox),
-                                 dict(self.backgrounds), dict(self.cells))
+                                 dict(self.backgrounds), dict(self.cells), set())
         for panel in visible:
             self._draw_moving(panel)
         self.painted_ends = {panel: self.panels.curve_ends(panel) for panel in (1, 2, 4, 5)}
@@ -1007,11 +1020,14 @@ class Painter:
         kept = self.layouts.get(visible)
         if kept is None or not self.can_blit():
             return False
-        picture, backgrounds, cells = kept
+        picture, backgrounds, cells, stale = kept
         self.backgrounds, self.cells = dict(backgrounds), dict(cells)
         self.canvas.restore_region(picture)
         for panel in visible:
             self.panels.axes[panel].apply_aspect()   # as a draw does: the digits' boxes
+        for panel in sorted(stale):
+            self._repaint_background(panel)
+        for panel in visible:
             self._draw_moving(panel)
         self.painted_ends = {panel: self.panels.curve_ends(panel) for panel in (1, 2, 4, 5)}
         self._paint_strip_over()
@@ -1276,8 +1292,10 @@ class MnistDataVis:
                 self._pump_events(self.pacing.wait_before_overdue_redraw(now))
                 now = time.perf_counter()
             panels = self.pacing.panels_due(self.panels.news, now)
-            if panels:
+            if panels and not self._layout_changed:
                 self._redraw(panels)
+        if self._layout_changed and self.live:   # a key answered during the drawing
+            self._show_layout()
         if frame:
             self.movie.add(self.painter.rgba())
             self._frame_wanted = False
@@ -1313,8 +1331,7 @@ class MnistDataVis:
         was seen before (quick enough to show within the next drawing), else in full."""
         began = time.perf_counter()
         rescaled = self.panels.refresh(set(ALL_PANELS))
-        if rescaled:
-            self.painter.forget_layouts()
+        self.painter.mark_stale(rescaled)
         if not self.painter.paint_kept_layout():
             return self._redraw(full=True)
         self._layout_changed = False
@@ -1421,13 +1438,17 @@ class MnistDataVis:
         self.panels.place()               # the window's own redraw follows
 
     def _pump_events(self, timeout=0.0):
-        """Let the window handle keys, clicks and resizing, then sleep `timeout` seconds.
-        (Polling rather than a GUI's own blocking loop, which a closed window can leave
-        waiting forever.)"""
-        if self.display == "window" and not self._closed:
-            self.fig.canvas.flush_events()
-        if timeout > 0:
-            time.sleep(timeout)
+        """Let the window handle keys, clicks and resizing, for `timeout` seconds (at
+        least once). (Polling rather than a GUI's own blocking loop, which a closed
+        window can leave waiting forever.)"""
+        end = time.perf_counter() + timeout
+        while True:
+            if self.display == "window" and not self._closed:
+                self.fig.canvas.flush_events()
+            left = end - time.perf_counter()
+            if left <= 0 or self._layout_changed:
+                return
+            time.sleep(min(left, EVENT_PUMP_INTERVAL_S))
 
     def _show_in_notebook(self):
         from IPython.display import Image, display
