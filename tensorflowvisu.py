@@ -143,8 +143,7 @@ RED = (0.9, 0.2, 0.2)              # background of a misrecognised digit
 WHITE = (1.0, 1.0, 1.0)            # background of a recognised digit
 INK = (0.0, 0.0, 0.0)
 LABEL_COLOUR = (1.0, 1.0, 1.0)     # the small digits drawn on a misrecognised one
-EDGE = (0.55, 0.08, 0.08)          # a misrecognised digit's top and left edge: side by side,
-                                   # one's predicted label would read on into the next's
+EDGE = (0.55, 0.08, 0.08)          # a misrecognised digit's top and left edge: its cell
 
 # A 3 x 5 pixel font for the digits 0-9, so that labels do not depend on installed fonts.
 _FONT_3X5 = ("111 101 101 101 111", "010 110 010 010 111", "111 001 111 100 111",
@@ -155,7 +154,11 @@ GLYPH_SCALE = 2                    # each font pixel is 2 x 2 image pixels: 6 x 
 GLYPHS = np.array([[[c == "1" for c in row] for row in digit.split()] for digit in _FONT_3X5])
 GLYPHS = GLYPHS.repeat(GLYPH_SCALE, axis=1).repeat(GLYPH_SCALE, axis=2)   # [10, 10, 6] bool
 GLYPHS.flags.writeable = False
-GLYPH_TOP, GLYPH_LEFT, GLYPH_RIGHT = 1, 1, TILE - 1 - GLYPHS.shape[2]  # where labels go
+# Where the labels go: the correct digit top left, the predicted one bottom right, so
+# that side by side, one tile's predicted label and the next one's correct label are not
+# on the same line, where "2 1" and "2 0" would read "21 20".
+GLYPH_TOP, GLYPH_LEFT = 1, 1
+GLYPH_BOTTOM, GLYPH_RIGHT = TILE - 1 - GLYPHS.shape[1], TILE - 1 - GLYPHS.shape[2]
 
 # Panel 6 shows the first 1000 of the 10,000 test images sorted misrecognised first,
 # that is the top 10 % of the test set: its y-axis runs from 100 % down to 90 %.
@@ -176,9 +179,8 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n
     one-hot labels / probabilities [N, 10] (their argmax is taken).
     The first n digits after sorting are shown (default: all N) in `lines` lines of
     ceil(n / lines) digits; missing ones are left blank. Misrecognised digits come first,
-    on red, with the correct digit drawn small on the left and the predicted one on the
-    right, and a dark edge on the top and the left that keeps each one's labels apart
-    from its neighbours'; recognised ones follow on white.
+    on red, with the correct digit drawn small top left and the predicted one bottom
+    right, and a dark edge on the top and the left; recognised ones follow on white.
     100 -> 10 x 10; n=1000, lines=25 -> 25 x 40.
     """
     images = np.asarray(images)
@@ -234,11 +236,11 @@ def _paint_tiles(ink, wrong):
 
 
 def _draw_labels(tiles, correct, predicted):
-    """Stamp the correct digit top left and the predicted one top right, in place."""
-    rows = slice(GLYPH_TOP, GLYPH_TOP + GLYPHS.shape[1])
-    width = GLYPHS.shape[2]
-    for left, ids in ((GLYPH_LEFT, correct), (GLYPH_RIGHT, predicted)):
-        corner = tiles[:, rows, left:left + width]    # a view: writing to it writes the tiles
+    """Stamp the correct digit top left and the predicted one bottom right, in place."""
+    height, width = GLYPHS.shape[1:]
+    for top, left, ids in ((GLYPH_TOP, GLYPH_LEFT, correct),
+                           (GLYPH_BOTTOM, GLYPH_RIGHT, predicted)):
+        corner = tiles[:, top:top + height, left:left + width]   # a view: writes the tiles
         corner[GLYPHS[ids]] = LABEL_COLOUR
 
 
