@@ -15,6 +15,11 @@ Keys (click on the window first):
     o, h, ctrl+s   matplotlib's own keys: box zoom, reset zooms, save the image
     q           close the window (this stops training)
 
+A strip above the panels (and the window's title) says what is going on: TensorFlow
+preparing (from start() until a stretch of training has run: the first tick() draws
+the first figures, the next one clears it), paused, or training finished (from
+wait_until_closed(), which prints it in the terminal too); on its right, the keys.
+
 The dashboard is a view: it shows what it is fed and never drives training.
 trainer.py owns the loop and feeds it like this:
 
@@ -38,9 +43,12 @@ Where it appears (decided once, when MnistDataVis is built):
       --save-image and --save-movie.
     - in Jupyter: live in the notebook with an interactive backend (%matplotlib widget);
       otherwise as a picture refreshed about once a second.
-    - otherwise in a window. When no window can be opened (no DISPLAY or WAYLAND_DISPLAY
-      on Linux, a backend that cannot draw on screen, or one that fails to start), it
-      prints one line of notice on stderr and carries on headless.
+    - otherwise in a window, made smaller where the screen is (fit_to_screen). When no
+      window can be opened (no DISPLAY or WAYLAND_DISPLAY on Linux, a backend that
+      cannot draw on screen, or one that fails to start), it prints one line of notice
+      on stderr and carries on headless.
+The margins around the panels are sized in points for their text (Panels.place), and
+sized again when the window is resized.
 
 How it stays live without slowing training much: painting the axes, ticks and text
 is slow (a quarter of a second for the whole figure on 2 cores), painting the curves,
@@ -50,7 +58,9 @@ only their moving parts over it (blitting, 10-30 ms). The axes are painted again
 when a range changes, and the ranges are chosen to change seldom. A redraw comes at
 each new figure, at most REDRAW_RATE times a second; panel 6 (1,000 digits) at most
 once a second. Module DrawPacing keeps drawing near DRAW_SHARE of the time, and
-never below MIN_PICTURES pictures for a run, however short.
+never below MIN_PICTURES pictures for a run, however short. A layout key is painted
+at the next tick, in full the first time; the picture of each layout is kept, so that
+coming back to it costs about a data redraw.
 
 Panels 4 and 5 show percentile bands: at each recorded step, the values are cut into
 7 buckets holding the same number of values (see percentile_bands), drawn as 7 shaded
@@ -1175,7 +1185,11 @@ class MnistDataVis:
                         fig = plt.new_figure_manager(0, figsize=FIGURE_SIZE).canvas.figure
                     else:
                         fig = plt.figure(figsize=FIGURE_SIZE)
-                        fit_to_screen(fig)
+                        try:
+                            fit_to_screen(fig)
+                        except Exception as error:   # a toolkit that answers otherwise
+                            _notice(f"could not read the screen's size ({error}); the "
+                                    f"window may be larger than the screen")
                 fig.canvas.manager.set_window_title("MNIST")
                 return fig
             except Exception as error:   # e.g. TclError: no display, a broken Qt/GTK install
