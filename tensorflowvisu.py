@@ -133,6 +133,7 @@ STATUS = {   # kind -> (text on the figure, box colour, text colour, window titl
 }
 KEYS_HINT = "keys: 1-6 one panel, 7 8 9 two, 0 all, space pause, q quit"
 STATUS_FONT_SIZE, KEYS_FONT_SIZE = 10, 9     # points
+MIN_TITLE_SIZE = 8                 # points: a long title in a small window shrinks to this
 REDRAW_RATE = 8                    # at most this many redraws a second in a window
 NOTEBOOK_REDRAW_INTERVAL_S = 1.0   # a notebook picture: about one a second
 DRAW_SHARE = 0.15                  # drawing keeps to about this share of the run's time
@@ -627,6 +628,9 @@ class Panels:
                          for kind, (text, *_) in STATUS.items()}
         status_widths[None] = 0
         self._strip_widths = status_widths, size(KEYS_HINT, self.keys_text)[0] + 12
+        self._title_size = ax.title.get_fontsize()
+        self._title_widths = {panel: size(axes.get_title(), axes.title)[0] + 1
+                              for panel, axes in self.axes.items()}
         return dict(left=y_labels + tick_room + 4, right=overhang, bottom=below,
                     top=above, strip=status + 10,
                     column_gap=y_labels + tick_room + overhang + 6, row_gap=below + above + 4)
@@ -652,6 +656,7 @@ class Panels:
         self.status_text.set_y(strip_middle)
         self.keys_text.set_y(strip_middle)
         self._show_keys_if_room()
+        self._fit_titles()
 
     def _show_keys_if_room(self):
         status_widths, keys_width = self._strip_widths
@@ -769,6 +774,18 @@ class Panels:
             ax.set_visible(panel in shown)
         for place, panel in enumerate(shown):
             self.axes[panel].set_subplotspec(grid[place])
+        self._fit_titles()
+
+    def _fit_titles(self):
+        """A title wider than its panel (stage 4.2's "Max conv activations in batch" in
+        a small window) gets a smaller font, down to MIN_TITLE_SIZE, so that it does not
+        run into its neighbour's."""
+        figure_width = self.fig.get_size_inches()[0] * 72
+        for panel, ax in self.axes.items():
+            # centred over its panel: it may overhang by the figure's right margin
+            room = ax.get_position(original=True).width * figure_width + 2 * self.room["right"] - 4
+            width = self._title_widths[panel]
+            ax.title.set_fontsize(max(MIN_TITLE_SIZE, min(1.0, room / width) * self._title_size))
 
     def curve_ends(self, panel):
         """The steps of the last two points (or the only one) of each curve of panel 1 or

@@ -145,10 +145,12 @@ def overlap(a, b):
 
 
 @pytest.mark.parametrize("size", [(13.0, 7.2), (8.0, 5.0), (7.0, 4.5)])   # at 100 dpi
-def test_every_label_stays_whole_and_apart_in_small_windows(live, size):
+def test_every_label_stays_whole_and_apart_in_small_windows(size):
     """1300 x 720 down to a 700 x 450 window: the tick labels (negative ones, whose minus
-    sign comes first, and the last step's), titles and x labels keep inside the figure,
-    off the other panels and their text, and off the strip's text."""
+    sign comes first, and the last step's), titles (stage 4.2's long ones) and x labels
+    keep inside the figure, off the other panels and their text, and off the strip's."""
+    live = tv.MnistDataVis(title4="Max conv activations in batch",
+                           title5="Max dense activations in batch", headless=True, live=True)
     live.fig.set_size_inches(*size)
     live.panels.place()                      # what a window's resize event calls
     feed_run(live, last_step=10000, train_every=500, test_every=1000, weights_scale=1e-6)
