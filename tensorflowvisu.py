@@ -15,6 +15,11 @@ Keys (click on the window first):
     o, h, ctrl+s   matplotlib's own keys: box zoom, reset zooms, save the image
     q           close the window (this stops training)
 
+A strip above the panels (and the window's title) says what is going on: TensorFlow
+preparing (from start() until a stretch of training has run: the first tick() draws
+the first figures, the next one clears it), paused, or training finished (from
+wait_until_closed(), which prints it in the terminal too); on its right, the keys.
+
 The dashboard is a view: it shows what it is fed and never drives training.
 trainer.py owns the loop and feeds it like this:
 
@@ -38,9 +43,12 @@ Where it appears (decided once, when MnistDataVis is built):
       --save-image and --save-movie.
     - in Jupyter: live in the notebook with an interactive backend (%matplotlib widget);
       otherwise as a picture refreshed about once a second.
-    - otherwise in a window. When no window can be opened (no DISPLAY or WAYLAND_DISPLAY
-      on Linux, a backend that cannot draw on screen, or one that fails to start), it
-      prints one line of notice on stderr and carries on headless.
+    - otherwise in a window, made smaller where the screen is (fit_to_screen). When no
+      window can be opened (no DISPLAY or WAYLAND_DISPLAY on Linux, a backend that
+      cannot draw on screen, or one that fails to start), it prints one line of notice
+      on stderr and carries on headless.
+The margins around the panels are sized in points for their text (Panels.place), and
+sized again when the window is resized.
 
 How it stays live without slowing training much: painting the axes, ticks and text
 is slow (a quarter of a second for the whole figure on 2 cores), painting the curves,
@@ -50,7 +58,9 @@ only their moving parts over it (blitting, 10-30 ms). The axes are painted again
 when a range changes, and the ranges are chosen to change seldom. A redraw comes at
 each new figure, at most REDRAW_RATE times a second; panel 6 (1,000 digits) at most
 once a second. Module DrawPacing keeps drawing near DRAW_SHARE of the time, and
-never below MIN_PICTURES pictures for a run, however short.
+never below MIN_PICTURES pictures for a run, however short. A layout key is painted
+at the next tick, in full the first time; the picture of each layout is kept, so that
+coming back to it costs about a data redraw.
 
 Panels 4 and 5 show percentile bands: at each recorded step, the values are cut into
 7 buckets holding the same number of values (see percentile_bands), drawn as 7 shaded
@@ -69,7 +79,7 @@ import contextlib
 import numpy as np
 import matplotlib
 import matplotlib.style
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -105,7 +115,25 @@ BAND_MIN_SPAN = 0.01               # panels 4 and 5 never show a narrower range 
                                    # weights at step 0 would give a zero-width one)
 LOSS_TOP_AT_START = 100.0          # the original's fixed loss scale (x 100 per batch)
 
-FIGURE_SIZE = (13.0, 7.2)          # inches; 1300 x 720 pixels at 100 dpi
+FIGURE_SIZE = (13.0, 7.2)          # inches; 1300 x 720 pixels at 100 dpi: smaller if the
+                                   # screen is (see fit_to_screen)
+WINDOW_FRAME_PX = 80               # screen height kept for the window's title bar and a
+                                   # desktop's task bar or dock (unknown to the program)
+X_LABEL = "training step"          # panels 1, 2, 4 and 5: x is the training step
+WIDEST_Y_LABEL = "\u22120.0025"     # the widest y tick label panels 4 and 5 can show
+WIDEST_X_LABEL = "10000"           # the widest x tick label, overhanging the panel's right end
+
+# The strip above the panels: what is happening (left) and the keys (right, in a window).
+STATUS = {   # kind -> (text on the figure, box colour, text colour, window title)
+    "preparing": ("preparing TensorFlow: tracing the network takes a few seconds...",
+                  "#F2C14E", "black", "MNIST (preparing TensorFlow)"),
+    "paused": ("paused: press space to resume", "#555555", "white", "MNIST (paused)"),
+    "finished": ("training finished: close the window or press q", "#2E7D32", "white",
+                 "MNIST (training finished: close the window or press q)"),
+}
+KEYS_HINT = "keys: 1-6 one panel, 7 8 9 two, 0 all, space pause, q quit"
+STATUS_FONT_SIZE, KEYS_FONT_SIZE = 10, 9     # points
+MIN_TITLE_SIZE = 8                 # points: a long title in a small window shrinks to this
 REDRAW_RATE = 8                    # at most this many redraws a second in a window
 NOTEBOOK_REDRAW_INTERVAL_S = 1.0   # a notebook picture: about one a second
 DRAW_SHARE = 0.15                  # drawing keeps to about this share of the run's time
@@ -126,6 +154,7 @@ RED = (0.9, 0.2, 0.2)              # background of a misrecognised digit
 WHITE = (1.0, 1.0, 1.0)            # background of a recognised digit
 INK = (0.0, 0.0, 0.0)
 LABEL_COLOUR = (1.0, 1.0, 1.0)     # the small digits drawn on a misrecognised one
+EDGE = (0.55, 0.08, 0.08)          # a misrecognised digit's top and left edge: its cell
 
 # A 3 x 5 pixel font for the digits 0-9, so that labels do not depend on installed fonts.
 _FONT_3X5 = ("111 101 101 101 111", "010 110 010 010 111", "111 001 111 100 111",
@@ -136,7 +165,11 @@ GLYPH_SCALE = 2                    # each font pixel is 2 x 2 image pixels: 6 x 
 GLYPHS = np.array([[[c == "1" for c in row] for row in digit.split()] for digit in _FONT_3X5])
 GLYPHS = GLYPHS.repeat(GLYPH_SCALE, axis=1).repeat(GLYPH_SCALE, axis=2)   # [10, 10, 6] bool
 GLYPHS.flags.writeable = False
-GLYPH_TOP, GLYPH_LEFT, GLYPH_RIGHT = 1, 1, TILE - 1 - GLYPHS.shape[2]  # where labels go
+# Where the labels go: the correct digit top left, the predicted one bottom right, so
+# that side by side, one tile's predicted label and the next one's correct label are not
+# on the same line, where "2 1" and "2 0" would read "21 20".
+GLYPH_TOP, GLYPH_LEFT = 1, 1
+GLYPH_BOTTOM, GLYPH_RIGHT = TILE - 1 - GLYPHS.shape[1], TILE - 1 - GLYPHS.shape[2]
 
 # Panel 6 shows the first 1000 of the 10,000 test images sorted misrecognised first,
 # that is the top 10 % of the test set: its y-axis runs from 100 % down to 90 %.
@@ -157,8 +190,9 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n
     one-hot labels / probabilities [N, 10] (their argmax is taken).
     The first n digits after sorting are shown (default: all N) in `lines` lines of
     ceil(n / lines) digits; missing ones are left blank. Misrecognised digits come first,
-    on red, with the correct digit drawn small on the left and the predicted one on the
-    right; recognised ones follow on white. 100 -> 10 x 10; n=1000, lines=25 -> 25 x 40.
+    on red, with the correct digit drawn small top left and the predicted one bottom
+    right, and a dark edge on the top and the left; recognised ones follow on white.
+    100 -> 10 x 10; n=1000, lines=25 -> 25 x 40.
     """
     images = np.asarray(images)
     predicted, correct = _class_ids(predicted_ids), _class_ids(correct_ids)
@@ -172,6 +206,8 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n
     tiles = _paint_tiles(_as_ink(images[order]), wrong[order])
     n_wrong = int(np.count_nonzero(wrong[order]))
     _draw_labels(tiles[:n_wrong], correct[order[:n_wrong]], predicted[order[:n_wrong]])
+    tiles[:n_wrong, 0, :] = EDGE
+    tiles[:n_wrong, :, 0] = EDGE
     blank = np.ones((lines * columns - len(tiles), TILE, TILE, 3), np.float32)
     tiles = np.concatenate([tiles, blank])
     grid = tiles.reshape(lines, columns, TILE, TILE, 3).transpose(0, 2, 1, 3, 4)
@@ -211,11 +247,11 @@ def _paint_tiles(ink, wrong):
 
 
 def _draw_labels(tiles, correct, predicted):
-    """Stamp the correct digit top left and the predicted one top right, in place."""
-    rows = slice(GLYPH_TOP, GLYPH_TOP + GLYPHS.shape[1])
-    width = GLYPHS.shape[2]
-    for left, ids in ((GLYPH_LEFT, correct), (GLYPH_RIGHT, predicted)):
-        corner = tiles[:, rows, left:left + width]    # a view: writing to it writes the tiles
+    """Stamp the correct digit top left and the predicted one bottom right, in place."""
+    height, width = GLYPHS.shape[1:]
+    for top, left, ids in ((GLYPH_TOP, GLYPH_LEFT, correct),
+                           (GLYPH_BOTTOM, GLYPH_RIGHT, predicted)):
+        corner = tiles[:, top:top + height, left:left + width]   # a view: writes the tiles
         corner[GLYPHS[ids]] = LABEL_COLOUR
 
 
@@ -474,6 +510,40 @@ def choose_display(headless, environ=None, platform=None):
     return "window", None
 
 
+def fit_to_screen(fig, frame_px=WINDOW_FRAME_PX):
+    """Shrink a new window's figure, if need be, so that the whole window (figure,
+    toolbar, title bar) fits on the screen: FIGURE_SIZE is 1300 x 720 pixels, and a
+    1366 x 768 laptop screen is common. Tk and Qt windows; others are left as they are.
+    Returns the figure's size in inches."""
+    window = getattr(fig.canvas.manager, "window", None)
+    toolbar = getattr(fig.canvas.manager, "toolbar", None)
+    pixels_per_inch = fig.dpi
+    if hasattr(window, "winfo_screenheight"):           # Tk: physical pixels
+        screen = window.winfo_screenwidth(), window.winfo_screenheight()
+        toolbar_px = toolbar.winfo_reqheight() if toolbar is not None else 0
+        # The pixels per inch that matplotlib will use once the window is on screen
+        # (as FigureCanvasTk._update_device_pixel_ratio computes them).
+        if sys.platform == "linux":
+            ratio = window.winfo_fpixels("1i") / 96
+        elif sys.platform == "win32":
+            ratio = round(float(window.tk.call("tk", "scaling")) / (96 / 72), 2)
+        else:
+            ratio = fig.canvas.device_pixel_ratio
+        pixels_per_inch = fig.dpi / fig.canvas.device_pixel_ratio * ratio
+    elif hasattr(window, "screen") and window.screen() is not None:   # Qt: logical pixels
+        available = window.screen().availableGeometry()
+        screen = available.width(), available.height()
+        toolbar_px = toolbar.sizeHint().height() if toolbar is not None else 0
+        pixels_per_inch = fig.dpi / fig.canvas.device_pixel_ratio
+    else:
+        return tuple(fig.get_size_inches())
+    width = min(FIGURE_SIZE[0], (screen[0] - 2 * frame_px // 8) / pixels_per_inch)
+    height = min(FIGURE_SIZE[1], (screen[1] - toolbar_px - frame_px) / pixels_per_inch)
+    if (width, height) != tuple(fig.get_size_inches()):
+        fig.set_size_inches(width, height, forward=True)
+    return width, height
+
+
 # ----------------------------------------------------------------------------
 # The panels: figure, axes, the artists that show the data, the layout keys
 
@@ -508,10 +578,15 @@ class Panels:
                                     TEST_MOSAIC_COUNT // TEST_MOSAIC_LINES * TILE)}
             self.image_artists = {panel: self._build_image(panel, *self.image_sizes[panel])
                                   for panel in (3, 6)}
-            self.paused_label = fig.text(
-                0.5, 0.5, "paused: press space to resume", ha="center", va="center",
-                fontsize=22, color="white", visible=False,
-                bbox=dict(boxstyle="round,pad=0.6", facecolor="#555555", alpha=0.85))
+            for panel in (1, 2, 4, 5):
+                self.axes[panel].set_xlabel(X_LABEL, fontsize="medium", labelpad=2)
+            self.status_text = fig.text(0.005, 1.0, "", ha="left", va="center",
+                                        fontsize=STATUS_FONT_SIZE, weight="bold",
+                                        visible=False, bbox=dict(boxstyle="round,pad=0.3"))
+            self.keys_text = fig.text(0.995, 1.0, KEYS_HINT, ha="right", va="center",
+                                      fontsize=KEYS_FONT_SIZE, color="#555555", visible=False)
+            self._keys_wanted = False
+        self.room = self._text_room()
         self._label_test_digits()
         self.animated = {panel: [artist for (place, _), artist in self.lines.items()
                                  if place == panel] for panel in (1, 2)}
@@ -524,9 +599,115 @@ class Panels:
             ax.callbacks.connect("ylim_changed", self._on_ylim_changed)
         self._grids = {1: GridSpec(1, 1, figure=fig), 2: GridSpec(1, 2, figure=fig),
                        6: GridSpec(2, 3, figure=fig)}
-        for grid in self._grids.values():
-            grid.update(left=0.05, right=0.98, bottom=0.06, top=0.94, wspace=0.22, hspace=0.3)
+        self.place()
         self.show_layout("0")
+
+    def _text_room(self):
+        """The room, in points, that the text around the panels takes: the same whatever
+        the window's size, since fonts are sized in points."""
+        renderer = RendererAgg(8, 8, 72)               # 72 dpi: sizes in points
+        ax = self.axes[4]
+
+        def size(text, artist):
+            width, height, _ = renderer.get_text_width_height_descent(
+                text, artist.get_fontproperties(), ismath=False)
+            return width, height
+
+        tick = ax.yaxis.get_major_ticks()[0]
+        tick_room = tick.get_tick_padding() + tick.get_pad() + 2   # tick length, padding
+        y_labels, _ = size(WIDEST_Y_LABEL, tick.label1)
+        _, x_labels = size(WIDEST_X_LABEL, ax.xaxis.get_major_ticks()[0].label1)
+        overhang = size(WIDEST_X_LABEL, tick.label1)[0] / 2 + 2
+        _, x_label = size(X_LABEL, ax.xaxis.label)
+        _, title = size("Tg", ax.title)
+        _, status = size("Tg", self.status_text)
+        below = x_labels + tick_room + x_label + ax.xaxis.labelpad + 4
+        above = title + matplotlib.rcParams["axes.titlepad"] + 2
+        # The strip: the keys are shown only where they fit beside the status.
+        status_widths = {kind: size(text, self.status_text)[0] + 12
+                         for kind, (text, *_) in STATUS.items()}
+        status_widths[None] = 0
+        self._strip_widths = status_widths, size(KEYS_HINT, self.keys_text)[0] + 12
+        self._title_size = ax.title.get_fontsize()
+        self._title_widths = {panel: size(axes.get_title(), axes.title)[0] + 1
+                              for panel, axes in self.axes.items()}
+        return dict(left=y_labels + tick_room + 4, right=overhang, bottom=below,
+                    top=above, strip=status + 10,
+                    column_gap=y_labels + tick_room + overhang + 6, row_gap=below + above + 4)
+
+    def place(self):
+        """Margins and gaps that fit the text (self.room) at the figure's present size:
+        called again when the window is resized, so that a small window keeps its tick
+        labels, titles and panels apart."""
+        width, height = self.fig.get_size_inches() * 72     # points
+        room = self.room
+        left, right = room["left"] / width, 1 - room["right"] / width
+        top, bottom = 1 - (room["strip"] + room["top"]) / height, room["bottom"] / height
+        for grid in self._grids.values():
+            rows, columns = grid.get_geometry()
+            cell_width = max(1.0, (width * (right - left) - (columns - 1) * room["column_gap"])
+                             / columns)
+            cell_height = max(1.0, (height * (top - bottom) - (rows - 1) * room["row_gap"])
+                              / rows)
+            grid.update(left=left, right=right, bottom=bottom, top=top,
+                        wspace=room["column_gap"] / cell_width,
+                        hspace=room["row_gap"] / cell_height)
+        strip_middle = 1 - room["strip"] / 2 / height
+        self.status_text.set_y(strip_middle)
+        self.keys_text.set_y(strip_middle)
+        self._show_keys_if_room()
+        self._fit_titles()
+
+    def _show_keys_if_room(self):
+        status_widths, keys_width = self._strip_widths
+        status = self.status_text.get_text() if self.status_text.get_visible() else None
+        kind = next((k for k, (text, *_) in STATUS.items() if text == status), None)
+        width = self.fig.get_size_inches()[0] * 72
+        self.keys_text.set_visible(self._keys_wanted
+                                   and status_widths[kind] + keys_width <= width)
+
+    def cell_split(self):
+        """panel_cells' overhang and below for the text around these panels."""
+        room = self.room
+        return ((room["right"] + 3) / room["column_gap"],
+                (room["bottom"] + 2) / room["row_gap"])
+
+    def panel_area(self):
+        """The figure below the status strip, in pixels: where the panels' cells lie."""
+        box = self.fig.bbox
+        return Bbox.from_extents(box.x0, box.y0, box.x1, self.strip_area().y0)
+
+    def strip_area(self):
+        """The strip at the top of the figure (status, keys), in pixels."""
+        box = self.fig.bbox
+        return Bbox.from_extents(box.x0, box.y1 - self.room["strip"] * self.fig.dpi / 72,
+                                 box.x1, box.y1)
+
+    def set_status(self, kind, keys_hint):
+        """Show STATUS[kind] in the strip (None: nothing), and the keys if asked."""
+        if kind is None:
+            self.status_text.set_visible(False)
+        else:
+            text, box, ink, _ = STATUS[kind]
+            self.status_text.set_text(text)
+            self.status_text.set_color(ink)
+            self.status_text.get_bbox_patch().set_facecolor(box)
+            self.status_text.get_bbox_patch().set_edgecolor("none")
+            self.status_text.set_visible(True)
+        self._keys_wanted = keys_hint
+        self._show_keys_if_room()
+
+    @contextlib.contextmanager
+    def strip_hidden(self):
+        """The strip is for someone watching: not in a saved picture."""
+        shown = self.status_text.get_visible(), self.keys_text.get_visible()
+        self.status_text.set_visible(False)
+        self.keys_text.set_visible(False)
+        try:
+            yield
+        finally:
+            self.status_text.set_visible(shown[0])
+            self.keys_text.set_visible(shown[1])
 
     def _build_curves(self, panel, quantity, legend_place):
         ax = self.axes[panel]
@@ -534,7 +715,7 @@ class Panels:
                                               lw=TRAIN_LINE_WIDTH, label=f"training {quantity}")
         self.lines[panel, "test"], = ax.plot([], [], color=TEST_COLOUR,
                                              lw=TEST_LINE_WIDTH, label=f"test {quantity}")
-        ax.legend(loc=legend_place).set_draggable(True)
+        ax.legend(loc=legend_place, fontsize="small").set_draggable(True)
 
     def _build_bands(self, panel, colour_number):
         """7 filled bands (outer ones pale, the one holding the median strongest)."""
@@ -593,6 +774,18 @@ class Panels:
             ax.set_visible(panel in shown)
         for place, panel in enumerate(shown):
             self.axes[panel].set_subplotspec(grid[place])
+        self._fit_titles()
+
+    def _fit_titles(self):
+        """A title wider than its panel (stage 4.2's "Max conv activations in batch" in
+        a small window) gets a smaller font, down to MIN_TITLE_SIZE, so that it does not
+        run into its neighbour's."""
+        figure_width = self.fig.get_size_inches()[0] * 72
+        for panel, ax in self.axes.items():
+            # centred over its panel: it may overhang by the figure's right margin
+            room = ax.get_position(original=True).width * figure_width + 2 * self.room["right"] - 4
+            width = self._title_widths[panel]
+            ax.title.set_fontsize(max(MIN_TITLE_SIZE, min(1.0, room / width) * self._title_size))
 
     def curve_ends(self, panel):
         """The steps of the last two points (or the only one) of each curve of panel 1 or
@@ -637,10 +830,13 @@ class Panels:
         here if they were given as functions). Returns the panels whose y range changed."""
         rescaled = set()
         for which, curves in (("train", self.train), ("test", self.test)):
+            marker = "o" if len(curves["step"]) == 1 else "None"  # a lone point: a dot
             if 1 in panels:
                 self.lines[1, which].set_data(curves["step"], curves["accuracy"])
+                self.lines[1, which].set_marker(marker)
             if 2 in panels:
                 self.lines[2, which].set_data(curves["step"], curves["loss"])
+                self.lines[2, which].set_marker(marker)
         if 2 in panels and 2 in self.auto_range:
             top = loss_axis_top(self.train["step"] + self.test["step"],
                                 self.train["loss"] + self.test["loss"],
@@ -698,13 +894,14 @@ class Panels:
 # ----------------------------------------------------------------------------
 # Painting: the whole figure, or only the moving parts over a saved background
 
-def panel_cells(boxes, figure_box, overhang=0.3):
+def panel_cells(boxes, figure_box, overhang=0.3, below=0.5):
     """Cut the figure into one cell per panel, without overlaps, each holding its axes,
     its title above and its ticks on the left and below: {panel: Bbox} in pixels.
 
     boxes: {panel: its axes' Bbox}. Between two columns, the boundary lies just right of
     the left panel's frame (`overhang` of the gap: room for its last x tick label), so
-    the right panel's y tick labels are in its own cell; between two rows, half-way.
+    the right panel's y tick labels are in its own cell; between two rows, `below` of
+    the gap down from the upper panel's frame (room for its x tick labels and x label).
     """
     cells = {}
     for panel, box in boxes.items():
@@ -718,23 +915,26 @@ def panel_cells(boxes, figure_box, overhang=0.3):
             if side_by_side and other.x0 >= box.x1:
                 right = min(right, box.x1 + overhang * (other.x0 - box.x1))
             if above_below and other.y0 >= box.y1:
-                top = min(top, (box.y1 + other.y0) / 2)
+                top = min(top, other.y0 - below * (other.y0 - box.y1))
             if above_below and other.y1 <= box.y0:
-                bottom = max(bottom, (other.y1 + box.y0) / 2)
+                bottom = max(bottom, box.y0 - below * (box.y0 - other.y1))
         cells[panel] = Bbox.from_extents(left, bottom, right, top)
     return cells
 
 
 class Painter:
-    """Paints the figure on its canvas, in three ways, from slow to quick:
+    """Paints the figure on its canvas, in four ways, from slow to quick:
 
-    - in full: every panel, axes, ticks and text (a quarter of a second). Any full draw
-      of the canvas, ours or the window's own (a resize, a zoom), is kept as each
-      panel's background: its picture without the moving artists.
+    - in full: every panel, axes, ticks and text (a quarter of a second or more). Any
+      full draw of the canvas, ours or the window's own (a resize, a zoom), is kept as
+      each panel's background: its picture without the moving artists; and the whole
+      picture is kept for its layout (which panels are shown), so that a layout key that
+      comes back to it puts it back instead of painting it again.
     - one panel in full, after its range changed: the panel with its ticks and title,
       over a blank patch of its own place, and kept as its new background.
+    - a layout seen before: its kept picture put back, the moving artists over it.
     - quickly (blitting): a panel's background put back and its moving artists
-      painted over it.
+      painted over it. The strip above the panels (status, keys) is painted alone too.
     """
 
     def __init__(self, panels):
@@ -744,21 +944,40 @@ class Painter:
         self.backgrounds = None           # panel -> its picture without the moving artists
         self.cells = {}                   # panel -> its share of the figure (see panel_cells)
         self.painted_ends = {}            # panel -> curve_ends() as on screen
+        self.layouts = {}                 # shown panels -> (whole picture, backgrounds, cells)
+        self._drawing = False             # True while our own full draw runs
         self.canvas.mpl_connect("draw_event", self._on_draw)
 
     def can_blit(self):
         return bool(getattr(self.canvas, "supports_blit", False))
 
     def invalidate(self):
-        """The layout changed: the next paint must be a full one."""
+        """The layout changed: the next paint must be a full one (or a kept layout)."""
         self.backgrounds = None
+
+    def forget_layouts(self):
+        self.layouts.clear()
+
+    def mark_stale(self, panels):
+        """These panels' ranges changed: where the kept layouts show them, they show the
+        old ranges, to be painted again over the kept picture (or, for a layout with more
+        than two such panels, in full)."""
+        for shown, (_, _, _, stale) in list(self.layouts.items()):
+            stale.update(set(panels) & set(shown))
+            if len(stale) > 2:
+                del self.layouts[shown]
 
     def paint(self, panels, rescaled=()):
         """Paint the changes of `panels`, whose y range changed for those in `rescaled`.
         Returns True if it painted the whole figure."""
+        self.mark_stale(rescaled)
         if self.backgrounds is None or not self.can_blit() or not all(
                 self._paint_panel_in_full(panel) for panel in sorted(rescaled)):
-            self.canvas.draw()           # its draw_event keeps the new backgrounds
+            self._drawing = True
+            try:
+                self.canvas.draw()       # its draw_event keeps the new backgrounds
+            finally:
+                self._drawing = False
             return True
         for panel in sorted(set(panels) - set(rescaled)):
             if panel in self.backgrounds:
@@ -773,7 +992,7 @@ class Painter:
         before (adding a point turns the old end into a join, which redraws the segment
         before it) to the newest point now: a few pixels, much less to send to the
         screen than the panel. For the digits, all of it."""
-        box = self.panels.axes[panel].bbox
+        box = self._moving_area(panel)
         ends = self.panels.curve_ends(panel)
         before, self.painted_ends[panel] = self.painted_ends.get(panel), ends
         if panel in (3, 6) or not ends or not before or len(before) != len(ends):
@@ -787,31 +1006,83 @@ class Painter:
         """Repaint one panel with its ticks and title, over a blank of its cell."""
         if panel not in self.backgrounds:
             return True                   # hidden: the next layout key paints it
+        self._repaint_background(panel)
+        self._draw_moving(panel)
+        self.painted_ends[panel] = self.panels.curve_ends(panel)
+        self.canvas.blit(self.cells[panel])
+        return True
+
+    def _repaint_background(self, panel):
+        """Paint one panel without its moving artists over a blank of its cell, and keep
+        that as its background."""
         renderer = self.canvas.get_renderer()
-        ax, cell = self.panels.axes[panel], self.cells[panel]
+        cell = self.cells[panel]
         blank = Rectangle((cell.x0, cell.y0), cell.width, cell.height, transform=None,
                           facecolor=self.fig.get_facecolor(), edgecolor="none")
         blank.set_figure(self.fig)
         blank.draw(renderer)
-        ax.draw(renderer)                 # without its moving artists (they are "animated")
-        self.backgrounds[panel] = self.canvas.copy_from_bbox(ax.bbox)
-        self._draw_moving(panel)
-        self.painted_ends[panel] = self.panels.curve_ends(panel)
-        self.canvas.blit(cell)
-        return True
+        self.panels.axes[panel].draw(renderer)   # without its moving artists ("animated")
+        self.backgrounds[panel] = self.canvas.copy_from_bbox(self._moving_area(panel))
 
     def _on_draw(self, event):
-        """After every full draw: keep it as the backgrounds, then paint the moving parts."""
+        """After every full draw: keep it as the backgrounds and as its layout's picture,
+        then paint the moving parts."""
         if self.canvas.is_saving() or not self.can_blit():
             return
+        if not self._drawing:             # the window's own: a resize, a zoom, a drag...
+            self.forget_layouts()         # ... may have changed what the others show
         visible = self.panels.visible()
-        self.backgrounds = {panel: self.canvas.copy_from_bbox(self.panels.axes[panel].bbox)
+        self.backgrounds = {panel: self.canvas.copy_from_bbox(self._moving_area(panel))
                             for panel in visible}
         self.cells = panel_cells({panel: self.panels.axes[panel].bbox for panel in visible},
-                                 self.fig.bbox)
+                                 self.panels.panel_area(), *self.panels.cell_split())
+        self.layouts[visible] = (self.canvas.copy_from_bbox(self.fig.bbox),
+                                 dict(self.backgrounds), dict(self.cells), set())
         for panel in visible:
             self._draw_moving(panel)
         self.painted_ends = {panel: self.panels.curve_ends(panel) for panel in (1, 2, 4, 5)}
+
+    def paint_kept_layout(self):
+        """Paint the layout now shown from its kept picture, if there is one (a layout
+        key back to a layout seen before): a tenth of a full paint. True if it could."""
+        visible = self.panels.visible()
+        kept = self.layouts.get(visible)
+        if kept is None or not self.can_blit():
+            return False
+        picture, backgrounds, cells, stale = kept
+        self.backgrounds, self.cells = dict(backgrounds), dict(cells)
+        self.canvas.restore_region(picture)
+        for panel in visible:
+            self.panels.axes[panel].apply_aspect()   # as a draw does: the digits' boxes
+        for panel in sorted(stale):
+            self._repaint_background(panel)
+        for panel in visible:
+            self._draw_moving(panel)
+        self.painted_ends = {panel: self.panels.curve_ends(panel) for panel in (1, 2, 4, 5)}
+        self._paint_strip_over()
+        self.canvas.blit(self.fig.bbox)
+        return True
+
+    def paint_strip(self):
+        """Repaint the strip above the panels (status and keys) alone."""
+        self.canvas.blit(self._paint_strip_over())
+
+    def _paint_strip_over(self):
+        renderer = self.canvas.get_renderer()
+        strip = self.panels.strip_area()
+        blank = Rectangle((strip.x0, strip.y0), strip.width, strip.height, transform=None,
+                          facecolor=self.fig.get_facecolor(), edgecolor="none")
+        blank.set_figure(self.fig)
+        blank.draw(renderer)
+        for text in (self.panels.status_text, self.panels.keys_text):
+            if text.get_visible():
+                text.draw(renderer)
+        return strip
+
+    def _moving_area(self, panel):
+        """Where a panel's moving artists may paint: its axes, and the pixels its edges
+        cross (which its lines, clipped at the edge, paint in part)."""
+        return self.panels.axes[panel].bbox.padded(1)
 
     def _draw_moving(self, panel):
         # Unsimplified paths: matplotlib simplifies long lines by merging nearly straight
@@ -911,10 +1182,13 @@ class MnistDataVis:
         self._paused = False
         self._closed = False
         self._layout_changed = False
+        self._status = None               # a key of STATUS, or None: shown in the strip
+        self._ticks = 0
         self._notebook_output = None
-        self.redraws = {"full": 0, "quick": 0}   # counted, for the tests and benchmarks
+        self.redraws = {"full": 0, "quick": 0, "layout": 0}   # for the tests and benchmarks
         self.fig.canvas.mpl_connect("key_press_event", self._on_key)
         self.fig.canvas.mpl_connect("close_event", self._on_close)
+        self.fig.canvas.mpl_connect("resize_event", self._on_resize)
 
     def _make_figure(self):
         """A pyplot figure for a window; else a bare Agg figure (no GUI, no pyplot)."""
@@ -928,6 +1202,11 @@ class MnistDataVis:
                         fig = plt.new_figure_manager(0, figsize=FIGURE_SIZE).canvas.figure
                     else:
                         fig = plt.figure(figsize=FIGURE_SIZE)
+                        try:
+                            fit_to_screen(fig)
+                        except Exception as error:   # a toolkit that answers otherwise
+                            _notice(f"could not read the screen's size ({error}); the "
+                                    f"window may be larger than the screen")
                 fig.canvas.manager.set_window_title("MNIST")
                 return fig
             except Exception as error:   # e.g. TclError: no display, a broken Qt/GTK install
@@ -1009,25 +1288,36 @@ class MnistDataVis:
             self.movie = MovieRecorder(save_movie, (width, height))
             self._movie_stride = max(1, math.ceil(updates / MAX_MOVIE_FRAMES))
         if self.display == "window" and not self._closed:
-            if _in_notebook():
+            if _in_notebook() and hasattr(self.fig.canvas, "_repr_mimebundle_"):
+                # ipympl (%matplotlib widget): shown with an id, so that finish() can put
+                # the final picture into the output that the notebook file keeps.
+                from IPython.display import display
+                self._notebook_output = display(self.fig.canvas, display_id=True)
+            elif _in_notebook():
                 self.fig.canvas.manager.show()
             else:
                 import matplotlib.pyplot as plt
                 plt.show(block=False)
-            self._redraw(full=True)
+        if self.live and not self._closed:
+            # TensorFlow traces the network before the first figures (seconds on the
+            # convolutional stages), then the training step before the first stretch.
+            self._set_status("preparing")    # the first picture: painted in full
 
     def tick(self):
         """Between two stretches of training: answer the window (keys, clicks, resizes),
         redraw if due, record a movie frame if one is due, and wait here while paused."""
+        self._ticks += 1
         self._pump_events()
         if self._paused:
             self._wait_while_paused()
         if self._closed:
             return
+        if self._status == "preparing" and self._ticks > 1:   # a stretch has trained
+            self._set_status(None)
         now = time.perf_counter()
         frame = self._frame_wanted
         if self._layout_changed and self.live:
-            self._redraw(full=True)
+            self._show_layout()
         elif frame:
             self._redraw()                # all the news: the movie shows the whole state
         elif self.live and self.panels.news and self.pacing.due(now):
@@ -1035,14 +1325,17 @@ class MnistDataVis:
                 self._pump_events(self.pacing.wait_before_overdue_redraw(now))
                 now = time.perf_counter()
             panels = self.pacing.panels_due(self.panels.news, now)
-            if panels:
+            if panels and not self._layout_changed:
                 self._redraw(panels)
+        if self._layout_changed and self.live:   # a key answered during the drawing
+            self._show_layout()
         if frame:
             self.movie.add(self.painter.rgba())
             self._frame_wanted = False
 
-    def _redraw(self, panels=None, full=False):
-        """Bring the artists of `panels` (default: all with news) up to date and paint."""
+    def _redraw(self, panels=None, full=False, strip=False):
+        """Bring the artists of `panels` (default: all with news) up to date and paint
+        them, and the strip above the panels if asked."""
         began = time.perf_counter()
         if full:
             panels = set(ALL_PANELS)
@@ -1052,6 +1345,8 @@ class MnistDataVis:
             self.painter.invalidate()
         self._layout_changed = False
         painted_all = self.painter.paint(panels, rescaled)
+        if strip and not painted_all:
+            self.painter.paint_strip()
         self.redraws["full" if painted_all else "quick"] += 1
         if self.display == "notebook":
             self._show_in_notebook()
@@ -1064,6 +1359,23 @@ class MnistDataVis:
         """Paint everything now, up to date (the final picture; tests)."""
         return self._redraw(full=True)
 
+    def _show_layout(self):
+        """After a layout key: the new layout, up to date, from its kept picture if it
+        was seen before (quick enough to show within the next drawing), else in full."""
+        began = time.perf_counter()
+        rescaled = self.panels.refresh(set(ALL_PANELS))
+        self.painter.mark_stale(rescaled)
+        if not self.painter.paint_kept_layout():
+            return self._redraw(full=True)
+        self._layout_changed = False
+        self.redraws["layout"] += 1
+        if self.display == "window":
+            self.fig.canvas.flush_events()
+        elif self.display == "notebook":
+            self._show_in_notebook()
+        self.pacing.done(began, time.perf_counter() - began, set(ALL_PANELS), True)
+        return False
+
     def finish(self, save_image=None):
         """After training: the final picture with every range fitted, then the files.
         Returns the paths written."""
@@ -1071,6 +1383,11 @@ class MnistDataVis:
             self.panels.refresh(set(ALL_PANELS))
         else:
             self._redraw(full=True)
+        if self.display == "window" and self._notebook_output is not None:
+            # The widget lives on in Jupyter; the output's picture, which a notebook file
+            # keeps for viewers without a kernel (GitHub, nbconvert), was taken when it
+            # was shown, empty: it becomes the final picture.
+            self._notebook_output.update(self.fig.canvas)
         written = []
         if self.movie:
             if self.movie.frames == 0 or self._frame_wanted:
@@ -1080,8 +1397,8 @@ class MnistDataVis:
             if path:
                 written.append(path)
         if save_image:
-            self.panels.paused_label.set_visible(False)
-            save_figure(self.fig, save_image)
+            with self.panels.strip_hidden():
+                save_figure(self.fig, save_image)
             written.append(os.path.abspath(save_image))
         return written
 
@@ -1092,13 +1409,17 @@ class MnistDataVis:
             self.movie = None
 
     def wait_until_closed(self):
-        """With a desktop window: keep it alive (keys, zoom) until the user closes it.
+        """With a desktop window: say that training is over, on the window and in the
+        terminal, and keep the window alive (keys, zoom) until the user closes it.
         Returns at once headless or in a notebook."""
         if self.display != "window" or _in_notebook():
             return
+        if not self._closed:
+            print(STATUS["finished"][0], file=sys.stderr, flush=True)
+            self._set_status("finished")
         while not self._closed:
             if self._layout_changed:
-                self._redraw(full=True)
+                self._show_layout()
             self._pump_events(EVENT_PUMP_INTERVAL_S)
 
     # -- keys, pause, close ----------------------------------------------------------
@@ -1124,32 +1445,43 @@ class MnistDataVis:
 
     def _wait_while_paused(self):
         """Show "paused" on an up-to-date picture and answer the window until resumed."""
-        self._set_paused_look(True)
+        before = self._status
+        self._set_status("paused")
         try:
             while self._paused and not self._closed:
                 if self._layout_changed:
-                    self._redraw(full=True)
+                    self._show_layout()
                 self._pump_events(EVENT_PUMP_INTERVAL_S)
         finally:
-            self._set_paused_look(False)
+            self._set_status(before)
 
-    def _set_paused_look(self, paused):
+    def _set_status(self, kind):
+        """Say what is happening (a key of STATUS, or None) in the strip above the panels
+        and in the window's title, on a picture brought up to date."""
+        self._status = kind
         if self._closed or not self.live:
             return
-        self.panels.paused_label.set_visible(paused)
+        self.panels.set_status(kind, keys_hint=self.display == "window" and not _in_notebook())
         manager = self.fig.canvas.manager
         if manager is not None and self.display == "window":
-            manager.set_window_title("MNIST (paused)" if paused else "MNIST")
-        self._redraw(full=True)
+            manager.set_window_title(STATUS[kind][3] if kind else "MNIST")
+        self._redraw(strip=True)
+
+    def _on_resize(self, event):
+        self.panels.place()               # the window's own redraw follows
 
     def _pump_events(self, timeout=0.0):
-        """Let the window handle keys, clicks and resizing, then sleep `timeout` seconds.
-        (Polling rather than a GUI's own blocking loop, which a closed window can leave
-        waiting forever.)"""
-        if self.display == "window" and not self._closed:
-            self.fig.canvas.flush_events()
-        if timeout > 0:
-            time.sleep(timeout)
+        """Let the window handle keys, clicks and resizing, for `timeout` seconds (at
+        least once). (Polling rather than a GUI's own blocking loop, which a closed
+        window can leave waiting forever.)"""
+        end = time.perf_counter() + timeout
+        while True:
+            if self.display == "window" and not self._closed:
+                self.fig.canvas.flush_events()
+            left = end - time.perf_counter()
+            if left <= 0 or self._layout_changed:
+                return
+            time.sleep(min(left, EVENT_PUMP_INTERVAL_S))
 
     def _show_in_notebook(self):
         from IPython.display import Image, display

@@ -832,11 +832,12 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                 if step >= last_step or datavis.is_closed() or ctrl_c.pressed:
                     break
                 # Train up to the next step with figures (or a checkpoint) in one call.
-                # With a live dashboard, calls last about MAX_STRETCH_SECONDS, so that the
-                # window keeps answering keys and the pictures keep coming.
+                # With a live dashboard, in equal calls of at most MAX_STRETCH_SECONDS, so
+                # that the window keeps answering keys and the pictures keep coming.
                 end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
                 if datavis.live:
-                    end = min(end, step + max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)))
+                    most = max(1, int(MAX_STRETCH_SECONDS / seconds_per_step))  # steps a call
+                    end = step + math.ceil((end - step) / math.ceil((end - step) / most))
                 batches = [batch] + [mnist.train.next_batch_indices(batch_size)
                                      for _ in range(step + 1, end)]
                 began = time.perf_counter()

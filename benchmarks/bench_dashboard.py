@@ -21,10 +21,20 @@ screenshot one second into training (--first-second PATH) to look at.
     python3 benchmarks/bench_dashboard.py --live mnist_2.2_five_layers_relu_lrdecay_dropout.py \\
         --iterations 3000 --record-seconds 15
 
+Keys (--keys): the stage in its window; xdotool presses 1 and 0 in turn (--presses
+times, from step 100 on, at varied moments of the loop); for each press, the time
+from the key sent to the new layout painted into the window (the child notes when
+the key arrives and when the layout is on the canvas and the window updated). The
+first press of each layout paints it in full; later ones put back its kept picture.
+
+    python3 benchmarks/bench_dashboard.py --keys mnist_3.1_convolutional_bigger_dropout.py \\
+        --iterations 3000
+
 Needs Xvfb and ffmpeg (apt install xvfb ffmpeg).
 """
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -62,6 +72,8 @@ def stage_child():
 
     vis._redraw = timed_redraw
     vis.wait_until_closed = lambda self: None
+    if os.environ.get("BENCH_KEYS"):
+        note_keys(vis)
     script, *flags = sys.argv[1:]
     sys.argv = [script, *flags]
     sys.path[0] = os.path.dirname(script)     # as for `python3 script`
@@ -70,6 +82,35 @@ def stage_child():
     print(f"dashboard: {len(times['full'])} full, {len(times['quick'])} quick redraws, "
           f"quick median {quick_ms:.1f} ms, full median "
           f"{statistics.median(times['full'] or [float('nan')]) * 1000:.0f} ms")
+
+
+def note_keys(vis):
+    """On stderr: `key ARRIVED SHOWN` (wall-clock seconds) for each layout key: when
+    the window delivered it, and when its layout was painted and the window updated."""
+    arrived = []
+    on_key = vis._on_key
+
+    def noting_on_key(self, event):
+        if event.key in tensorflowvisu_layouts():
+            arrived.append(time.time())
+        return on_key(self, event)
+
+    def noting(method):
+        def call(self, *args, **kwargs):
+            result = method(self, *args, **kwargs)
+            if arrived and not self._layout_changed:
+                print(f"key {arrived[0]:.4f} {time.time():.4f}", file=sys.stderr, flush=True)
+                arrived.clear()
+            return result
+        return call
+
+    vis._on_key = noting_on_key
+    vis._redraw = noting(vis._redraw)
+    vis._show_layout = noting(vis._show_layout)
+
+
+def tensorflowvisu_layouts():
+    return sys.modules["tensorflowvisu"].PANEL_LAYOUTS
 
 
 class Xvfb:
@@ -212,23 +253,78 @@ def liveness(script, args):
           f"{result['quick ms']:.1f} ms")
 
 
+def key_latency(script, args):
+    if shutil.which("xdotool") is None:
+        sys.exit("needs xdotool (apt install xdotool)")
+    with Xvfb() as x:
+        env = dict(stage_env("window", x.display), BENCH_KEYS="1")
+        child = subprocess.Popen(stage_command(script, "window", args.iterations),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 cwd=ROOT, env=env)
+        lines, errors = [], []
+        started = threading.Event()
+
+        def read(stream, into, start=None):
+            for line in stream:
+                into.append(line)
+                if start and line.startswith(start):
+                    started.set()
+        readers = [threading.Thread(target=read, args=(child.stdout, lines, "step 100:")),
+                   threading.Thread(target=read, args=(child.stderr, errors))]
+        for reader in readers:
+            reader.start()
+        started.wait(timeout=300)
+        xdo = lambda *words: subprocess.run(["xdotool", *words], env=env, check=True,
+                                            capture_output=True, text=True).stdout.strip()
+        window = xdo("search", "--sync", "--name", "^MNIST").split()[0]
+        xdo("windowfocus", "--sync", window)
+        sent = []
+        for press in range(args.presses):
+            time.sleep(0.7 + (press * 0.137) % 0.5)      # varied moments of the loop
+            sent.append(time.time())
+            xdo("key", "1" if press % 2 == 0 else "0")
+        time.sleep(3)
+        child.wait()
+        for reader in readers:
+            reader.join()
+    shown = [tuple(map(float, line.split()[1:])) for line in errors if line.startswith("key ")]
+    answers = [min(((arrived, done) for arrived, done in shown if arrived >= when),
+                   default=(math.nan, math.nan)) for when in sent]
+    latencies = [done - when for when, (_, done) in zip(sent, answers)]
+    later = [value for value in latencies[2:] if value == value]
+    waits = [arrived - when for when, (arrived, _) in zip(sent, answers)][2:]
+    paints = [done - arrived for arrived, done in answers][2:]
+    print(f"{os.path.basename(script)} in a real Tk window on Xvfb: {len(sent)} layout keys "
+          f"(1 and 0 in turn)")
+    print(f"  first of each layout (painted in full): "
+          f"{', '.join(f'{value:.2f} s' for value in latencies[:2])}")
+    print(f"  later ones (kept pictures): median {statistics.median(later):.2f} s, "
+          f"90th percentile {np.percentile(later, 90):.2f} s, max {max(later):.2f} s")
+    print(f"  of which: waiting for the window to be answered (the training call under "
+          f"way) median {np.nanmedian(waits):.2f} s, painting median {np.nanmedian(paints):.2f} s")
+    print(f"  all: {' '.join(f'{value:.2f}' for value in latencies)}")
+    print(f"  load average while measured: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--stage", metavar="SCRIPT", help="cost: headless against window")
     what.add_argument("--live", metavar="SCRIPT", help="liveness: visible updates a second")
+    what.add_argument("--keys", metavar="SCRIPT", help="layout keys: time to show them")
     parser.add_argument("--iterations", type=int, help="training steps (default: the stage's)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each kind (--stage)")
     parser.add_argument("--record-seconds", type=float,
                         help="record this long from the first step (default: the whole run)")
+    parser.add_argument("--presses", type=int, default=20, help="layout keys pressed (--keys)")
     parser.add_argument("--first-second", metavar="PNG",
                         help="save a screenshot one second into training (--live)")
     args = parser.parse_args()
-    name = args.stage or args.live
+    name = args.stage or args.live or args.keys
     script = os.path.abspath(name if os.path.exists(name) else os.path.join(ROOT, name))
     if not os.path.isfile(script):
         sys.exit(f"no stage script {name} (here or in {ROOT})")
-    (compare if args.stage else liveness)(script, args)
+    (compare if args.stage else liveness if args.live else key_latency)(script, args)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Stage 1.0 in a real Jupyter kernel (ipykernel, run by nbclient), as a learner runs
 it from a notebook cell: `%run mnist_1.0_softmax.py`, inline and with %matplotlib widget."""
 
+import base64
+import io
 import os
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import REPO
 
@@ -46,9 +50,13 @@ def run_cell(source, folder, monkeypatch):
     return outputs, stdout, client.counts
 
 
-def stage_cell(small_mnist_dir, iterations):
+def stage_cell(small_mnist_dir, iterations, flags=""):
     script = os.path.join(REPO, "mnist_1.0_softmax.py")
-    return f"%run {script} --iterations {iterations} --data-dir {small_mnist_dir}"
+    return f"%run {script} --iterations {iterations} --data-dir {small_mnist_dir} {flags}"
+
+
+def png_pixels(data):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
 
 
 def training_seconds(stdout):
@@ -72,10 +80,19 @@ def test_run_in_a_notebook_shows_a_refreshed_picture(small_mnist_dir, tmp_path, 
 def test_run_with_the_widget_backend_shows_one_live_figure(small_mnist_dir, tmp_path,
                                                            monkeypatch):
     pytest.importorskip("ipympl")
-    cell = "%matplotlib widget\n" + stage_cell(small_mnist_dir, 600)
+    final = tmp_path / "final.png"
+    cell = "%matplotlib widget\n" + stage_cell(small_mnist_dir, 600, f"--save-image {final}")
     outputs, stdout, counts = run_cell(cell, tmp_path, monkeypatch)
     assert stdout.strip().splitlines()[-1].startswith("max test accuracy: ")
     figures = [out for out in outputs if out.output_type == "display_data"
                and "application/vnd.jupyter.widget-view+json" in out["data"]]
     assert len(figures) == 1                                   # shown once, not twice
     assert counts.get("comm_msg with data", 0) >= 10           # new pictures while training
+    # What the notebook file keeps for a viewer without a kernel (GitHub, nbconvert) is
+    # the final picture, the one --save-image wrote, not the empty axes of the start.
+    kept = png_pixels(figures[0]["data"]["image/png"])
+    saved = np.asarray(Image.open(final).convert("RGB"))
+    assert kept.shape == saved.shape
+    below_strip = slice(30, None)                              # the strip: keys, status
+    assert np.mean(np.any(kept[below_strip] != saved[below_strip], axis=-1)) < 0.001
+    assert figures[0]["data"]["image/png"] in figures[0]["data"]["text/html"]

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from matplotlib.backend_bases import CloseEvent, KeyEvent
 from matplotlib.colors import to_rgb
+from matplotlib.transforms import Bbox
 from PIL import Image
 
 import tensorflowvisu as tv
 
-MARGINS = dict(left=0.05, right=0.98, bottom=0.06, top=0.94)   # as in Panels
 
 
 def press(vis, key):
@@ -86,18 +86,20 @@ def live():
     ("7", (1, 2)), ("8", (4, 5)), ("9", (3, 6)),
     ("0", (1, 2, 3, 4, 5, 6)), ("escape", (1, 2, 3, 4, 5, 6))])
 def test_key_shows_expected_panels_at_expected_size(vis, key, shown):
+    outer = Bbox.union([vis.axes[k].get_position(original=True) for k in range(1, 7)])
     press(vis, "3" if key in ("0", "escape") else "0")   # start from another layout
     press(vis, key)
     assert visible_panels(vis) == shown
     boxes = [vis.axes[k].get_position(original=True) for k in shown]   # the slot
-    if len(shown) == 1:            # the whole window, within the margins
+    if len(shown) == 1:            # the whole window, within the six panels' outer edges
         box = boxes[0]
         assert (box.x0, box.y0, box.x1, box.y1) == pytest.approx(
-            (MARGINS["left"], MARGINS["bottom"], MARGINS["right"], MARGINS["top"]))
+            (outer.x0, outer.y0, outer.x1, outer.y1))
+        assert box.width > 0.85 and box.height > 0.8
     elif len(shown) == 2:          # side by side, full height, half the width each
         left, right = boxes
         assert left.x1 < right.x0
-        assert left.height == pytest.approx(MARGINS["top"] - MARGINS["bottom"])
+        assert left.height == pytest.approx(outer.height)
         assert left.width == pytest.approx(right.width)
         assert 0.4 < left.width < 0.47
     else:                          # 2 x 3
@@ -128,15 +130,72 @@ def test_a_layout_key_repaints_the_new_layout_up_to_date_and_fitted(live):
     assert np.asarray(picture).shape[:2] == (720, 1300)
 
 
+def texts_of(ax, renderer):
+    """The text an Axes shows around it: title, axis labels, the tick labels in view."""
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label]
+    for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        texts += [tick.label1 for tick in axis.get_major_ticks()
+                  if min(low, high) <= tick.get_loc() <= max(low, high)]
+    return [(text.get_text(), text.get_window_extent(renderer))
+            for text in texts if text.get_visible() and text.get_text()]
+
+
+def overlap(a, b):
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
+
+
+@pytest.mark.parametrize("size", [(13.0, 7.2), (8.0, 5.0), (7.0, 4.5)])   # at 100 dpi
+def test_every_label_stays_whole_and_apart_in_small_windows(size):
+    """1300 x 720 down to a 700 x 450 window: the tick labels (negative ones, whose minus
+    sign comes first, and the last step's), titles (stage 4.2's long ones) and x labels
+    keep inside the figure, off the other panels and their text, and off the strip's."""
+    live = tv.MnistDataVis(title4="Max conv activations in batch",
+                           title5="Max dense activations in batch", headless=True, live=True)
+    live.fig.set_size_inches(*size)
+    live.panels.place()                      # what a window's resize event calls
+    feed_run(live, last_step=10000, train_every=500, test_every=1000, weights_scale=1e-6)
+    live.append_data_histograms(10000, np.linspace(-0.0037, 0.0041, 500),
+                                np.linspace(-0.12, 0.31, 10))
+    live.panels.set_status("finished", keys_hint=True)
+    for key in ("0", "7", "8", "9"):
+        press(live, key)
+        live.redraw()
+        renderer = live.fig.canvas.get_renderer()
+        figure = live.fig.bbox
+        shown = visible_panels(live)
+        texts = {panel: texts_of(live.axes[panel], renderer) for panel in shown}
+        strip = [t.get_window_extent(renderer) for t in
+                 (live.panels.status_text, live.panels.keys_text) if t.get_visible()]
+        assert live.panels.status_text.get_visible()
+        for box in strip:
+            assert figure.x0 <= box.x0 and box.x1 <= figure.x1 and box.y1 <= figure.y1
+        assert len(strip) < 2 or not overlap(*strip), (size, "status and keys")
+        for panel in shown:
+            for text, box in texts[panel]:
+                where = (size, key, panel, text)
+                assert (figure.x0 - 0.5 <= box.x0 and box.x1 <= figure.x1 + 0.5
+                        and figure.y0 - 0.5 <= box.y0 and box.y1 <= figure.y1 + 0.5), where
+                assert not any(overlap(box, other) for other in strip), where
+                for other in shown:
+                    if other != panel:
+                        assert not overlap(box, live.axes[other].bbox), where
+                        assert not any(overlap(box, b) for _, b in texts[other]), where
+            ticks = [box for text, box in texts[panel]
+                     if text not in (live.axes[panel].get_title(), tv.X_LABEL)]
+            assert not any(overlap(a, b) for i, a in enumerate(ticks) for b in ticks[i + 1:])
+    assert live.axes[4].get_ylim()[0] < 0                  # negative labels were shown
+    assert [live.axes[k].get_xlabel() for k in (1, 2, 4, 5)] == [tv.X_LABEL] * 4
+
+
 # ---- pause and close -----------------------------------------------------------
 
 def grey_box_share(vis):
-    """The share of the figure's centre that has the colour of the "paused" label's box."""
+    """The share of the strip above the panels (its left 300 pixels) that has the colour
+    of the "paused" label's box."""
     pixels = np.asarray(vis.fig.canvas.buffer_rgba())[..., :3].astype(int)
-    height, width = pixels.shape[:2]
-    centre = pixels[height // 2 - 12:height // 2 + 12, width // 2 - 150:width // 2 + 150]
-    box = (np.array(to_rgb("#555555")) * 0.85 + 0.15) * 255     # over white
-    return float(np.mean(np.all(np.abs(centre - box) <= 12, axis=-1)))
+    strip = pixels[:24, :300]                        # the top 24 pixels
+    box = np.array(to_rgb("#555555")) * 255
+    return float(np.mean(np.all(np.abs(strip - box) <= 12, axis=-1)))
 
 
 def test_space_pauses_with_a_label_and_an_up_to_date_picture(live):
@@ -169,6 +228,29 @@ def test_space_pauses_with_a_label_and_an_up_to_date_picture(live):
     assert seen["steps shown"] == 20                    # ... showing the step it paused at
     assert not live.is_paused() and ticked[-1] == 30    # resumed and went on
     assert grey_box_share(live) < 0.05                  # the label is gone
+
+
+def strip_share(vis, colour):
+    """The share of the strip above the panels (its top 24 pixels) in `colour`."""
+    pixels = np.asarray(vis.fig.canvas.buffer_rgba())[:24, :, :3].astype(int)
+    return float(np.mean(np.all(np.abs(pixels - np.array(to_rgb(colour)) * 255) <= 12,
+                                axis=-1)))
+
+
+def test_the_strip_says_tensorflow_is_preparing_until_training_has_run(live, tmp_path):
+    preparing = tv.STATUS["preparing"][1]
+    live.start(0, 20, updates=3)
+    assert strip_share(live, preparing) > 0.05             # on the first picture
+    seen = []
+    feed_run(live, last_step=20, train_every=10, test_every=10,
+             after_tick=lambda step: seen.append(strip_share(live, preparing)),
+             save_image=tmp_path / "final.png")
+    # step 0's figures are drawn as they come, TensorFlow still preparing the training
+    # step; after the next stretch of training (the next tick) the strip is clear.
+    assert seen[0] > 0.05 and seen[1:] == [0.0, 0.0]
+    assert live.axes[1].lines[0].get_xdata()[0] == 0
+    saved = np.asarray(Image.open(tmp_path / "final.png").convert("RGB"))
+    assert np.all(saved[:20] == 255)                       # nothing in a saved picture's strip
 
 
 def test_closing_the_window_stops_the_run(live):
@@ -220,13 +302,29 @@ def test_mosaic_puts_misrecognised_first_on_red_with_labels():
         assert np.allclose(tile(k)[14, 14], 0.0)           # ink is dark
     assert all(np.allclose(tile(k)[27, 14], white) for k in range(2, 100))
     seven_then_one = tile(0)
-    left, right = seven_then_one[1:11, 1:7], seven_then_one[1:11, 21:27]
+    left, right = seven_then_one[1:11, 1:7], seven_then_one[17:27, 21:27]
     assert np.array_equal(np.all(left == 1.0, axis=-1), glyph("111 001 001 010 010"))   # 7
     assert np.array_equal(np.all(right == 1.0, axis=-1), glyph("010 110 010 010 111"))  # 1
     two_then_three = tile(1)
     assert np.array_equal(np.all(two_then_three[1:11, 1:7] == 1.0, axis=-1), glyph("111 001 111 100 111"))
-    assert np.array_equal(np.all(two_then_three[1:11, 21:27] == 1.0, axis=-1), glyph("111 001 111 001 111"))
+    assert np.array_equal(np.all(two_then_three[17:27, 21:27] == 1.0, axis=-1), glyph("111 001 111 001 111"))
     assert not np.any(np.all(tile(2)[1:11] < 1.0, axis=-1) & np.all(tile(2)[1:11] > 0.0, axis=-1))
+
+
+def test_labels_of_neighbouring_misrecognised_digits_are_kept_apart():
+    """Side by side on red, one digit's predicted label and the next one's correct label
+    must not read as a two-digit number: on any line of pixels, the labels of two
+    tiles are at least 14 pixels apart (within a label, pixels are at most 2 apart)."""
+    correct = np.arange(100) % 10
+    mosaic = tv.mnist_mosaic(square_digits(100), (correct + 1) % 10, correct)   # all wrong
+    label = np.all(mosaic == 1.0, axis=-1)                 # the labels' white pixels
+    assert label.sum() > 100 * 2 * 20
+    for row in label:
+        columns = np.flatnonzero(row)
+        tiles = columns // 28
+        between = np.diff(columns)[np.diff(tiles) != 0]    # from one tile's label to the next
+        assert np.all(between >= 14), between.min()
+    assert np.all(mosaic[0, :, 0] < tv.RED[0]) and np.all(mosaic[:, 28, 0] < tv.RED[0])   # edges
 
 
 def test_mosaic_keeps_order_and_accepts_other_layouts():
@@ -434,7 +532,7 @@ def test_panel_cells_hold_their_panels_and_do_not_overlap(live):
         press(live, key)
         live.redraw()
         shown = visible_panels(live)
-        cells = tv.panel_cells({p: live.axes[p].bbox for p in shown}, live.fig.bbox)
+        cells = live.painter.cells
         for panel in shown:
             tight, cell = live.axes[panel].get_tightbbox(renderer), cells[panel]
             assert cell.x0 <= tight.x0 + 1 and tight.x1 <= cell.x1 + 1, (key, panel)
@@ -468,7 +566,31 @@ def test_a_short_run_shows_at_least_min_pictures(live, monkeypatch):
 
 def test_headless_without_files_paints_nothing(vis):
     feed_run(vis, last_step=30)
-    assert vis.redraws == {"full": 1, "quick": 0}      # only finish()'s final picture
+    assert vis.redraws == {"full": 1, "quick": 0, "layout": 0}   # only finish()'s picture
+
+
+def test_a_layout_seen_before_comes_back_without_a_full_paint_and_right(live):
+    """Keys back to a layout seen before put its kept picture back: as quick as a data
+    redraw, and the same picture as painting everything, also after a range changed."""
+    feed_run(live, last_step=40)
+    for key in ("1", "0"):                         # each layout seen once
+        press(live, key)
+        live.tick()
+    full = live.redraws["full"]
+    tops = live.axes[2].get_ylim()[1], live.axes[4].get_ylim()[1]
+    live.append_training_curves_data(41, 0.9, 400.0)            # panel 2: a new range
+    live.append_data_histograms(41, np.linspace(-40, 40, 100), np.zeros(10))   # and 4
+    for key in ("1", "0", "1", "0"):
+        press(live, key)
+        before = live.redraws["layout"]
+        live.tick()
+        assert live.redraws["layout"] == before + 1 and live.redraws["full"] == full, key
+        shown = np.array(live.fig.canvas.buffer_rgba())
+        assert live.axes[2].get_ylim()[1] > tops[0] and live.axes[4].get_ylim()[1] >= 40
+        live.redraw()                              # everything painted again
+        different = np.any(shown != np.array(live.fig.canvas.buffer_rgba()), axis=-1)
+        assert np.count_nonzero(different) == 0, (key, np.argwhere(different)[:5])
+        full = live.redraws["full"]
 
 
 # ---- output files ------------------------------------------------------------------

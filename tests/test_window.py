@@ -12,11 +12,14 @@ import sys
 import threading
 import time
 
+import contextlib
+
 import numpy as np
 import pytest
 
 from conftest import REPO, SPEEDRUN_STEPS
 from test_stages import PROGRESS_LINE, TEST_LINE
+import tensorflowvisu
 
 TOOLS = ("Xvfb", "xdotool", "ffmpeg")
 pytestmark = pytest.mark.skipif(
@@ -27,21 +30,30 @@ SCREEN = (1400, 850)
 GREY_PANEL = (0xE5, 0xE5, 0xE5)         # the axes' face colour (ggplot style)
 
 
-@pytest.fixture(scope="module")
-def display():
-    """A private X display, e.g. ':7'; closed after the tests of this file."""
+@contextlib.contextmanager
+def x_server(size):
+    """A private X display of `size` pixels, e.g. ':7', closed at the end."""
     read, write = os.pipe()
     server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-nolisten", "tcp",
-                               "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
+                               "-screen", "0", f"{size[0]}x{size[1]}x24"],
                               pass_fds=(write,), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as pipe:
         number = pipe.readline().strip()
     assert number, "Xvfb did not start"
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A private X display, e.g. ':7'; closed after the tests of this file."""
+    with x_server(SCREEN) as name:
+        yield name
 
 
 def record(display, seconds, fps=10, scale=2):
@@ -56,14 +68,31 @@ def record(display, seconds, fps=10, scale=2):
     return np.frombuffer(done.stdout, np.uint8).reshape(-1, height, width)
 
 
-def screenshot(display):
+def screenshot(display, size=SCREEN):
     """The screen now, RGB [h, w, 3]."""
     done = subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-f", "x11grab", "-video_size",
-         f"{SCREEN[0]}x{SCREEN[1]}", "-i", display, "-frames:v", "1", "-f", "rawvideo",
+         f"{size[0]}x{size[1]}", "-i", display, "-frames:v", "1", "-f", "rawvideo",
          "-pix_fmt", "rgb24", "-"], capture_output=True, timeout=30)
     assert done.returncode == 0, done.stderr.decode()
-    return np.frombuffer(done.stdout, np.uint8).reshape(SCREEN[1], SCREEN[0], 3)
+    return np.frombuffer(done.stdout, np.uint8).reshape(size[1], size[0], 3)
+
+
+def status_share(picture, kind):
+    """The share of the strip at the top of the window (its top 24 pixels, left 600)
+    in the colour of STATUS[kind]'s box."""
+    colour = np.array([int(tensorflowvisu.STATUS[kind][1][i:i + 2], 16) for i in (1, 3, 5)])
+    strip = picture[:24, :600].astype(int)
+    return float(np.mean(np.all(np.abs(strip - colour) <= 8, axis=-1)))
+
+
+def wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def grey_share(picture):
@@ -78,7 +107,8 @@ def distinct_frames(frames):
 
 
 class Stage:
-    """A stage script running in a window; its stdout lines arrive on a queue."""
+    """A stage script running in a window; its stdout lines arrive on a queue; stderr is
+    read at the end (it is short)."""
 
     def __init__(self, display, script, *flags):
         env = dict(os.environ, DISPLAY=display, MPLBACKEND="TkAgg")
@@ -183,16 +213,26 @@ def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir,
     stage = Stage(display, "mnist_5.0_speedrun.py", "--data-dir", small_mnist_dir,
                   "--seed", "0", "--iterations", str(SPEEDRUN_STEPS))
     try:
+        # While TensorFlow traces (seconds), the window says so, in its title and on it.
+        window = xdotool(display, "search", "--sync", "--name", "^MNIST")
+        preparing = tensorflowvisu.STATUS["preparing"][3]
+        assert wait_until(lambda: xdotool(display, "getwindowname", window) == preparing, 60)
+        assert wait_until(lambda: status_share(screenshot(display), "preparing") > 0.1, 10)
         stage.wait_for("max test accuracy", timeout=180)
         time.sleep(0.5)
-        six = grey_share(screenshot(display))
+        picture = screenshot(display)
+        six = grey_share(picture)
         assert 0.12 < six < 0.45, six      # six panels drawn, as on the other stages
-        window = xdotool(display, "search", "--sync", "--name", "^MNIST")
+        # Training is over: the window says so and what to do, and the terminal too.
+        assert status_share(picture, "finished") > 0.1
+        assert xdotool(display, "getwindowname", window) == tensorflowvisu.STATUS["finished"][3]
         press(display, window, "q", settle=0.0)
         assert stage.process.wait(timeout=30) == 0
     finally:
         stage.kill()
-    assert "Traceback" not in stage.process.stderr.read()
+    errors = stage.process.stderr.read()
+    assert "Traceback" not in errors
+    assert errors.strip().splitlines()[-1] == "training finished: close the window or press q"
     headless = speedrun_headless.stdout.splitlines()
     in_window = [TEST_LINE.match(line) for line in stage.stdout if TEST_LINE.match(line)]
     alone = [TEST_LINE.match(line) for line in headless if TEST_LINE.match(line)]
@@ -201,3 +241,45 @@ def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir,
     assert in_window[-1][0] == alone[-1][0]  # the same final figure
     progress = [line for line in stage.stdout if PROGRESS_LINE.match(line)]
     assert progress == [line for line in headless if PROGRESS_LINE.match(line)]
+
+
+LAPTOP = (1366, 768)
+
+
+def test_the_window_fits_a_laptop_screen_and_keeps_readable_when_small(small_mnist_dir,
+                                                                        tmp_path):
+    """A 1366 x 768 screen: the whole window fits, toolbar included, with room for a title
+    bar and a task bar. Made smaller, down to 700 x 450, it keeps its six panels (the
+    screenshots are kept in tmp_path to look at; test_tensorflowvisu checks the labels)."""
+    from PIL import Image
+    with x_server(LAPTOP) as laptop:
+        stage = Stage(laptop, "mnist_1.0_softmax.py", "--iterations", "200",
+                      "--data-dir", small_mnist_dir)
+        try:
+            stage.wait_for("max test accuracy", timeout=180)
+            time.sleep(0.5)
+            window = xdotool(laptop, "search", "--sync", "--name", "^MNIST")
+            geometry = xdotool(laptop, "getwindowgeometry", "--shell", window)
+            place = dict(line.split("=") for line in geometry.splitlines())
+            bottom = int(place["Y"]) + int(place["HEIGHT"])
+            assert int(place["X"]) + int(place["WIDTH"]) <= LAPTOP[0], geometry
+            assert bottom <= LAPTOP[1] - tensorflowvisu.WINDOW_FRAME_PX, geometry
+            picture = screenshot(laptop, LAPTOP)
+            Image.fromarray(picture).save(tmp_path / "laptop.png")
+            toolbar = picture[bottom - 45:bottom - 5, 5:200]    # the toolbar's icons
+            assert np.mean(np.all(toolbar == toolbar[0, 0], axis=-1)) < 0.95
+            assert 0.12 < grey_share(picture[:bottom]) < 0.45
+            for width, height in ((800, 500), (700, 450)):
+                xdotool(laptop, "windowsize", "--sync", window, str(width), str(height))
+                time.sleep(1.5)                                 # the window's own redraw
+                picture = screenshot(laptop, LAPTOP)
+                Image.fromarray(picture).save(tmp_path / f"window-{width}x{height}.png")
+                inside = picture[:height, :width]
+                assert 0.08 < grey_share(inside) < 0.5, (width, height)
+                assert grey_share(picture[height + 2:]) == 0.0   # nothing outside it
+                assert status_share(inside, "finished") > 0.1
+            press(laptop, window, "q", settle=0.0)
+            assert stage.process.wait(timeout=30) == 0
+        finally:
+            stage.kill()
+    assert "Traceback" not in stage.process.stderr.read()
