@@ -18,13 +18,15 @@ Three parts (--parts, default: speed):
   validation  the stage as it is, or with settings changed (--set NAME=VALUE, repeated),
               trained on the first 55,000 training images and measured on the last 5,000
               (held out: never the test set), at --iterations; prints the max and final
-              validation accuracy. This is how the stage's settings were chosen.
+              validation accuracy. This is how the stage's settings were chosen. --plain
+              runs it with a plain recurrent cell instead (no gates: what they buy).
   test        the stage at its defaults on the real test set, seed 0 (--seeds): max and
               final test accuracy, training loop, start-up. Run it once, for the settings
               that validation chose.
 
     python3 benchmarks/bench_recurrent.py                          # speed
     python3 benchmarks/bench_recurrent.py --parts validation --set N=64 --iterations 3000
+    python3 benchmarks/bench_recurrent.py --parts validation --plain   # without the gates
     python3 benchmarks/bench_recurrent.py --parts test
 """
 import argparse
@@ -98,6 +100,7 @@ def training_steps(stage):
             return tf.argmax(logits_of(X), 1)
         return step, test
 
+    tf.get_logger().setLevel("ERROR")  # six models traced in turn: not a retracing problem
     ways = {"6.0: Python loop, unrolled (the stage)": make(stage_logits, stage_variables),
             "6.0's cell in tf.scan": make(scan_logits, stage_variables)}
     for name, layer in [("keras GRU(128, reset_after=False)", keras.layers.GRU(N, reset_after=False)),
@@ -177,9 +180,20 @@ def validation_folder():
     return folder
 
 
-def edited_stage(settings, folder):
-    """A copy of the stage with some module-level settings changed ('NAME=VALUE')."""
+GRU_STEP = "    return Z * H + (1 - Z) * HH, Z, R"
+# The plain recurrent cell that gates improve on: the new state is the candidate alone
+# (computed from all of H), each step squashing the state through tanh and Uh.
+PLAIN_STEP = "    return tf.tanh(tf.matmul(Xt, Wh) + tf.matmul(H, Uh) + Bh), Z, R  # no gates"
+
+
+def edited_stage(settings, folder, plain=False):
+    """A copy of the stage with some module-level settings changed ('NAME=VALUE'), and
+    with plain: its cell without gates."""
     source = STAGE.read_text(encoding="utf-8")
+    if plain:
+        if GRU_STEP not in source:
+            sys.exit(f"error: --plain: no line '{GRU_STEP.strip()}' in {STAGE.name}")
+        source = source.replace(GRU_STEP, PLAIN_STEP)
     for setting in settings:
         name, value = setting.split("=", 1)
         source, count = re.subn(rf"^{name} = [^#\n]*?(\s*#|$)", rf"{name} = {value}\1", source,
@@ -205,12 +219,12 @@ def one_run(script, flags, log_path):
                 startup=tests[-1][0] - loop, steps=int(timing[-1][1]))
 
 
-def validation(settings, iterations, seeds):
+def validation(settings, iterations, seeds, plain=False):
     folder = validation_folder()
-    script = edited_stage(settings, folder)
+    script = edited_stage(settings, folder, plain)
     os.environ["PYTHONPATH"] = str(REPO)  # the copy imports trainer from the repository
     flags = ["--data-dir", folder] + (["--iterations", iterations] if iterations else [])
-    label = " ".join(settings) or "as it is"
+    label = " ".join(settings + (["plain cell, no gates"] if plain else [])) or "as it is"
     for seed in seeds:
         r = one_run(script, [*flags, "--seed", seed], folder / "run.log")
         if not r["ok"]:
@@ -243,6 +257,8 @@ def main():
                         help="speed: training steps per way and round (default: 20)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="validation: change a setting of the stage (repeat for several)")
+    parser.add_argument("--plain", action="store_true",
+                        help="validation: the cell without its gates (a plain recurrent cell)")
     parser.add_argument("--iterations", type=int, help="validation: training steps "
                         "(default: the stage's own)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -251,7 +267,7 @@ def main():
     if "speed" in args.parts:
         speed(args.rounds, args.steps)
     if "validation" in args.parts:
-        validation(args.set, args.iterations, args.seeds)
+        validation(args.set, args.iterations, args.seeds, args.plain)
     if "test" in args.parts:
         test(args.seeds)
 

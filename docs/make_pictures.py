@@ -912,7 +912,7 @@ def draw_unrolled_gru(path):
                                          edgecolor=RED, linewidth=1.2))
     ax_digit.set_xticks([])
     ax_digit.set_yticks([])
-    ax_digit.set_title("one image:\n28 rows of 28 pixels", fontsize=9)
+    ax_digit.set_title("one image,\n28 rows", fontsize=9)
     xs = [3.6, 7.4, 11.4, 15.2]
     y_cell, h_cell, w_cell = 8.4, 1.1, 2.0
     middle = y_cell + h_cell / 2
