@@ -161,7 +161,7 @@ trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
 # Our runs (seed 0, CPU), max test accuracy:
 # 2026-12-07, 5000 steps, 2 CPU cores (Intel Xeon), TensorFlow 2.21: max 0.9900 (step
 #   4200), final 0.9884; 653 s of training with --save-image on a machine shared by
-#   four jobs (load 11-15); the same 5000 steps took 190 s at load 7.
+#   four jobs (load 11-15); a validation run of 5000 steps took 190 s at load 7.
 # How the settings were chosen: trained on the first 55,000 training images, measured
 # on the last 5,000 (held out, never the test set), benchmarks/bench_recurrent.py
 # --parts validation, seed 0 unless said; validation max (final):
