@@ -28,6 +28,7 @@ STAGES = [  # (stage, script)
     ("4.1", "mnist_4.1_batchnorm_five_layers_relu.py"),
     ("4.2", "mnist_4.2_batchnorm_convolutional.py"),
     ("5.0", "mnist_5.0_speedrun.py"),
+    ("6.0", "mnist_6.0_recurrent.py"),
 ]
 SCRIPTS = [script for _, script in STAGES]
 

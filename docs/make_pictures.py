@@ -53,6 +53,7 @@ MEASURED_SPEED = {  # stage: (default steps, steps/s, start-up s)
     "2.2": (10000, 80.2, 7.1), "3.0": (10000, 44.2, 7.4), "3.1": (10000, 32.0, 6.6),
     "4.0": (10000, 63.0, 7.2), "4.1": (10000, 69.3, 6.5), "4.2": (10000, 6.9, 6.5),
     "5.0": (234, 30.0, 5.3),  # 2026-11-29, Intel Xeon: benchmarks/bench_speedrun.py
+    "6.0": (5000, 26.0, 8.0),  # 2026-12-07, Intel Xeon, busy: benchmarks/bench_recurrent.py
 }
 sys.path.insert(0, str(REPO))
 import stages as _stages  # noqa: E402  (the one list of stage scripts)
@@ -65,7 +66,10 @@ PICTURE_OVERHEAD = 1.1  # --save-image computes the mosaics and bands a headless
 # ladder, 2026-11-29" (the runs that made the dashboards; 2 CPU cores).
 MEASURED_MAX_ACCURACY = {"1.0": 0.9226, "2.0": 0.9765, "2.1": 0.9824, "2.2": 0.9820,
                          "3.0": 0.9909, "3.1": 0.9933, "4.0": 0.9827, "4.1": 0.9854,
-                         "4.2": 0.9947, "5.0": 0.9926}  # 5.0: its final figure, 2026-11-29
+                         "4.2": 0.9947, "5.0": 0.9926,  # 5.0: its final figure, 2026-11-29
+                         "6.0": 0.9900}  # 2026-12-07
+# The ladder climbs from 1.0 to 5.0; 6.0 reads the digits another way (step 11).
+LADDER = [stage for stage in STAGE_IDS if stage != "6.0"]
 
 
 def dashboard_name(stage):
@@ -285,7 +289,7 @@ def _example_digit():
 
 def draw_ladder(path):
     plt = _pyplot()
-    stages = STAGE_IDS
+    stages = LADDER
     short = {"1.0": "softmax", "2.0": "sigmoid", "2.1": "ReLU,\nlr decay", "2.2": "+ dropout",
              "3.0": "conv", "3.1": "bigger conv,\ndropout", "4.0": "batch norm,\nsigmoid",
              "4.1": "batch norm,\nReLU", "4.2": "batch norm,\nconv",
@@ -980,6 +984,99 @@ def draw_predict_steps(path):
     save_figure(fig, path)
     plt.close(fig)
 
+def draw_unrolled_gru(path):
+    """Stage 6.0: the GRU unrolled over the rows of a digit, and the inside of its cell."""
+    plt = _pyplot()
+    from matplotlib.patches import FancyBboxPatch
+    digit = _example_digit()
+    fig = plt.figure(figsize=(10.5, 6.4))
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(0, 21)
+    ax.set_ylim(0, 12.8)
+    ax.axis("off")
+
+    def box(x, y, w, h, text, colour, size=10, weight="normal"):
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.08",
+                                    facecolor=colour, edgecolor="#444444", alpha=0.9))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=size,
+                fontweight=weight, linespacing=1.35)
+
+    def arrow(x1, y1, x2, y2, colour="#333333", lw=1.4):
+        ax.annotate("", xy=(x2, y2), xytext=(x1, y1),
+                    arrowprops=dict(arrowstyle="->", color=colour, lw=lw))
+
+    # Top: the unrolled network. The digit, its rows fed one per step to the same cell.
+    ax_digit = fig.add_axes([0.01, 0.62, 0.085, 0.26])
+    ax_digit.imshow(digit, cmap="gray_r")
+    shown_rows = [0, 7, 14, 27]  # rows 1, 8, 15, 28
+    for row in shown_rows:
+        ax_digit.add_patch(plt.Rectangle((-0.5, row - 0.5), 28, 1, fill=False,
+                                         edgecolor=RED, linewidth=1.2))
+    ax_digit.set_xticks([])
+    ax_digit.set_yticks([])
+    ax_digit.set_title("one image,\n28 rows", fontsize=9)
+    xs = [3.6, 7.4, 11.4, 15.2]
+    y_cell, h_cell, w_cell = 8.4, 1.1, 2.0
+    middle = y_cell + h_cell / 2
+    ax.text(2.75, middle - 0.55, "H0: zeros", ha="center", fontsize=8.5)
+    previous = 2.0
+    for k, (row, x) in enumerate(zip(shown_rows, xs)):
+        strip = fig.add_axes([x / 21, 11.0 / 12.8, w_cell / 21, 0.45 / 12.8])
+        strip.imshow(digit[row:row + 1], cmap="gray_r", aspect="auto", vmin=0, vmax=1)
+        strip.set_xticks([])
+        strip.set_yticks([])
+        for spine in strip.spines.values():
+            spine.set_edgecolor(RED)
+        ax.text(x + w_cell / 2, 11.75, f"X{row + 1}: row {row + 1} [28]", ha="center", fontsize=8.5)
+        arrow(x + w_cell / 2, 10.95, x + w_cell / 2, y_cell + h_cell + 0.12, BLUE)
+        box(x, y_cell, w_cell, h_cell, "GRU cell", "#dbe9f6", size=10, weight="bold")
+        arrow(previous, middle, x - 0.1, middle, ORANGE, lw=2)
+        if k:
+            ax.text(x - 0.75, middle + 0.25, "...", ha="center", fontsize=12)
+        ax.text(x + w_cell + 0.45, middle + 0.45, f"H{row + 1}", ha="center", fontsize=8.5)
+        previous = x + w_cell + 0.1
+    arrow(previous, middle, 18.3, middle, ORANGE, lw=2)
+    box(18.4, y_cell, 2.3, h_cell, "dense softmax\nY [10]", "#e3f1e3", size=9)
+    ax.text(10.5, 7.7, "the state H (128 numbers, orange) carries what was read so far to the "
+            "next row; every cell is the same cell, with the same weights", ha="center",
+            fontsize=9, color="#444444")
+    ax.plot([0.3, 20.7], [7.3, 7.3], color="#bbbbbb", linewidth=0.8)
+
+    # Bottom: inside one cell.
+    ax.text(0.4, 6.75, "Inside the cell at step t", fontsize=11, fontweight="bold", va="center")
+    box(0.5, 4.3, 1.7, 0.8, "Xt\nrow t [28]", "#dbe9f6", size=9)
+    box(0.5, 1.5, 1.7, 0.9, "H: the state\nafter row t - 1\n[128]", "#fde3c8", size=8.5)
+    gate_x, gate_w = 3.7, 5.6
+    box(gate_x, 5.0, gate_w, 0.95, "Z = sigmoid(Xt . Wz + H . Uz + Bz)\n"
+        "update gate: how much of H to keep", "#eeeeee", size=8.5)
+    box(gate_x, 3.4, gate_w, 0.95, "R = sigmoid(Xt . Wr + H . Ur + Br)\n"
+        "reset gate: how much of H the candidate sees", "#eeeeee", size=8.5)
+    box(gate_x, 1.2, gate_w, 1.2, "HH = tanh(Xt . Wh + (R * H) . Uh + Bh)\n"
+        "candidate: a new state, from the row\nand the part of H that R lets through",
+        "#eeeeee", size=8.5)
+    for y in (5.47, 3.87, 1.9):
+        arrow(2.25, 4.7, gate_x - 0.1, y + 0.1, BLUE, lw=1.0)
+        arrow(2.25, 1.95, gate_x - 0.1, y - 0.1, ORANGE, lw=1.0)
+    arrow(gate_x + gate_w / 2, 3.3, gate_x + gate_w / 2, 2.5)
+    ax.text(gate_x + gate_w / 2 + 0.15, 2.85, "R", fontsize=9)
+    mix_x, mix_w = 11.0, 5.6
+    box(mix_x, 2.8, mix_w, 1.3, "H = Z * H + (1 - Z) * HH\nnumber by number: Z near 1 keeps "
+        "the old\nvalue, Z near 0 takes the candidate's", "#fde3c8", size=8.5)
+    arrow(gate_x + gate_w + 0.1, 5.47, mix_x - 0.05, 4.05)
+    arrow(gate_x + gate_w + 0.1, 1.8, mix_x - 0.05, 2.9)
+    # the old state, around the gates, straight to the mix
+    ax.plot([1.35, 1.35, mix_x + 1.0], [1.45, 0.8, 0.8], color=ORANGE, lw=1.0)
+    arrow(mix_x + 1.0, 0.8, mix_x + 1.0, 2.75, ORANGE, lw=1.0)
+    ax.text(mix_x - 2.6, 0.9, "the old H, to keep", fontsize=8.5, color=ORANGE)
+    arrow(mix_x + mix_w + 0.1, 3.45, 17.7, 3.45, ORANGE, lw=2)
+    ax.text(17.8, 3.45, "the new state H\n[128], to the\nnext row's cell", va="center",
+            fontsize=9)
+    ax.text(10.5, 0.2, "sigmoid: from 0 to 1, a gate.  tanh: from -1 to 1, a value.  "
+            "'*': number by number.  '.': matrix product (a dense layer)",
+            ha="center", fontsize=8.5, color="#444444")
+    save_figure(fig, path)
+    plt.close(fig)
+
 
 def _test_digits(count):
     """The first `count` MNIST test images, [count, 28, 28] floats in [0, 1]."""
@@ -1472,6 +1569,7 @@ DIAGRAMS = [
     ("conv_shapes_5.0.png", "5.0", lambda path: draw_conv_shapes(path, "5.0")),
     ("pooling_padding.png", "5.0", draw_pooling_padding),
     ("one_cycle.png", "5.0", draw_one_cycle),
+    ("unrolled_gru.png", "6.0", draw_unrolled_gru),
 ]
 
 

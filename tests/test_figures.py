@@ -39,6 +39,8 @@ def test_benchmarks_readme_ladder_table_is_the_recorded_run():
     text = read("benchmarks/README.md")
     assert f"## The accuracy ladder, {MEASURED['ladder']['date']}" in text
     for stage, figures in LADDER.items():
+        if "date" in figures:
+            continue  # measured on its own, later: in its stage's own section
         row = (f"| {stage} | {figures['steps']} | {figures['max_test_accuracy']:.4f} | "
                f"{figures['final_test_accuracy']:.4f} |")
         assert row in text, row

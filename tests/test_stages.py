@@ -21,6 +21,7 @@ from stages import SCRIPTS as STAGES
 
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
 SPEEDRUN = "mnist_5.0_speedrun.py"
+RECURRENT = "mnist_6.0_recurrent.py"
 FEW_STEPS = 40
 
 TEST_LINE = re.compile(r"^step (\d+): epoch [\d.]+ test accuracy: ([\d.]+) test loss: ([\d.]+)$")
@@ -194,6 +195,10 @@ def numpy_forward(stage, X, values=None):
     v = values or variable_values(stage)
     if stage["__file__"].endswith(SPEEDRUN):
         return numpy_forward_speedrun(stage, X, v)
+    if stage["__file__"].endswith(RECURRENT):
+        states, _ = numpy_gru(X, v)
+        logits = states[-1] @ v["W"] + v["B"]
+        return logits, numpy_softmax(logits)
     if "W" in v:  # 1.0: one layer
         logits = X.reshape(len(X), -1) @ v["W"] + v["b"]
         return logits, numpy_softmax(logits)
@@ -227,6 +232,24 @@ def numpy_forward_speedrun(stage, X, v):
     Y = bn_relu(Y.reshape(len(X), -1) @ v["W3"], 3)
     logits = Y @ v["W4"] + v["B4"]
     return logits, numpy_softmax(logits)
+
+
+def numpy_gru(X, v):
+    """6.0: a GRU reads the 28 rows of each image, top to bottom, from a state of zeros.
+    Returns the state after each row, and the (update, reset) gates at each row."""
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
+    rows = X.reshape(len(X), 28, 28)
+    H = np.zeros((len(X), v["Uz"].shape[0]))
+    states, gates = [], []
+    for t in range(28):
+        Xt = rows[:, t, :]
+        Z = sigmoid(Xt @ v["Wz"] + H @ v["Uz"] + v["Bz"])
+        R = sigmoid(Xt @ v["Wr"] + H @ v["Ur"] + v["Br"])
+        candidate = np.tanh(Xt @ v["Wh"] + (R * H) @ v["Uh"] + v["Bh"])
+        H = Z * H + (1 - Z) * candidate
+        states.append(H)
+        gates.append((Z, R))
+    return states, gates
 
 
 def numpy_softmax(logits):
@@ -401,3 +424,72 @@ def test_speedrun_learning_rate_is_one_cycle(stages):
         else:
             expected = peak * 0.5 * (1 + np.cos(np.pi * (progress - warmup) / (1 - warmup)))
         assert lr == pytest.approx(expected, abs=1e-7), progress
+
+
+# ------------------------------------------------------------ the recurrent stage
+
+def recurrent_states(stage, X):
+    """6.0's cell run by TensorFlow over the rows of X: the state after each row."""
+    import tensorflow as tf
+    rows = tf.reshape(X, [-1, 28, 28])
+    H = tf.zeros([len(X), stage["N"]])
+    states = []
+    for t in range(28):
+        H = stage["cell"](rows[:, t, :], H)[0]
+        states.append(H.numpy())
+    return states
+
+
+def test_recurrent_cell_matches_numpy_at_every_row(stages):
+    """The state after each of the 28 rows, and both gates at each row (what panels 4
+    and 5 show), against the GRU's equations written out in numpy."""
+    stage = stages[RECURRENT]
+    randomise(stage, seed=4)
+    X = stage["mnist"].test.images[:20]
+    expected_states, expected_gates = numpy_gru(X.astype(np.float64), variable_values(stage))
+    for t, (state, expected) in enumerate(zip(recurrent_states(stage, X), expected_states)):
+        np.testing.assert_allclose(state, expected, atol=2e-5, err_msg=f"state after row {t + 1}")
+    Z, R = (gate.numpy() for gate in stage["gate_activations"](X))
+    assert Z.shape == R.shape == (28, 20, stage["N"])  # [rows, images, neurons]: all 20
+    np.testing.assert_allclose(Z, [z for z, _ in expected_gates], atol=2e-5)
+    np.testing.assert_allclose(R, [r for _, r in expected_gates], atol=2e-5)
+    assert np.ptp(expected_states[-1]) > 0.5  # the weights are random, the state is not flat
+
+
+def test_recurrent_cell_is_keras_gru_with_the_same_weights(stages):
+    """keras.layers.GRU(reset_after=False) computes the same GRU: given the stage's weights
+    (gates in Keras' order z, r, h), it gives the same states, row by row, and logits."""
+    import keras
+    stage = stages[RECURRENT]
+    randomise(stage, seed=5)
+    v = {name: value.astype(np.float32) for name, value in variable_values(stage).items()}
+    gru = keras.layers.GRU(stage["N"], reset_after=False, return_sequences=True)
+    X = stage["mnist"].test.images[:20]
+    rows = X.reshape(20, 28, 28)
+    gru.build(rows.shape)
+    gru.set_weights([np.concatenate([v["Wz"], v["Wr"], v["Wh"]], axis=1),
+                     np.concatenate([v["Uz"], v["Ur"], v["Uh"]], axis=1),
+                     np.concatenate([v["Bz"], v["Br"], v["Bh"]])])
+    keras_states = np.asarray(gru(rows))  # [images, rows, N]
+    for t, state in enumerate(recurrent_states(stage, X)):
+        np.testing.assert_allclose(state, keras_states[:, t], atol=1e-5, err_msg=f"row {t + 1}")
+    Ylogits = stage["model"](X)[0].numpy()
+    np.testing.assert_allclose(Ylogits, keras_states[:, -1] @ v["W"] + v["B"], atol=1e-5)
+
+
+def test_recurrent_drawing_shows_the_shapes_of_the_unrolled_network(stages):
+    """The shapes of the drawing's rows, states and gates are those the code computes
+    (its variables and X, Ylogits, Y: test_variable_shapes_match_the_drawing)."""
+    import tensorflow as tf
+    stage = stages[RECURRENT]
+    drawn = drawn_shapes(stage["__doc__"])
+    X = stage["mnist"].train.images[:100]
+    XR = tf.reshape(X, [-1, stage["ROWS"], stage["PIXELS"]])
+    H1, Z, R = stage["cell"](XR[:, 0, :], tf.zeros([100, stage["N"]]))
+    assert drawn["XR"] == tuple(XR.shape)
+    assert drawn["X1"] == drawn["X2"] == drawn["X28"] == drawn["Xt"] == tuple(XR[:, 0].shape)
+    assert drawn["Z"] == tuple(Z.shape) and drawn["R"] == tuple(R.shape)
+    assert drawn["H0"] == drawn["H"] == drawn["HH"] == drawn["H28"] == tuple(H1.shape)
+    assert len(stage["model"](X)[2]) == XR.shape[1] == 28  # one cell per row: X1 .. X28
+    Z, R = stage["gate_activations"](X)
+    assert tuple(Z.shape) == tuple(R.shape) == (28, 25, stage["N"])  # the dashboard's 25 images
