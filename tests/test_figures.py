@@ -85,3 +85,40 @@ def test_a_benchmark_records_its_figures_in_place(tmp_path, monkeypatch):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", written["ladder"]["date"])
     assert written["speedrun"] == MEASURED["speedrun"]  # other sections untouched
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
+
+
+def duration(seconds, chinese=False):
+    """As the guides write a run's length: 54 s, 5 min 51 s (54 秒, 5 分 51 秒)."""
+    if seconds < 100:
+        return f"{seconds} 秒" if chinese else f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} 分 {seconds:02d} 秒" if chinese else f"{minutes} min {seconds:02d} s"
+
+
+@pytest.mark.parametrize("guide, chinese", [("docs/codelab.md", False),
+                                            ("docs/codelab.zh-CN.md", True)])
+def test_the_guides_quote_the_recorded_runs(guide, chinese):
+    text = read(guide)
+    flat = " ".join(text.split())
+    for stage, figures in LADDER.items():
+        if "date" in figures:
+            continue  # measured on its own, not in the timing table
+        row = f"| {stage} | {figures['steps']:,} | {duration(figures['seconds'], chinese)} |"
+        assert row in text, row
+    # "Expect max test accuracy M, final F (our run, 10,000 steps, T": every stage that
+    # says it, with the recorded figures.
+    expect = (r"\*\*最高测试准确率 ([\d.]+)，最终 ([\d.]+)\*\*（我们的运行，([\d,]+) 步，(?:机器繁忙时 )?([^；）]+)"
+              if chinese else
+              r"\*\*max test accuracy ([\d.]+), final ([\d.]+)\*\* \(our run, ([\d,]+) steps, ([^;)]+?)(?: on|;|\))")
+    quoted = re.findall(expect, flat)
+    assert len(quoted) >= 7, quoted
+    by_accuracy = {f"{f['max_test_accuracy']:.4f}": f for f in LADDER.values()}
+    for best, final, steps, took in quoted:
+        figures = by_accuracy[best]
+        assert (final, steps) == (f"{figures['final_test_accuracy']:.4f}",
+                                  f"{figures['steps']:,}"), best
+        assert took.strip() == duration(figures["seconds"], chinese), (best, took)
+    loops = [seed["loop_seconds"] for seed in SPEEDRUN.values()]
+    span = (f"{min(loops):.1f} 到 {max(loops):.1f} 秒" if chinese
+            else f"{min(loops):.1f} to {max(loops):.1f} s")
+    assert flat.count(span) >= 2, span
