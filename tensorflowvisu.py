@@ -1305,13 +1305,15 @@ class MnistDataVis:
 
     def tick(self):
         """Between two stretches of training: answer the window (keys, clicks, resizes),
-        redraw if due, record a movie frame if one is due, and wait here while paused."""
+        redraw if due, record a movie frame if one is due, and wait here while paused.
+        The one question the training loop asks: go on? True, or False once the window
+        is closed (training then stops)."""
         self._ticks += 1
         self._pump_events()
         if self._paused:
             self._wait_while_paused()
         if self._closed:
-            return
+            return False
         if self._status == "preparing" and self._ticks > 1:   # a stretch has trained
             self._set_status(None)
         now = time.perf_counter()
@@ -1332,6 +1334,7 @@ class MnistDataVis:
         if frame:
             self.movie.add(self.painter.rgba())
             self._frame_wanted = False
+        return True
 
     def _redraw(self, panels=None, full=False, strip=False):
         """Bring the artists of `panels` (default: all with news) up to date and paint

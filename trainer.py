@@ -68,7 +68,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -555,6 +555,21 @@ def weights_and_biases(weights, biases):
     return Histograms(values)
 
 
+class Stage(NamedTuple):
+    """What a stage hands the training loop, in one object (trainer.run() makes it from
+    its arguments; the module docstring says what each is)."""
+    model: Callable
+    loss_and_accuracy: Callable
+    training_step: Callable
+    variables: list
+    optimizer: Any
+    histograms: Histograms
+    train_every: int = 20
+    test_every: int = 100
+    drawn_test_every: Optional[int] = None
+    seed_generator: Any = None
+
+
 def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, optimizer,
         train_every=20, test_every=100, drawn_test_every=None, histograms,
         seed_generator=None):
@@ -565,13 +580,13 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     SIGHUP stop the training cleanly, as the end of the run would, then end it with
     exit code 130, 143 or 129.
     """
+    stage = Stage(model, loss_and_accuracy, training_step, list(variables), optimizer,
+                  histograms, train_every, test_every, drawn_test_every, seed_generator)
     with _exit_on_error(), _model_folder_held(args), _stage_functions_named(model):
         if args.save_model:
             _check_resume_is_exact(training_step, variables, optimizer, seed_generator,
                                    mnist.train, args.batch_size)
-        max_accuracy, stop_exit_code = _train(
-            args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
-            train_every, test_every, drawn_test_every, histograms, seed_generator)
+        max_accuracy, stop_exit_code = train(args, mnist, stage)
         if stop_exit_code is not None:
             raise _StoppedBySignal(stop_exit_code)
         return max_accuracy
@@ -703,187 +718,248 @@ def _stage_functions_named(model):
         ) from None
 
 
-def _train(args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
-           train_every, test_every, drawn_test_every, histograms, seed_generator):
-    """The loop: at each step with figures, compute them and feed the dashboard, let it
-    draw if due, then train every step up to the next step with figures in one call.
-    Returns (max test accuracy, the exit code of the signal that stopped it, or None)."""
-    import tensorflow as tf
-    import tensorflowvisu
-
-    batch_size = args.batch_size
-    # Progress lines appear as they are printed, even through a pipe.
-    if hasattr(sys.stdout, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they flush
-        sys.stdout.reconfigure(line_buffering=True)
-    # Create the optimiser's own variables (Adam's moments) before the first step:
-    # the training step is then traced once, not twice, and a restore can fill them.
-    optimizer.build([v for v in variables if v.trainable])
-    step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    # What a checkpoint keeps besides the variables: where the batches had got to and
-    # the best test accuracy so far, at step_counter.
-    progress = {"dataset": args.dataset, "batches": mnist.train.state(),
-                "max_test_accuracy": 0.0}
-    saver = None
-    if args.save_model:
-        state = dict(step=step_counter, optimizer=optimizer, network=list(variables),
-                     progress=_python_state(lambda: progress, progress.update))
-        if seed_generator is not None:
-            state["random"] = seed_generator.state
-        saver = _Saver(Path(args.save_model).expanduser(), args.stage, model, variables, state)
-        if args.restore:
-            saver.restore()
-            _resume(mnist, progress, args)
-    first_step = int(step_counter.numpy())
-    last_step = args.iterations
-    if first_step >= last_step:
-        if saver and not network_is_saved(saver.folder):
-            return _save_the_missing_network(saver, first_step, progress["max_test_accuracy"])
-        raise TrainingError(f"the run in {args.save_model} is at step {first_step} already; "
-                            f"ask for more with --iterations (more than {first_step})")
-    logger = None
-    if args.logdir:  # before a new run's folder is written: a failure leaves it as it was
-        logger = _SummaryLogger(args.logdir, histograms.title4, histograms.title5)
-    if saver and not args.restore:
-        saver.start(args.fresh)
-    max_accuracy = progress["max_test_accuracy"]
-    test_images = tf.constant(mnist.test.images)  # copied to the device once, not per test
-    test_labels = tf.constant(mnist.test.labels)
-    train_steps = _stretch_of_steps(training_step, mnist.train.images, mnist.train.labels,
-                                   batch_size)
-    evaluate = _any_batch_size(loss_and_accuracy, mnist.test.images, mnist.test.labels)
-    datavis = tensorflowvisu.MnistDataVis(headless=args.headless, title4=histograms.title4,
-                                          title5=histograms.title5)
-    # More test figures during the first test_every steps, where the curves climb
-    # fastest (every drawn_test_every steps, by default at the training cadence): for
-    # the drawn curves only, since each costs a pass over the test set (about as long
-    # as 20 training steps of stage 3.1).
-    drawn = first_step == 0 and bool(
-        datavis.live or args.save_image or args.save_movie or logger)
-    more_tests_every = (drawn_test_every or train_every) if drawn else None
-
-    def flags(step):
-        return figure_flags(step, last_step, train_every, test_every, more_tests_every)
-
-    cadence = (first_step, last_step, train_every, test_every, more_tests_every)
-    datavis.start(first_step, last_step, updates=count_figure_steps(*cadence),
-                  save_movie=args.save_movie)
-    # Histograms and digit mosaics are only for someone to see: headless with nothing to
-    # save, the curves' figures are all a run needs (they give the max test accuracy).
-    pictures = bool(datavis.draws_during_training or args.save_image or logger)
-
-    def training_figures(step, batch):
-        batch_X, batch_Y = mnist.train.images[batch], mnist.train.labels[batch]
-        Y, loss, accuracy = evaluate(batch_X, batch_Y)
-        Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-        lr = float(optimizer.learning_rate)  # as the latest step used it
-        print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
-        datavis.append_training_curves_data(step, accuracy, loss)
-        if pictures:
-            values4, values5 = (np.asarray(values) for values in histograms.values(batch_X))
-            datavis.append_data_histograms(step, values4, values5)
-            mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y,
-                                       n=tensorflowvisu.TRAIN_MOSAIC_COUNT)
-            datavis.update_image1(mosaic)  # made only if it gets drawn or saved
-            if logger:
-                logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
-
-    def test_figures(step):
-        nonlocal max_accuracy
-        Y, loss, accuracy = _evaluate_in_chunks(evaluate, test_images, test_labels)
-        max_accuracy = max(max_accuracy, accuracy)
-        epoch = step * batch_size / mnist.train.num_examples
-        print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
-              f"test loss: {loss:.4f}")
-        datavis.append_test_curves_data(step, accuracy, loss)
-        if pictures:
-            # 1000 of the test digits, the misrecognised ones first: the red block's
-            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
-            mosaic = functools.partial(tensorflowvisu.test_digits_mosaic, mnist.test.images,
-                                       Y, mnist.test.labels)
-            datavis.update_image2(mosaic)
-            if logger:
-                logger.test(step, accuracy, loss, mosaic)
-
-    def checkpoint(step):
-        step_counter.assign(step)
-        progress.update(batches=batches_at_step, max_test_accuracy=max_accuracy)
-        saver.checkpoint()
-
-    next_figures = figure_steps(*cadence)  # made as needed: --iterations may be huge
-    next_figure_step = next(next_figures)
-    seconds_per_step = math.inf  # measured on each stretch
-    step = first_step
-    batches_at_step = mnist.train.state()  # before the batch of `step` is drawn
-    batch = mnist.train.next_batch_indices(batch_size)
-    ctrl_c = _CtrlC()
-    start = time.perf_counter()
+def train(args, mnist, stage):
+    """The training loop, on one page. Each turn: this step's figures, if it has any (the
+    progress lines, the dashboard's data); the dashboard draws if due, and answers
+    whether to go on; then every step up to the next one with figures, trained in one
+    call; a checkpoint when one is due. It ends at the last step, at Ctrl-C (or SIGTERM,
+    SIGHUP) or when the window is closed: the network is saved first, then the
+    dashboard's files, then the summary. Returns (max test accuracy, the exit code of
+    the signal that stopped it, or None)."""
+    run = _Run(args, mnist, stage)  # restored, logs and dashboard open: all before step 1
+    if run.finished_already:
+        return run.max_accuracy, None
+    step = run.first_step
+    stop = _CtrlC()  # Ctrl-C, SIGTERM, SIGHUP: stop cleanly after the current stretch
     try:
-        with ctrl_c:
+        with stop:
             while True:
-                if step == next_figure_step:
-                    update_train, update_test = flags(step)
-                    if update_train:
-                        training_figures(step, batch)
-                    if update_test:
-                        test_figures(step)
-                    next_figure_step = next(next_figures, None)
-                with ctrl_c.may_stop_at_once():
-                    datavis.tick()  # draws if due; waits here while paused
-                if step >= last_step or datavis.is_closed() or ctrl_c.pressed:
+                run.figures(step)
+                with stop.may_stop_at_once():  # the network is as this step left it
+                    go_on = run.dashboard.tick()  # draws if due; waits while paused
+                if step >= run.last_step or not go_on or stop.pressed:
                     break
-                # Train up to the next step with figures (or a checkpoint) in one call.
-                # With a live dashboard, in equal calls of at most MAX_STRETCH_SECONDS, so
-                # that the window keeps answering keys and the pictures keep coming.
-                end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
-                if datavis.live:
-                    most = max(1, int(MAX_STRETCH_SECONDS / seconds_per_step))  # steps a call
-                    end = step + math.ceil((end - step) / math.ceil((end - step) / most))
-                batches = [batch] + [mnist.train.next_batch_indices(batch_size)
-                                     for _ in range(step + 1, end)]
-                began = time.perf_counter()
-                picked = np.stack(batches)  # [steps, batch_size]: one copy of the images
-                losses = train_steps(mnist.train.images[picked], mnist.train.labels[picked],
-                                     tf.constant(step, tf.float32)).numpy()
-                seconds_per_step = (time.perf_counter() - began) / len(batches)
-                diverged = np.flatnonzero(~np.isfinite(losses))
-                if diverged.size:
-                    raise TrainingError(_nan_message(step + int(diverged[0])))
-                step = end
-                batches_at_step = mnist.train.state()
-                if saver and step % CHECKPOINT_EVERY == 0:
-                    checkpoint(step)
-                batch = mnist.train.next_batch_indices(batch_size)
-            seconds = time.perf_counter() - start
-            if step < last_step:
-                why = ctrl_c.why or "the dashboard window was closed"
-                print(f"stopped at step {step} of {last_step} ({why})")
-            # Ctrl-C from here on waits for the files to be written (or, pressed twice,
-            # stops at once: the files are written under temporary names until complete).
-            if saver:  # the network first: a dashboard file that fails must not cost it
-                checkpoint(step)
-                saver.export()
-                if step < last_step:
-                    print(f"to go on from step {step}: the same command with --restore")
-            written, dashboard_error = _dashboard_files(datavis, args, saver)
+                step = run.train_stretch(step)
+                run.checkpoint_if_due(step)
+            dashboard_error = run.end(step, why=stop.why)
     except BaseException:
-        datavis.abandon()
+        run.dashboard.abandon()
         raise
     finally:
-        if logger:
-            logger.close()
-    steps = step - first_step
-    for path in written:
-        print(f"saved the dashboard in {path}")
-    print(f"trained {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.1f} steps/s)")
-    print(f"max test accuracy: {max_accuracy:.4f}")
-    if dashboard_error:
-        raise TrainingError(dashboard_error)
-    if not ctrl_c.pressed:
-        try:
-            datavis.wait_until_closed()  # a window stays open for a look until it is closed
-        except KeyboardInterrupt:
-            pass  # Ctrl-C in the terminal closes it too: the run is over and saved
-    return max_accuracy, ctrl_c.exit_code
+        run.close_logs()
+    run.summary(step, dashboard_error, window_stays=not stop.pressed)
+    return run.max_accuracy, stop.exit_code
+
+
+class _Run:
+    """One run of train(): what it set up, and the helpers its loop calls in order."""
+
+    def __init__(self, args, mnist, stage):
+        import tensorflow as tf
+        import tensorflowvisu
+        self.args, self.mnist, self.stage = args, mnist, stage
+        # Progress lines appear as they are printed, even through a pipe.
+        if hasattr(sys.stdout, "reconfigure"):  # not in Jupyter, IDLE or Spyder: they flush
+            sys.stdout.reconfigure(line_buffering=True)
+        self.step_counter, self.progress, self.saver = self._restored()
+        self.first_step, self.last_step = int(self.step_counter.numpy()), args.iterations
+        self.max_accuracy = self.progress["max_test_accuracy"]
+        self.finished_already = self.first_step >= self.last_step
+        self.logger = None
+        if self.finished_already:
+            self._nothing_left_to_train()
+            return
+        if args.logdir:  # before a new run's folder is written: a failure leaves it as it was
+            self.logger = _SummaryLogger(args.logdir, stage.histograms.title4,
+                                         stage.histograms.title5)
+        if self.saver and not args.restore:
+            self.saver.start(args.fresh)
+        self.test_images = tf.constant(mnist.test.images)  # to the device once, not per test
+        self.test_labels = tf.constant(mnist.test.labels)
+        self.train_steps = _stretch_of_steps(stage.training_step, mnist.train.images,
+                                             mnist.train.labels, args.batch_size)
+        self.evaluate = _any_batch_size(stage.loss_and_accuracy, mnist.test.images,
+                                        mnist.test.labels)
+        self.dashboard = tensorflowvisu.MnistDataVis(
+            headless=args.headless, title4=stage.histograms.title4,
+            title5=stage.histograms.title5)
+        self._plan_figures()
+        self.seconds_per_step = math.inf  # measured on each stretch
+        self.batches_at_step = mnist.train.state()  # before the batch of a step is drawn
+        self.batch = mnist.train.next_batch_indices(args.batch_size)
+        self.started = time.perf_counter()
+
+    def _restored(self):
+        """The step counter, what a checkpoint keeps besides the variables (where the
+        batches had got to, the best test accuracy so far) and the --save-model folder,
+        restored from its latest checkpoint with --restore."""
+        import tensorflow as tf
+        args, stage = self.args, self.stage
+        # The optimiser's own variables (Adam's moments) before the first step: the
+        # training step is then traced once, not twice, and a restore can fill them.
+        stage.optimizer.build([v for v in stage.variables if v.trainable])
+        step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        progress = {"dataset": args.dataset, "batches": self.mnist.train.state(),
+                    "max_test_accuracy": 0.0}
+        if not args.save_model:
+            return step_counter, progress, None
+        state = dict(step=step_counter, optimizer=stage.optimizer, network=list(stage.variables),
+                     progress=_python_state(lambda: progress, progress.update))
+        if stage.seed_generator is not None:
+            state["random"] = stage.seed_generator.state
+        saver = _Saver(Path(args.save_model).expanduser(), args.stage, stage.model,
+                       stage.variables, state)
+        if args.restore:
+            saver.restore()
+            _resume(self.mnist, progress, args)
+        return step_counter, progress, saver
+
+    def _nothing_left_to_train(self):
+        if self.saver and not network_is_saved(self.saver.folder):
+            _save_the_missing_network(self.saver, self.first_step, self.max_accuracy)
+            return
+        raise TrainingError(f"the run in {self.args.save_model} is at step {self.first_step} "
+                            f"already; ask for more with --iterations (more than "
+                            f"{self.first_step})")
+
+    def _plan_figures(self):
+        """Which steps get figures, made as needed (--iterations may be huge). More test
+        figures during the first test_every steps, where the curves climb fastest (every
+        drawn_test_every steps, by default at the training cadence), for drawn curves
+        only: each costs a pass over the test set (as long as 20 steps of stage 3.1)."""
+        args, stage, dashboard = self.args, self.stage, self.dashboard
+        drawn = self.first_step == 0 and bool(
+            dashboard.live or args.save_image or args.save_movie or self.logger)
+        more_tests_every = (stage.drawn_test_every or stage.train_every) if drawn else None
+        self.cadence = (self.first_step, self.last_step, stage.train_every, stage.test_every,
+                        more_tests_every)
+        dashboard.start(self.first_step, self.last_step,
+                        updates=count_figure_steps(*self.cadence), save_movie=args.save_movie)
+        self.next_figures = figure_steps(*self.cadence)
+        self.next_figure_step = next(self.next_figures)
+        # Histograms and digit mosaics are only for someone to see: headless with nothing
+        # to save, the curves' figures are all a run needs (they give the max accuracy).
+        self.pictures = bool(dashboard.draws_during_training or args.save_image or self.logger)
+
+    def figures(self, step):
+        """This step's training and test figures, if it has any: printed and handed to
+        the dashboard (and TensorBoard)."""
+        if step != self.next_figure_step:
+            return
+        update_train, update_test = figure_flags(step, *self.cadence[1:])
+        if update_train:
+            self.training_figures(step)
+        if update_test:
+            self.test_figures(step)
+        self.next_figure_step = next(self.next_figures, None)
+
+    def training_figures(self, step):
+        import tensorflowvisu
+        batch_X = self.mnist.train.images[self.batch]
+        batch_Y = self.mnist.train.labels[self.batch]
+        Y, loss, accuracy = self.evaluate(batch_X, batch_Y)
+        Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
+        lr = float(self.stage.optimizer.learning_rate)  # as the latest step used it
+        print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
+        self.dashboard.append_training_curves_data(step, accuracy, loss)
+        if self.pictures:
+            values4, values5 = (np.asarray(v) for v in self.stage.histograms.values(batch_X))
+            self.dashboard.append_data_histograms(step, values4, values5)
+            mosaic = functools.partial(tensorflowvisu.mnist_mosaic, batch_X, Y, batch_Y,
+                                       n=tensorflowvisu.TRAIN_MOSAIC_COUNT)
+            self.dashboard.update_image1(mosaic)  # made only if it gets drawn or saved
+            if self.logger:
+                self.logger.training(step, accuracy, loss, lr, values4, values5, mosaic)
+
+    def test_figures(self, step):
+        import tensorflowvisu
+        Y, loss, accuracy = _evaluate_in_chunks(self.evaluate, self.test_images,
+                                                self.test_labels)
+        self.max_accuracy = max(self.max_accuracy, accuracy)
+        epoch = step * self.args.batch_size / self.mnist.train.num_examples
+        print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
+              f"test loss: {loss:.4f}")
+        self.dashboard.append_test_curves_data(step, accuracy, loss)
+        if self.pictures:
+            # 1000 of the test digits, the misrecognised ones first: the red block's
+            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
+            mosaic = functools.partial(tensorflowvisu.test_digits_mosaic,
+                                       self.mnist.test.images, Y, self.mnist.test.labels)
+            self.dashboard.update_image2(mosaic)
+            if self.logger:
+                self.logger.test(step, accuracy, loss, mosaic)
+
+    def train_stretch(self, step):
+        """Train every step from `step` up to the next step with figures (or a
+        checkpoint) in one call; with a live dashboard, in equal calls of at most
+        MAX_STRETCH_SECONDS, so that the window keeps answering and the pictures keep
+        coming. Returns the step reached."""
+        import tensorflow as tf
+        train = self.mnist.train
+        end = min(self.next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
+        if self.dashboard.live:
+            most = max(1, int(MAX_STRETCH_SECONDS / self.seconds_per_step))  # steps a call
+            end = step + math.ceil((end - step) / math.ceil((end - step) / most))
+        batches = [self.batch] + [train.next_batch_indices(self.args.batch_size)
+                                  for _ in range(step + 1, end)]
+        began = time.perf_counter()
+        picked = np.stack(batches)  # [steps, batch_size]: one copy of the images
+        losses = self.train_steps(train.images[picked], train.labels[picked],
+                                  tf.constant(step, tf.float32)).numpy()
+        self.seconds_per_step = (time.perf_counter() - began) / len(batches)
+        diverged = np.flatnonzero(~np.isfinite(losses))
+        if diverged.size:
+            raise TrainingError(_nan_message(step + int(diverged[0])))
+        self.batches_at_step = train.state()
+        self.batch = train.next_batch_indices(self.args.batch_size)
+        return end
+
+    def checkpoint_if_due(self, step):
+        if self.saver and step % CHECKPOINT_EVERY == 0:
+            self.checkpoint(step)
+
+    def checkpoint(self, step):
+        self.step_counter.assign(step)
+        self.progress.update(batches=self.batches_at_step, max_test_accuracy=self.max_accuracy)
+        self.saver.checkpoint()
+
+    def end(self, step, why):
+        """After the loop: say where a stopped run stopped, save the network (first: a
+        dashboard file that fails must not cost it), then the dashboard's files.
+        Ctrl-C from here on waits for the files (pressed twice, it stops at once: they
+        are written under temporary names until complete). Returns the dashboard's
+        error message, or None."""
+        self.seconds = time.perf_counter() - self.started
+        if step < self.last_step:
+            print(f"stopped at step {step} of {self.last_step} "
+                  f"({why or 'the dashboard window was closed'})")
+        if self.saver:
+            self.checkpoint(step)
+            self.saver.export()
+            if step < self.last_step:
+                print(f"to go on from step {step}: the same command with --restore")
+        self.written, dashboard_error = _dashboard_files(self.dashboard, self.args, self.saver)
+        return dashboard_error
+
+    def close_logs(self):
+        if self.logger:
+            self.logger.close()
+
+    def summary(self, step, dashboard_error, window_stays):
+        """The last lines; then a window stays open for a look until it is closed."""
+        steps = step - self.first_step
+        for path in self.written:
+            print(f"saved the dashboard in {path}")
+        print(f"trained {steps} steps in {self.seconds:.1f} s "
+              f"({steps / max(self.seconds, 1e-9):.1f} steps/s)")
+        print(f"max test accuracy: {self.max_accuracy:.4f}")
+        if dashboard_error:
+            raise TrainingError(dashboard_error)
+        if window_stays:
+            try:
+                self.dashboard.wait_until_closed()
+            except KeyboardInterrupt:
+                pass  # Ctrl-C in the terminal closes it too: the run is over and saved
 
 
 def _save_the_missing_network(saver, step, max_accuracy):

@@ -1300,6 +1300,32 @@ def draw_dashboard_annotated(path):
 
 # The labels of the Chinese pictures, keyed by the English label as drawn.
 CHINESE_LABELS = {
+    # unrolled GRU (6.0)
+    "H = Z * H + (1 - Z) * HH\nnumber by number: Z near 1 keeps the old\nvalue, Z near 0 takes the candidate's":
+        "H = Z * H + (1 - Z) * HH\n逐个数字：Z 接近 1 保留旧值，\nZ 接近 0 取候选值",
+    "sigmoid: from 0 to 1, a gate.  tanh: from -1 to 1, a value.  '*': number by number.  '.': matrix product (a dense layer)":
+        "sigmoid：从 0 到 1，是门。  tanh：从 -1 到 1，是值。  '*'：逐个数字相乘。  '.'：矩阵乘法（一个全连接层）",
+    "the new state H\n[128], to the\nnext row's cell": "新的状态 H\n[128]，传给\n下一行的单元",
+    "GRU cell": "GRU 单元",
+    "H0: zeros": "H0：全零",
+    "H: the state\nafter row t - 1\n[128]": "H：第 t - 1 行\n之后的状态\n[128]",
+    "HH = tanh(Xt . Wh + (R * H) . Uh + Bh)\ncandidate: a new state, from the row\nand the part of H that R lets through":
+        "HH = tanh(Xt . Wh + (R * H) . Uh + Bh)\n候选值：由这一行和 R 放过的那部分 H\n算出的新状态",
+    "Inside the cell at step t": "第 t 步时单元的内部",
+    "R = sigmoid(Xt . Wr + H . Ur + Br)\nreset gate: how much of H the candidate sees":
+        "R = sigmoid(Xt . Wr + H . Ur + Br)\n重置门：候选值能看到多少 H",
+    "X15: row 15 [28]": "X15：第 15 行 [28]",
+    "X1: row 1 [28]": "X1：第 1 行 [28]",
+    "X28: row 28 [28]": "X28：第 28 行 [28]",
+    "X8: row 8 [28]": "X8：第 8 行 [28]",
+    "Xt\nrow t [28]": "Xt\n第 t 行 [28]",
+    "Z = sigmoid(Xt . Wz + H . Uz + Bz)\nupdate gate: how much of H to keep":
+        "Z = sigmoid(Xt . Wz + H . Uz + Bz)\n更新门：保留多少 H",
+    "dense softmax\nY [10]": "全连接 softmax\nY [10]",
+    "one image,\n28 rows": "一张图片，\n28 行",
+    "the old H, to keep": "旧的 H，用来保留",
+    "the state H (128 numbers, orange) carries what was read so far to the next row; every cell is the same cell, with the same weights":
+        "状态 H（128 个数字，橙色）把读到的内容带到下一行；每个单元都是同一个单元，权重也相同",
     # ladder
     "From 92 % to 99.5 %: test digits still wrong at each stage's best test point\n"
     "(measured: full runs, seed 0, 2 CPU cores)":

@@ -90,6 +90,18 @@ def test_guide_python_is_copied_from_the_stage_scripts(guide, stage_lines):
                          "(copy them from the script again):\n" + "\n".join(missing))
 
 
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda path: path.name)
+def test_guide_quotes_the_training_loop_as_it_is(guide):
+    """The ```py block: trainer.train()'s loop, line for line, as the guide explains it."""
+    source = read(REPO / "trainer.py")
+    body = source[source.index("def train(args, mnist, stage):"):]
+    body = body[:body.index("\nclass ")]
+    quoted = [body for lang, body in code_blocks(read(guide), "py")]
+    assert len(quoted) == 1
+    assert quoted[0] in body, "the guide's loop is not trainer.train()'s: copy it again"
+    assert len(body.splitlines()) <= 50  # on one screen
+
+
 def markdown_files():
     return sorted(DOCS.glob("*.md")) + [REPO / "README.md"]
 
