@@ -39,6 +39,12 @@ What run() takes from the stage:
                                     Histograms(...) to show something else (activations)
     seed_generator                  (stages with dropout) the keras.random.SeedGenerator
                                     that dropout draws from: checkpointed
+    agree_on_stretch                (distributed runs, workers.py) agree_on_stretch(stop,
+                                    end) -> (stop, end), called by every worker before each
+                                    stretch of steps: whether this worker wants to stop and
+                                    where it would end the stretch in, what all agreed out,
+                                    so that every worker runs the same steps and stops at
+                                    the same one
 
 What run() does: the training loop (batches, progress and test lines, the live dashboard
 or a headless run, a clear stop when the loss turns into NaN), Ctrl-C and a closed window
@@ -114,8 +120,9 @@ def _whole_number(minimum, maximum=None):
     return parse
 
 
-def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE):
-    """The flags every stage script takes; `iterations` is the stage's own budget."""
+def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE, add_flags=None):
+    """The flags every stage script takes; `iterations` is the stage's own budget;
+    add_flags(parser), if given, adds a stage's own (stage 8.0: --workers)."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -149,17 +156,20 @@ def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE):
                              "moved to DIR/previous-1 (then -2, ...)")
     parser.add_argument("--logdir", metavar="DIR",
                         help="write TensorBoard summaries to DIR (view: tensorboard --logdir DIR)")
+    if add_flags:
+        add_flags(parser)
     return parser
 
 
-def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_SIZE):
+def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_SIZE,
+               add_flags=None):
     """Read the flags and check them, before TensorFlow loads: every output path is
     checked here, so that a mistake costs a second and not a run. Nothing else.
 
     The returned namespace also holds `stage`: the script's file name, which
     --save-model folders record, and `batch_size`: images per training step.
     """
-    parser = make_parser(description, iterations, prog, batch_size)
+    parser = make_parser(description, iterations, prog, batch_size, add_flags)
     args = parser.parse_args(argv)
     args.stage = parser.prog
     args.batch_size = batch_size
@@ -413,7 +423,7 @@ def weights_and_biases(weights, biases):
 
 def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, optimizer,
         train_every=20, test_every=100, drawn_test_every=None, histograms,
-        seed_generator=None):
+        seed_generator=None, agree_on_stretch=None):
     """Train the stage (see the module docstring for what each argument is), feeding the
     dashboard and printing the progress. Returns the maximum test accuracy.
 
@@ -423,14 +433,16 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     with _exit_on_error():
         max_accuracy, stopped_by_ctrl_c = _train(
             args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
-            train_every, test_every, drawn_test_every, histograms, seed_generator)
+            train_every, test_every, drawn_test_every, histograms, seed_generator,
+            agree_on_stretch)
         if stopped_by_ctrl_c:
             raise _StoppedByCtrlC()
         return max_accuracy
 
 
 def _train(args, mnist, model, loss_and_accuracy, training_step, variables, optimizer,
-           train_every, test_every, drawn_test_every, histograms, seed_generator):
+           train_every, test_every, drawn_test_every, histograms, seed_generator,
+           agree_on_stretch):
     """The loop: at each step with figures, compute them and feed the dashboard, let it
     draw if due, then train every step up to the next step with figures in one call.
     Returns (max test accuracy, stopped by Ctrl-C?)."""
@@ -498,7 +510,8 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
         batch_X, batch_Y = mnist.train.images[batch], mnist.train.labels[batch]
         Y, loss, accuracy = evaluate(batch_X, batch_Y)
         Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-        lr = float(optimizer.learning_rate)  # as the latest step used it
+        lr = float(optimizer.learning_rate.numpy())  # as the latest step used it (.numpy(): a
+        # mirrored variable, in a distributed run, has no float())
         print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
         datavis.append_training_curves_data(step, accuracy, loss)
         if pictures:
@@ -552,14 +565,19 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                     next_figure_step = next(next_figures, None)
                 with ctrl_c.may_stop_at_once():
                     datavis.tick()  # draws if due; waits here while paused
-                if step >= last_step or datavis.is_closed() or ctrl_c.pressed:
+                if step >= last_step:
                     break
+                stop = datavis.is_closed() or ctrl_c.pressed
                 # Train up to the next step with figures (or a checkpoint) in one call.
                 # With a live dashboard, calls last about MAX_STRETCH_SECONDS, so that the
                 # window keeps answering keys and the pictures keep coming.
                 end = min(next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
                 if datavis.live:
                     end = min(end, step + max(1, int(MAX_STRETCH_SECONDS / seconds_per_step)))
+                if agree_on_stretch:
+                    stop, end = agree_on_stretch(stop, end)
+                if stop:
+                    break
                 batches = [batch] + [mnist.train.next_batch_indices(batch_size)
                                      for _ in range(step + 1, end)]
                 began = time.perf_counter()
@@ -577,7 +595,8 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                 batch = mnist.train.next_batch_indices(batch_size)
             seconds = time.perf_counter() - start
             if step < last_step:
-                why = "Ctrl-C" if ctrl_c.pressed else "the dashboard window was closed"
+                why = ("Ctrl-C" if ctrl_c.pressed else "the dashboard window was closed"
+                       if datavis.is_closed() else "another worker stopped")
                 print(f"stopped at step {step} of {last_step} ({why})")
             # Ctrl-C from here on waits for the files to be written (or, pressed twice,
             # stops at once: the files are written under temporary names until complete).
