@@ -46,7 +46,7 @@ import time
 
 import trainer
 
-GRACE_SECONDS = 30  # after a worker is lost, the others get this long to stop by themselves
+GRACE_SECONDS = 15  # after a worker is lost, the others get this long to stop by themselves
 PORT_TRIES = 3  # a port taken between finding it and binding it: start again, this many times
 EXIT_PORT_TAKEN = 3  # a worker's exit code when its port was taken before it could bind it
 SLURM_PORT_BASE = 8888  # Slurm: the tasks on one node listen on 8888, 8889, ...
@@ -182,10 +182,13 @@ class _Launcher:
         lost, deadline = [], None
         while True:
             codes = [process.poll() for process in self.processes]
+            if EXIT_PORT_TAKEN in codes:  # the launch starts again on other ports
+                self._end_the_rest()
+                return EXIT_PORT_TAKEN
             for index, code in enumerate(codes):
                 if code is not None and code not in (0, trainer.EXIT_CTRL_C) and index not in lost:
                     lost.append(index)
-                    if code != EXIT_PORT_TAKEN and len(lost) == 1:
+                    if len(lost) == 1:
                         print(f"worker {index} of {self.count} ({self.addresses[index]}, pid "
                               f"{self.processes[index].pid}) {_how_it_ended(code)}: stopping "
                               f"the others", file=sys.stderr, flush=True)
@@ -199,8 +202,6 @@ class _Launcher:
                 break
             time.sleep(0.1)
         codes = [process.wait() for process in self.processes]
-        if any(code == EXIT_PORT_TAKEN for code in codes):
-            return EXIT_PORT_TAKEN
         if all(code == 0 for code in codes):
             return 0
         if not lost and self.ctrl_c:
@@ -256,6 +257,31 @@ def slurm_cluster_resolver(resolvers, port_base=None):
     tasks = int(os.environ["SLURM_STEP_NUM_TASKS"])
     return resolvers.SlurmClusterResolver(port_base=port_base, gpus_per_node=tasks,
                                           gpus_per_task=1, auto_set_gpu=False)
+
+
+@contextlib.contextmanager
+def joining():
+    """Around the strategy's creation, where this worker starts its server on its port
+    and waits for the others: a port that is taken ends it with a message (and exit code
+    EXIT_PORT_TAKEN, which makes the launcher start again on other ports)."""
+    import tensorflow as tf
+    try:
+        yield
+    except tf.errors.UnknownError as error:
+        if "Could not start gRPC server" not in str(error):
+            raise
+        index = _index_from_environment()
+        addresses = _addresses_from_environment()
+        where = addresses[index] if index < len(addresses) else "its port"
+        _exit(f"worker {index} could not listen on {where}: another program (or another "
+              f"worker) is using that port; choose another one for it", EXIT_PORT_TAKEN)
+
+
+def _addresses_from_environment():
+    try:
+        return list(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"])
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 class Worker:
@@ -390,4 +416,7 @@ def _how_to_go_on(args):
         step = trainer.latest_checkpoint_step(args.save_model)
         return (f"its last checkpoint (step {step}) in {args.save_model} is good: go on with "
                 f"the same command and --restore")
+    if args.save_model:
+        return (f"it had written no checkpoint yet (one every {trainer.CHECKPOINT_EVERY} "
+                f"steps): start again with --fresh")
     return "start it again"
