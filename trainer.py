@@ -39,12 +39,11 @@ What run() takes from the stage:
                                     Histograms(...) to show something else (activations)
     seed_generator                  (stages with dropout) the keras.random.SeedGenerator
                                     that dropout draws from: checkpointed
-    agree_on_stretch                (distributed runs, workers.py) agree_on_stretch(stop,
-                                    end) -> (stop, end), called by every worker before each
-                                    stretch of steps: whether this worker wants to stop and
-                                    where it would end the stretch in, what all agreed out,
-                                    so that every worker runs the same steps and stops at
-                                    the same one
+    agree_on_stretch                (distributed runs: workers.py) called by every worker
+                                    before each stretch of steps with whether it wants to
+                                    stop and the step where it would end the stretch;
+                                    returns (stop, end) as the workers agreed them, so that
+                                    all of them run the same steps and stop at the same one
 
 What run() does: the training loop (batches, progress and test lines, the live dashboard
 or a headless run, a clear stop when the loss turns into NaN), Ctrl-C and a closed window

@@ -22,6 +22,9 @@ when to stop (Ctrl-C, a closed window) and where the stretch ends, so that all o
 run the same collective operations in the same order: a worker that stopped alone
 would leave the others waiting for it for ever.
 
+--restore: every worker restores the chief's last checkpoint from --save-model DIR, so
+on several machines DIR must be on a file system that they share.
+
 Faults: a worker that dies makes the others' next all-reduce fail (the connection is
 reset); run() turns that into one line naming the lost worker, exit code 1. The
 launcher also sees the death, names the worker, and ends any worker still running
