@@ -54,6 +54,7 @@ PORT_TRIES = 3  # a port taken between finding it and binding it: start again, t
 EXIT_PORT_TAKEN = 3  # a worker's exit code when its port was taken before it could bind it
 SLURM_PORT_BASE = 8888  # Slurm: the tasks on one node listen on 8888, 8889, ...
 LOCAL_HOST = "127.0.0.1"
+LAUNCHED = "MNIST_LAUNCHED_WORKER"  # set in the environment of the workers that --workers starts
 
 
 # ---------------------------------------------------------------------------- flags
@@ -85,6 +86,10 @@ def launch_if_asked(args):
         if _index_from_environment() > 0:  # not the chief: no progress lines
             sys.stdout = open(os.devnull, "w")
         return
+    if os.environ.get(LAUNCHED):  # a worker that would launch workers: never
+        print("error: --workers: this process is a worker started by --workers already",
+              file=sys.stderr, flush=True)
+        sys.exit(trainer.EXIT_ERROR)
     for attempt in range(PORT_TRIES):
         code = _Launcher(args.workers).run()
         if code != EXIT_PORT_TAKEN:
@@ -124,14 +129,16 @@ def free_ports(count):
 
 
 def worker_command(argv):
-    """This program's command line without --workers: what each worker runs."""
+    """This program's command line without --workers (which argparse also takes
+    shortened, down to --w): what each worker runs."""
     command, skip = [], False
     for word in argv:
+        name = word.split("=", 1)[0]
         if skip:
             skip = False
-        elif word == "--workers":
-            skip = True
-        elif not word.startswith("--workers="):
+        elif len(name) >= 3 and "--workers".startswith(name):
+            skip = "=" not in word
+        else:
             command.append(word)
     return command
 
@@ -152,25 +159,32 @@ class _Launcher:
 
     def run(self):
         command = [sys.executable, os.path.abspath(sys.argv[0]), *worker_command(sys.argv[1:])]
-        previous = signal.signal(signal.SIGINT, self._on_ctrl_c)
+        previous = {signal.SIGINT: signal.signal(signal.SIGINT, self._on_ctrl_c)}
+        for ending in (signal.SIGTERM, signal.SIGHUP):  # the launcher told to end, or its
+            previous[ending] = signal.signal(ending, _end_launcher)  # terminal closed
         # The workers' own temporary folders go in here: removed at the end even if a
         # worker was killed before it could remove its own.
         scratch = tempfile.mkdtemp(prefix="mnist-workers-")
         try:
             for index in range(self.count):
                 env = dict(os.environ, TF_CONFIG=tf_config(self.addresses, index),
-                           PYTHONUNBUFFERED="1", TMPDIR=scratch)
+                           PYTHONUNBUFFERED="1", TMPDIR=scratch, **{LAUNCHED: "1"})
                 # TensorFlow's own log lines about a lost worker run to dozens of lines
                 # each: the workers' and the launcher's messages say it in one.
                 env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
                 # Each in a session of its own: the terminal's Ctrl-C reaches the launcher
                 # only, which passes it on to each worker once.
                 self.processes.append(subprocess.Popen(command, env=env,
-                                                       start_new_session=True))
+                                                       start_new_session=True,
+                                                       preexec_fn=_end_with_the_launcher))
             return self._watch()
+        except SystemExit:  # the launcher told to end (SIGTERM, SIGHUP): the workers too
+            self._end_the_rest(clean=True)
+            raise
         finally:
             self._end_the_rest()
-            signal.signal(signal.SIGINT, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _on_ctrl_c(self, signal_number, frame):
@@ -200,7 +214,7 @@ class _Launcher:
                 break
             if deadline and time.monotonic() > deadline:
                 print(f"workers still running {GRACE_SECONDS} s after one was lost: ending "
-                      f"them", file=sys.stderr, flush=True)
+                      f"them (SIGKILL)", file=sys.stderr, flush=True)
                 self._end_the_rest()
                 break
             time.sleep(0.1)
@@ -211,19 +225,37 @@ class _Launcher:
             return trainer.EXIT_CTRL_C
         return trainer.EXIT_ERROR
 
-    def _end_the_rest(self):
-        """SIGTERM, then SIGKILL, to each worker still running, by its own process id."""
+    def _end_the_rest(self, clean=False):
+        """End each worker still running, by its own process id: at once with SIGKILL
+        (TensorFlow takes SIGTERM as a notice of preemption and goes on), or, if `clean`,
+        first as Ctrl-C would, waiting GRACE_SECONDS for them to stop together."""
         running = [process for process in self.processes if process.poll() is None]
+        if clean:
+            for process in running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGINT)
+            deadline = time.monotonic() + GRACE_SECONDS
+            for process in running:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
         for process in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
-        for process in running:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def _end_launcher(signal_number, frame):
+    raise SystemExit(128 + signal_number)  # through run()'s finally: the workers end too
+
+
+def _end_with_the_launcher():
+    """In a worker, before it starts (Linux): SIGKILL when the launcher dies, even by
+    SIGKILL, so that no worker is left running without it."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _how_it_ended(code):
@@ -380,7 +412,7 @@ def _agreement(worker):
     import tensorflow as tf
     strategy = worker.strategy
 
-    @tf.function
+    @tf.function(autograph=False)  # no Python control flow to convert
     def gather(wishes):
         def replica(wishes):
             # tf.identity places the function's input on this replica's device: all_reduce

@@ -201,7 +201,7 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
 
 def test_the_workers_run_this_command_line_without_workers():
     assert workers.worker_command(["--workers", "2", "--headless", "--workers=3", "--seed",
-                                   "1"]) == ["--headless", "--seed", "1"]
+                                   "1", "--work", "4", "--w=5"]) == ["--headless", "--seed", "1"]
 
 
 def test_a_worker_count_that_does_not_split_the_batch_is_refused():
@@ -227,3 +227,19 @@ def test_slurm_environment_of_two_local_tasks_gives_the_cluster(monkeypatch):
         assert resolver.cluster_spec().as_dict() == {
             "worker": [f"127.0.0.1:{port}", f"127.0.0.1:{port + 1}"]}
         assert (resolver.task_type, resolver.task_id) == ("worker", task)
+
+
+def test_benchmarks_readme_quotes_the_recorded_figures():
+    import stages
+    figures = stages.MEASURED["distributed"]["figures"]["run"]
+    text = open(os.path.join(REPO, "benchmarks", "README.md"), encoding="utf-8").read()
+    assert f"## Stage 8.0 on several workers, {stages.MEASURED['distributed']['date']}" in text
+    for (one, two) in figures["steps_per_second_1_and_2_workers"]:
+        assert f"{one} against {two}" in text
+    accuracies = figures["1_workers_max_test_accuracy"], figures["2_workers_max_test_accuracy"]
+    assert "max test accuracy of {:.4f} with 1\nworker and {:.4f} with 2".format(*accuracies) in text
+    for stage in ("8.0", "4.2"):
+        assert f"{figures[f'bytes_all_reduced_{stage}']:,} bytes" in text
+        for gbits in (1, 10):
+            row = " | ".join(f"{value:.2f}x" for value in figures[f"speedup_{stage}_{gbits}gbit"])
+            assert f"| {gbits} Gbit/s | {row} |" in text, (stage, gbits)
