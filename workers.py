@@ -176,7 +176,7 @@ class _Launcher:
                 # only, which passes it on to each worker once.
                 self.processes.append(subprocess.Popen(command, env=env,
                                                        start_new_session=True,
-                                                       preexec_fn=_end_with_the_launcher))
+                                                       preexec_fn=_END_WITH_THE_LAUNCHER))
             return self._watch()
         except SystemExit:  # the launcher told to end (SIGTERM, SIGHUP): the workers too
             self._end_the_rest(clean=True)
@@ -256,6 +256,9 @@ def _end_with_the_launcher():
         import ctypes
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_END_WITH_THE_LAUNCHER = _end_with_the_launcher if sys.platform.startswith("linux") else None
 
 
 def _how_it_ended(code):
