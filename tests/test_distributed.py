@@ -3,7 +3,9 @@ signals, on 1,000 real digits.
 
 Four runs, shared by the tests in order: one worker alone; two workers (--workers 2);
 the two workers resumed and one of them killed with SIGKILL; the two workers resumed
-again and stopped with Ctrl-C on the launcher.
+again and stopped with Ctrl-C on the launcher. Then a worker whose port is taken, the
+Slurm path (the resolver given the environment that srun sets for two tasks on one
+node), and what needs no TensorFlow.
 """
 
 import hashlib
@@ -195,6 +197,24 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
     capsys.readouterr()
     assert predict.main(["--model", str(folder), str(path)]) == 0
     assert re.match(rf"{re.escape(str(path))}: \d \(\d\.\d+\)", capsys.readouterr().out)
+
+
+def test_a_taken_port_gets_a_clear_message(tmp_path, small_mnist_dir):
+    import socket
+    with socket.socket() as taken:  # held, listening, for the whole run
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        other = f"127.0.0.1:{workers.free_ports(1)[0]}"
+        env = dict(environment(tmp_path / "tmp"),
+                   TF_CONFIG=workers.tf_config([address, other], 0))
+        result = subprocess.run([sys.executable, STAGE, "--headless", "--data-dir",
+                                 small_mnist_dir], env=env, capture_output=True, text=True,
+                                timeout=120)
+    assert result.returncode == workers.EXIT_PORT_TAKEN  # the launcher's cue to try again
+    assert (f"error: worker 0 could not listen on {address}: another program (or another "
+            f"worker) is using that port" in result.stderr)
+    assert "Traceback" not in result.stderr
 
 
 # ---------------------------------------------------------------- without TensorFlow
