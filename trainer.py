@@ -648,7 +648,9 @@ def _check_resume_is_exact(training_step, variables, optimizer, seed_generator, 
     kept = list(variables) + list(optimizer.variables)
     if seed_generator is not None:
         kept.append(seed_generator.state)
-    kept_ids = {id(_tf_variable(v)) for v in kept}
+    kept_ids = set()
+    for variable in map(_tf_variable, kept):  # a distributed variable: each worker's copy too
+        kept_ids |= {id(variable), *map(id, getattr(variable, "values", ()))}
     if not hasattr(training_step, "get_concrete_function"):  # a plain function: trace it
         training_step = tf.function(training_step)
     traced = training_step.get_concrete_function(
