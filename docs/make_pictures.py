@@ -1350,6 +1350,19 @@ def draw_dashboard_annotated(path):
 
 # The labels of the Chinese pictures, keyed by the English label as drawn.
 CHINESE_LABELS = {
+    # all-reduce (8.0)
+    "all-reduce (sum):  g = g0 + g1 + g2 + g3   on every worker": "all-reduce（求和）：每个工作进程上都得到 g = g0 + g1 + g2 + g3",
+    "each loss: summed over the slice, divided by the global batch (100), so that g is the gradient of the mean loss over all 100 images":
+        "每个损失：在自己那一份上求和，再除以全局批次大小（100），这样 g 就是全部 100 张图片平均损失的梯度",
+    "every worker applies the same update with g: the copies stay identical": "每个工作进程都用 g 做同样的更新：各份副本始终一致",
+    "images 0-24": "图片 0-24", "images 25-49": "图片 25-49", "images 50-74": "图片 50-74",
+    "images 75-99": "图片 75-99",
+    "the global batch: 100 images, drawn alike by every worker (same seed)": "全局批次：100 张图片，每个工作进程抽到的都一样（同一个种子）",
+    "worker 0": "工作进程 0", "worker 1": "工作进程 1", "worker 2": "工作进程 2", "worker 3": "工作进程 3",
+    "its copy of the\nnetwork; g0: the\ngradients of its\n25 images": "它的网络副本；\ng0：它那 25 张\n图片的梯度",
+    "its copy of the\nnetwork; g1: the\ngradients of its\n25 images": "它的网络副本；\ng1：它那 25 张\n图片的梯度",
+    "its copy of the\nnetwork; g2: the\ngradients of its\n25 images": "它的网络副本；\ng2：它那 25 张\n图片的梯度",
+    "its copy of the\nnetwork; g3: the\ngradients of its\n25 images": "它的网络副本；\ng3：它那 25 张\n图片的梯度",
     # unrolled GRU (6.0)
     "H = Z * H + (1 - Z) * HH\nnumber by number: Z near 1 keeps the old\nvalue, Z near 0 takes the candidate's":
         "H = Z * H + (1 - Z) * HH\n逐个数字：Z 接近 1 保留旧值，\nZ 接近 0 取候选值",
