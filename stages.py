@@ -31,6 +31,9 @@ STAGES = [  # (stage, script)
     ("6.0", "mnist_6.0_recurrent.py"),
 ]
 SCRIPTS = [script for _, script in STAGES]
+# Stages outside the ladder, tested their own way: 8.0 trains 3.1's network on several
+# worker processes (tests/test_distributed.py, benchmarks/bench_distributed.py).
+OTHER_SCRIPTS = ["mnist_8.0_distributed.py"]
 
 RESULTS_FILE = Path(__file__).resolve().parent / "benchmarks" / "results.json"
 MEASURED = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))

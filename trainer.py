@@ -39,6 +39,11 @@ What run() takes from the stage:
                                     Histograms(...) to show something else (activations)
     seed_generator                  (stages with dropout) the keras.random.SeedGenerator
                                     that dropout draws from: checkpointed
+    agree_on_stretch                (distributed runs: workers.py) called by every worker
+                                    before each stretch of steps with whether it wants to
+                                    stop and the step where it would end the stretch;
+                                    returns (stop, end) as the workers agreed them, so that
+                                    all of them run the same steps and stop at the same one
 
 What run() does: the training loop (batches, progress and test lines, the live dashboard
 or a headless run, a clear stop when the loss turns into NaN), Ctrl-C and a closed window
@@ -138,8 +143,9 @@ def _whole_number(minimum, maximum=None):
     return parse
 
 
-def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE):
-    """The flags every stage script takes; `iterations` is the stage's own budget."""
+def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE, add_flags=None):
+    """The flags every stage script takes; `iterations` is the stage's own budget;
+    add_flags(parser), if given, adds a stage's own (stage 8.0: --workers)."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,10 +180,13 @@ def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE):
                              "moved to DIR/previous-1 (then -2, ...)")
     parser.add_argument("--logdir", metavar="DIR",
                         help="write TensorBoard summaries to DIR (view: tensorboard --logdir DIR)")
+    if add_flags:
+        add_flags(parser)
     return parser
 
 
-def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_SIZE):
+def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_SIZE,
+               add_flags=None):
     """Read the flags and check them, before TensorFlow loads: every output path is
     checked here, so that a mistake costs a second and not a run. Nothing else.
 
@@ -187,7 +196,7 @@ def parse_args(description, iterations, argv=None, prog=None, batch_size=BATCH_S
     --save-model folder is told. Paths have `~` expanded.
     """
     _never_fail_on_encoding()
-    parser = make_parser(description, iterations, prog, batch_size)
+    parser = make_parser(description, iterations, prog, batch_size, add_flags)
     args = parser.parse_args(argv)
     args.stage = parser.prog
     args.batch_size = batch_size
@@ -568,11 +577,12 @@ class Stage(NamedTuple):
     test_every: int = 100
     drawn_test_every: Optional[int] = None
     seed_generator: Any = None
+    agree_on_stretch: Optional[Callable] = None
 
 
 def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, optimizer,
         train_every=20, test_every=100, drawn_test_every=None, histograms,
-        seed_generator=None):
+        seed_generator=None, agree_on_stretch=None):
     """Train the stage (see the module docstring for what each argument is), feeding the
     dashboard and printing the progress. Returns the maximum test accuracy.
 
@@ -581,7 +591,8 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     exit code 130, 143 or 129.
     """
     stage = Stage(model, loss_and_accuracy, training_step, list(variables), optimizer,
-                  histograms, train_every, test_every, drawn_test_every, seed_generator)
+                  histograms, train_every, test_every, drawn_test_every, seed_generator,
+                  agree_on_stretch)
     with _exit_on_error(), _model_folder_held(args), _stage_functions_named(model):
         if args.save_model:
             _check_resume_is_exact(training_step, variables, optimizer, seed_generator,
@@ -637,7 +648,9 @@ def _check_resume_is_exact(training_step, variables, optimizer, seed_generator, 
     kept = list(variables) + list(optimizer.variables)
     if seed_generator is not None:
         kept.append(seed_generator.state)
-    kept_ids = {id(_tf_variable(v)) for v in kept}
+    kept_ids = set()
+    for variable in map(_tf_variable, kept):  # a distributed variable: each worker's copy too
+        kept_ids |= {id(variable), *map(id, getattr(variable, "values", ()))}
     if not hasattr(training_step, "get_concrete_function"):  # a plain function: trace it
         training_step = tf.function(training_step)
     traced = training_step.get_concrete_function(
@@ -737,9 +750,10 @@ def train(args, mnist, stage):
                 run.figures(step)
                 with stop.may_stop_at_once():  # the network is as this step left it
                     go_on = run.dashboard.tick()  # draws if due; waits while paused
-                if step >= run.last_step or not go_on or stop.pressed:
+                end = run.stretch_end(step, stop_asked=not go_on or stop.pressed)
+                if end is None:  # the last step, or a stop asked for
                     break
-                step = run.train_stretch(step)
+                step = run.train_stretch(step, end)
                 run.checkpoint_if_due(step)
             dashboard_error = run.end(step, why=stop.why)
     except BaseException:
@@ -859,7 +873,8 @@ class _Run:
         batch_Y = self.mnist.train.labels[self.batch]
         Y, loss, accuracy = self.evaluate(batch_X, batch_Y)
         Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
-        lr = float(self.stage.optimizer.learning_rate)  # as the latest step used it
+        # As the latest step used it (.numpy(): in a distributed run a mirrored variable).
+        lr = float(self.stage.optimizer.learning_rate.numpy())
         print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
         self.dashboard.append_training_curves_data(step, accuracy, loss)
         if self.pictures:
@@ -889,17 +904,26 @@ class _Run:
             if self.logger:
                 self.logger.test(step, accuracy, loss, mosaic)
 
-    def train_stretch(self, step):
-        """Train every step from `step` up to the next step with figures (or a
-        checkpoint) in one call; with a live dashboard, in equal calls of at most
+    def stretch_end(self, step, stop_asked):
+        """Where the next stretch of training ends: the next step with figures (or a
+        checkpoint); with a live dashboard, in equal stretches of at most
         MAX_STRETCH_SECONDS, so that the window keeps answering and the pictures keep
-        coming. Returns the step reached."""
-        import tensorflow as tf
-        train = self.mnist.train
+        coming. None at the last step, or when a stop was asked for (in a distributed
+        run: by any worker; every worker then stops at the same step)."""
+        if step >= self.last_step:
+            return None
         end = min(self.next_figure_step, (step // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY)
         if self.dashboard.live:
             most = max(1, int(MAX_STRETCH_SECONDS / self.seconds_per_step))  # steps a call
             end = step + math.ceil((end - step) / math.ceil((end - step) / most))
+        if self.stage.agree_on_stretch:
+            stop_asked, end = self.stage.agree_on_stretch(stop_asked, end)
+        return None if stop_asked else end
+
+    def train_stretch(self, step, end):
+        """Train every step from `step` up to `end` in one call. Returns `end`."""
+        import tensorflow as tf
+        train = self.mnist.train
         batches = [self.batch] + [train.next_batch_indices(self.args.batch_size)
                                   for _ in range(step + 1, end)]
         began = time.perf_counter()
@@ -931,8 +955,9 @@ class _Run:
         error message, or None."""
         self.seconds = time.perf_counter() - self.started
         if step < self.last_step:
-            print(f"stopped at step {step} of {self.last_step} "
-                  f"({why or 'the dashboard window was closed'})")
+            why = why or ("the dashboard window was closed" if self.dashboard.is_closed()
+                          else "another worker stopped")
+            print(f"stopped at step {step} of {self.last_step} ({why})")
         if self.saver:
             self.checkpoint(step)
             self.saver.export()

@@ -753,6 +753,56 @@ def draw_dropout(path):
     plt.close(fig)
 
 
+def draw_all_reduce(path, workers=4, batch=100):
+    """Stage 8.0: one step of data parallelism on `workers` workers."""
+    plt = _pyplot()
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+    share = batch // workers
+    colours = [BLUE, ORANGE, GREEN, RED][:workers]
+    fig, ax = plt.subplots(figsize=(10.5, 5.6))
+    ax.set_xlim(0, 10.5)
+    ax.set_ylim(0, 6.0)
+    ax.axis("off")
+
+    def arrow(start, end, colour="#444444"):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
+                                     color=colour, linewidth=1.2))
+
+    # The global batch, the same on every worker, cut into one slice per worker.
+    width = 8.0 / workers
+    ax.text(5.25, 5.75, f"the global batch: {batch} images, drawn alike by every worker "
+            f"(same seed)", ha="center", fontsize=10)
+    centres = [1.25 + width * (i + 0.5) for i in range(workers)]
+    for i, colour in enumerate(colours):
+        ax.add_patch(Rectangle((1.25 + width * i, 5.05), width, 0.45, color=colour, alpha=0.35))
+        ax.text(centres[i], 5.27, f"images {share * i}-{share * (i + 1) - 1}", ha="center",
+                va="center", fontsize=9)
+    # Each worker: its own copy of the network, gradients of its slice.
+    for i, colour in enumerate(colours):
+        x = centres[i]
+        arrow((x, 5.0), (x, 4.45), colour)
+        ax.add_patch(Rectangle((x - width / 2 + 0.12, 3.05), width - 0.24, 1.35, fill=False,
+                               edgecolor=colour, linewidth=1.5))
+        ax.text(x, 4.1, f"worker {i}", ha="center", fontsize=10, weight="bold")
+        ax.text(x, 3.55, f"its copy of the\nnetwork; g{i}: the\ngradients of its\n{share} images",
+                ha="center", va="center", fontsize=8.5)
+        arrow((x, 3.0), (x, 2.25), colour)
+    # The all-reduce: every worker sends its gradients and gets back their sum.
+    ax.add_patch(Rectangle((1.25, 1.45), 8.0, 0.75, color="#e8e8e8"))
+    total = " + ".join(f"g{i}" for i in range(workers))
+    ax.text(5.25, 1.83, f"all-reduce (sum):  g = {total}   on every worker", ha="center",
+            va="center", fontsize=10.5)
+    for x, colour in zip(centres, colours):
+        arrow((x, 1.4), (x, 0.75), colour)
+    ax.text(5.25, 0.45, "every worker applies the same update with g: the copies stay "
+            "identical", ha="center", fontsize=10)
+    ax.text(5.25, 0.05, f"each loss: summed over the slice, divided by the global batch ({batch})"
+            f", so that g is the gradient of the mean loss over all {batch} images",
+            ha="center", fontsize=8.5, color="#444444")
+    save_figure(fig, path)
+    plt.close(fig)
+
+
 def _conv_same(image, kernel, stride):
     """A 2-D convolution as tf.nn.conv2d computes it (no kernel flip), SAME padding.
     Returns the output and the padding added before the first row and column."""
@@ -1300,6 +1350,19 @@ def draw_dashboard_annotated(path):
 
 # The labels of the Chinese pictures, keyed by the English label as drawn.
 CHINESE_LABELS = {
+    # all-reduce (8.0)
+    "all-reduce (sum):  g = g0 + g1 + g2 + g3   on every worker": "all-reduce（求和）：每个工作进程上都得到 g = g0 + g1 + g2 + g3",
+    "each loss: summed over the slice, divided by the global batch (100), so that g is the gradient of the mean loss over all 100 images":
+        "每个损失：在自己那一份上求和，再除以全局批次大小（100），这样 g 就是全部 100 张图片平均损失的梯度",
+    "every worker applies the same update with g: the copies stay identical": "每个工作进程都用 g 做同样的更新：各份副本始终一致",
+    "images 0-24": "图片 0-24", "images 25-49": "图片 25-49", "images 50-74": "图片 50-74",
+    "images 75-99": "图片 75-99",
+    "the global batch: 100 images, drawn alike by every worker (same seed)": "全局批次：100 张图片，每个工作进程抽到的都一样（同一个种子）",
+    "worker 0": "工作进程 0", "worker 1": "工作进程 1", "worker 2": "工作进程 2", "worker 3": "工作进程 3",
+    "its copy of the\nnetwork; g0: the\ngradients of its\n25 images": "它的网络副本；\ng0：它那 25 张\n图片的梯度",
+    "its copy of the\nnetwork; g1: the\ngradients of its\n25 images": "它的网络副本；\ng1：它那 25 张\n图片的梯度",
+    "its copy of the\nnetwork; g2: the\ngradients of its\n25 images": "它的网络副本；\ng2：它那 25 张\n图片的梯度",
+    "its copy of the\nnetwork; g3: the\ngradients of its\n25 images": "它的网络副本；\ng3：它那 25 张\n图片的梯度",
     # unrolled GRU (6.0)
     "H = Z * H + (1 - Z) * HH\nnumber by number: Z near 1 keeps the old\nvalue, Z near 0 takes the candidate's":
         "H = Z * H + (1 - Z) * HH\n逐个数字：Z 接近 1 保留旧值，\nZ 接近 0 取候选值",
@@ -1596,6 +1659,7 @@ DIAGRAMS = [
     ("pooling_padding.png", "5.0", draw_pooling_padding),
     ("one_cycle.png", "5.0", draw_one_cycle),
     ("unrolled_gru.png", "6.0", draw_unrolled_gru),
+    ("all_reduce.png", "3.1", draw_all_reduce),  # stage 8.0 trains 3.1's network
 ]
 
 

@@ -18,7 +18,7 @@ ENGLISH = DOCS / "codelab.md"
 CHINESE = DOCS / "codelab.zh-CN.md"
 GUIDES = [ENGLISH, CHINESE]
 MAKE_PICTURES = DOCS / "make_pictures.py"
-STEPS = 12  # the twelve steps of the codelab, one "## " section each
+STEPS = 13  # the thirteen steps of the codelab, one "## " section each
 
 FENCE = re.compile(r"^[ \t]*```([^\n`]*)\n(.*?)^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -73,9 +73,9 @@ def load_make_pictures():
 def stage_lines():
     """Every line of every stage script, stripped, read now."""
     sys.path.insert(0, str(REPO))
-    from stages import SCRIPTS
+    from stages import OTHER_SCRIPTS, SCRIPTS
     scripts = sorted(REPO.glob("mnist_*.py"))
-    assert [script.name for script in scripts] == sorted(SCRIPTS)
+    assert [script.name for script in scripts] == sorted(SCRIPTS + OTHER_SCRIPTS)
     return {line.strip() for script in scripts for line in read(script).splitlines()}
 
 
