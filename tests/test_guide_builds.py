@@ -268,10 +268,11 @@ def test_each_stage_built_from_the_guide_is_the_solution(guide, stage):
         + "\n".join(extra))
 
 
-def test_the_last_stage_built_from_the_english_guide_trains(small_mnist_dir, tmp_path, capsys):
-    """4.2, built on every stage before it, with dropout, batch norm and --save-model
-    (which checks that the checkpoints keep dropout's generator)."""
-    stage = "4.2"
+def test_a_stage_built_from_the_english_guide_trains(small_mnist_dir, tmp_path, capsys):
+    """3.1, built on 2.0 to 3.0 before it, with dropout and --save-model (which checks
+    that the checkpoints keep dropout's generator). The later stages are checked
+    statement by statement above; 3.1 is the lightest with all of that to run."""
+    stage = "3.1"
     source = build(GUIDES[0], stage)
     script = tmp_path / f"built_{stage}.py"
     script.write_text(source, encoding="utf-8")
