@@ -117,8 +117,8 @@ LOSS_TOP_AT_START = 100.0          # the original's fixed loss scale (x 100 per 
 
 FIGURE_SIZE = (13.0, 7.2)          # inches; 1300 x 720 pixels at 100 dpi: smaller if the
                                    # screen is (see fit_to_screen)
-WINDOW_FRAME_PX = 80               # screen height kept for the window's title bar and a
-                                   # desktop's task bar or dock (unknown to the program)
+WINDOW_FRAME_PX = (20, 80)         # screen width and height kept for the window's borders,
+                                   # title bar and a task bar or dock (unknown to us)
 X_LABEL = "training step"          # panels 1, 2, 4 and 5: x is the training step
 WIDEST_Y_LABEL = "\u22120.0025"     # the widest y tick label panels 4 and 5 can show
 WIDEST_X_LABEL = "10000"           # the widest x tick label, overhanging the panel's right end
@@ -537,8 +537,8 @@ def fit_to_screen(fig, frame_px=WINDOW_FRAME_PX):
         pixels_per_inch = fig.dpi / fig.canvas.device_pixel_ratio
     else:
         return tuple(fig.get_size_inches())
-    width = min(FIGURE_SIZE[0], (screen[0] - 2 * frame_px // 8) / pixels_per_inch)
-    height = min(FIGURE_SIZE[1], (screen[1] - toolbar_px - frame_px) / pixels_per_inch)
+    width = min(FIGURE_SIZE[0], (screen[0] - frame_px[0]) / pixels_per_inch)
+    height = min(FIGURE_SIZE[1], (screen[1] - toolbar_px - frame_px[1]) / pixels_per_inch)
     if (width, height) != tuple(fig.get_size_inches()):
         fig.set_size_inches(width, height, forward=True)
     return width, height
@@ -783,7 +783,8 @@ class Panels:
         figure_width = self.fig.get_size_inches()[0] * 72
         for panel, ax in self.axes.items():
             # centred over its panel: it may overhang by the figure's right margin
-            room = ax.get_position(original=True).width * figure_width + 2 * self.room["right"] - 4
+            room = (ax.get_position(original=True).width * figure_width
+                    + 2 * self.room["right"] - 4)
             width = self._title_widths[panel]
             ax.title.set_fontsize(max(MIN_TITLE_SIZE, min(1.0, room / width) * self._title_size))
 

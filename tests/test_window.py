@@ -263,7 +263,7 @@ def test_the_window_fits_a_laptop_screen_and_keeps_readable_when_small(small_mni
             place = dict(line.split("=") for line in geometry.splitlines())
             bottom = int(place["Y"]) + int(place["HEIGHT"])
             assert int(place["X"]) + int(place["WIDTH"]) <= LAPTOP[0], geometry
-            assert bottom <= LAPTOP[1] - tensorflowvisu.WINDOW_FRAME_PX, geometry
+            assert bottom <= LAPTOP[1] - tensorflowvisu.WINDOW_FRAME_PX[1], geometry
             picture = screenshot(laptop, LAPTOP)
             Image.fromarray(picture).save(tmp_path / "laptop.png")
             toolbar = picture[bottom - 45:bottom - 5, 5:200]    # the toolbar's icons
