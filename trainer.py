@@ -62,6 +62,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -885,21 +886,14 @@ class _CtrlC:
 def _no_terminal_output():
     """After SIGHUP the terminal is gone, and writing to it fails (EIO): send what would
     go there nowhere instead, so that the run goes on to save itself. Output redirected
-    to a file or a pipe is kept."""
+    to a file or a pipe is kept. (A terminal that has hung up is no longer a tty for
+    os.isatty; it is still a character device, as /dev/null is.)"""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         for fd in (1, 2):
-            if _is_terminal(fd):
+            if stat.S_ISCHR(os.fstat(fd).st_mode):
                 os.dup2(devnull, fd)
         os.close(devnull)
-
-
-def _is_terminal(fd):
-    """os.isatty, also for a terminal that has hung up (whose tcgetattr may fail)."""
-    try:
-        return os.isatty(fd) or os.path.realpath(f"/proc/self/fd/{fd}").startswith("/dev/pts/")
-    except OSError:
-        return False
 
 
 def figure_flags(step, last_step, train_every, test_every, more_tests_every=None):
