@@ -417,7 +417,7 @@ def test_absurd_iterations_start_at_once_or_are_refused(small_mnist_dir, tmp_pat
 
 def test_a_fifo_with_the_cache_name_is_left_alone_without_blocking(small_mnist_dir, tmp_path):
     data = tmp_path / "data"
-    shutil.copytree(small_mnist_dir, data)
+    shutil.copytree(small_mnist_dir, data, ignore=shutil.ignore_patterns("mnistdata-*"))
     os.mkfifo(data / "mnistdata-cache-mnist.npz")
     result = subprocess.run([sys.executable, "-c", f"import mnistdata; "
                              f"mnistdata.read_data_sets({str(data)!r})"], cwd=REPO,
