@@ -325,6 +325,33 @@ def test_a_full_disk_at_a_checkpoint_keeps_the_earlier_one_resumable(small_mnist
     assert "(step 1000)" in resumed.stdout and "trained 10 steps" in resumed.stdout
 
 
+def test_a_full_disk_while_saving_the_network_keeps_its_checkpoint(small_mnist_dir, tmp_path,
+                                                                   small_disk):
+    model_dir = small_disk("1m") / "model"
+    process = start_stage(STAGE_1_0, "--headless", "--data-dir", small_mnist_dir,
+                          "--iterations", "30", "--save-model", str(model_dir), cwd=tmp_path)
+    try:
+        read_until(process, r"step 30: epoch", [])  # the last figures: the saving is next
+        wait_for(lambda: checkpoint_step(model_dir) == 30, process)
+        filler = fill(model_dir.parent)  # while the SavedModel is being written
+        out, err = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1
+    error = one_error_line(subprocess.CompletedProcess([], 1, out, err))
+    assert error == (f"error: cannot write the trained network in {model_dir / 'saved_model'} "
+                     f"(No space left on device). The checkpoint of step 30 is saved: free some "
+                     f"space, then run the stage with --save-model {model_dir} --restore to "
+                     f"save the network from it.")
+    assert not (model_dir / "saved_model").exists() and not leftovers(model_dir)
+    filler.unlink()
+    restored = train(STAGE_1_0, small_mnist_dir, model_dir, "--iterations", "30", "--restore",
+                     cwd=tmp_path)
+    assert "had ended at step 30, but its trained network was not saved" in restored.stdout
+    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+
+
 def test_a_full_disk_at_the_start_is_one_line(small_mnist_dir, tmp_path, small_disk):
     disk = small_disk("64k")
     fill(disk)
