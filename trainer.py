@@ -41,14 +41,15 @@ What run() takes from the stage:
                                     that dropout draws from: checkpointed
 
 What run() does: the training loop (batches, progress and test lines, the live dashboard
-or a headless run, a clear stop when the loss turns into NaN), Ctrl-C and a closed window
-(a clean stop: saved, summed up), --save-model DIR (checkpoints, resumed with --restore,
-and the SavedModel), --logdir DIR (TensorBoard summaries).
+or a headless run, a clear stop when the loss turns into NaN), Ctrl-C, SIGTERM, SIGHUP and
+a closed window (a clean stop: saved, summed up), --save-model DIR (one run at a time,
+checkpoints, resumed with --restore, and the SavedModel, saved before the dashboard's
+files), --logdir DIR (TensorBoard summaries).
 
 Errors: the modules raise typed errors (mnistdata.DataError, TrainingError,
 safefiles.PathError, tensorflowvisu.OutputPathError). read_data(), load_tensorflow() and
 run() hand them to _exit_on_error(), the one place where they end the program:
-`error: <message>` on stderr, exit code 1 (130 after Ctrl-C). A mistyped flag is
+`error: <message>` on stderr, exit code 1 (130, 143, 129 after Ctrl-C, SIGTERM, SIGHUP). A mistyped flag is
 argparse's: the usage, then the error, exit code 2.
 """
 
