@@ -49,8 +49,8 @@ files), --logdir DIR (TensorBoard summaries).
 Errors: the modules raise typed errors (mnistdata.DataError, TrainingError,
 safefiles.PathError, tensorflowvisu.OutputPathError). read_data(), load_tensorflow() and
 run() hand them to _exit_on_error(), the one place where they end the program:
-`error: <message>` on stderr, exit code 1 (130, 143, 129 after Ctrl-C, SIGTERM, SIGHUP). A mistyped flag is
-argparse's: the usage, then the error, exit code 2.
+`error: <message>` on stderr, exit code 1 (130, 143, 129 after Ctrl-C, SIGTERM, SIGHUP).
+A mistyped flag is argparse's: the usage, then the error, exit code 2.
 """
 
 import argparse
@@ -758,7 +758,8 @@ def _train(args, mnist, model, loss_and_accuracy, training_step, variables, opti
                 checkpoint(step)
                 saver.export()
                 if step < last_step:
-                    print(f"to go on from step {step}: the same command with --restore")
+                    instead = " instead of --fresh" if args.fresh else ""
+                    print(f"to go on from step {step}: the same command with --restore{instead}")
             written, dashboard_error = _dashboard_files(datavis, args, saver)
     except BaseException:
         datavis.abandon()
@@ -803,8 +804,8 @@ def _dashboard_files(datavis, args, saver):
         kept = (f"the trained network is saved in {saver.folder / SAVED_MODEL}" if saver else
                 "its figures are printed above (add --save-model DIR to keep the network)")
         return [], (f"the dashboard could not be written ({asked}): {type(error).__name__}: "
-                    f"{_reason(error)}. Training is over and {kept}; check that the folder "
-                    f"exists and has free space, and run again with another path.")
+                    f"{_reason(error)}. Training is over and {kept}; only the picture is lost. "
+                    f"Before the next run, check that its folder exists and has free space.")
 
 
 def _resume(mnist, progress, args):

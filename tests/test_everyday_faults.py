@@ -205,12 +205,14 @@ def test_two_runs_started_into_one_folder_the_second_is_refused_naming_the_first
 def test_sigterm_stops_cleanly_with_the_network_and_the_movie_saved(small_mnist_dir, tmp_path):
     model_dir = tmp_path / "model"
     process = start_stage(STAGE_1_0, "--headless", "--data-dir", small_mnist_dir,
-                          "--iterations", FOREVER, "--save-model", str(model_dir),
+                          "--iterations", FOREVER, "--save-model", str(model_dir), "--fresh",
                           "--save-movie", str(tmp_path / "run.gif"), cwd=tmp_path)
     lines, out, err = signal_after(process, r"step 40: training accuracy", signal.SIGTERM)
     assert process.returncode == 143
     assert err == ""
     step = int(re.search(rf"stopped at step (\d+) of {FOREVER} \(SIGTERM\)", out)[1])
+    # (--fresh and --restore together are refused: the hint says which to swap)
+    assert f"to go on from step {step}: the same command with --restore instead of --fresh" in out
     assert f"saved the dashboard in {tmp_path / 'run.gif'}" in out
     assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.M)
     assert checkpoint_step(model_dir) == step
