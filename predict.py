@@ -171,6 +171,8 @@ def load_image(path):
                 if width * height > MAX_PIXELS:
                     raise ImageError(too_large(f"{width}x{height} pixels"))
                 return ImageOps.exif_transpose(shrink(image))
+    except ImageError:
+        raise
     except Image.DecompressionBombError:  # beyond twice Pillow's limit: refused at open
         pillow_limit = 2 * Image.MAX_IMAGE_PIXELS // 1_000_000
         raise ImageError(too_large(f"over {pillow_limit} megapixels")) from None

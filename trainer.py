@@ -46,15 +46,16 @@ What run() takes from the stage:
                                     all of them run the same steps and stop at the same one
 
 What run() does: the training loop (batches, progress and test lines, the live dashboard
-or a headless run, a clear stop when the loss turns into NaN), Ctrl-C and a closed window
-(a clean stop: saved, summed up), --save-model DIR (checkpoints, resumed with --restore,
-and the SavedModel), --logdir DIR (TensorBoard summaries).
+or a headless run, a clear stop when the loss turns into NaN), Ctrl-C, SIGTERM, SIGHUP and
+a closed window (a clean stop: saved, summed up), --save-model DIR (one run at a time,
+checkpoints, resumed with --restore, and the SavedModel, saved before the dashboard's
+files), --logdir DIR (TensorBoard summaries).
 
 Errors: the modules raise typed errors (mnistdata.DataError, TrainingError,
 safefiles.PathError, tensorflowvisu.OutputPathError). read_data(), load_tensorflow() and
 run() hand them to _exit_on_error(), the one place where they end the program:
-`error: <message>` on stderr, exit code 1 (130 after Ctrl-C). A mistyped flag is
-argparse's: the usage, then the error, exit code 2.
+`error: <message>` on stderr, exit code 1 (130, 143, 129 after Ctrl-C, SIGTERM, SIGHUP).
+A mistyped flag is argparse's: the usage, then the error, exit code 2.
 """
 
 import argparse
@@ -68,6 +69,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -962,7 +964,8 @@ class _Run:
             self.checkpoint(step)
             self.saver.export()
             if step < self.last_step:
-                print(f"to go on from step {step}: the same command with --restore")
+                instead = " instead of --fresh" if self.args.fresh else ""
+                print(f"to go on from step {step}: the same command with --restore{instead}")
         self.written, dashboard_error = _dashboard_files(self.dashboard, self.args, self.saver)
         return dashboard_error
 
@@ -1009,8 +1012,8 @@ def _dashboard_files(datavis, args, saver):
         kept = (f"the trained network is saved in {saver.folder / SAVED_MODEL}" if saver else
                 "its figures are printed above (add --save-model DIR to keep the network)")
         return [], (f"the dashboard could not be written ({asked}): {type(error).__name__}: "
-                    f"{_reason(error)}. Training is over and {kept}; check that the folder "
-                    f"exists and has free space, and run again with another path.")
+                    f"{_reason(error)}. Training is over and {kept}; only the picture is lost. "
+                    f"Before the next run, check that its folder exists and has free space.")
 
 
 def _resume(mnist, progress, args):
@@ -1093,21 +1096,14 @@ class _CtrlC:
 def _no_terminal_output():
     """After SIGHUP the terminal is gone, and writing to it fails (EIO): send what would
     go there nowhere instead, so that the run goes on to save itself. Output redirected
-    to a file or a pipe is kept."""
+    to a file or a pipe is kept. (A terminal that has hung up is no longer a tty for
+    os.isatty; it is still a character device, as /dev/null is.)"""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         for fd in (1, 2):
-            if _is_terminal(fd):
+            if stat.S_ISCHR(os.fstat(fd).st_mode):
                 os.dup2(devnull, fd)
         os.close(devnull)
-
-
-def _is_terminal(fd):
-    """os.isatty, also for a terminal that has hung up (whose tcgetattr may fail)."""
-    try:
-        return os.isatty(fd) or os.path.realpath(f"/proc/self/fd/{fd}").startswith("/dev/pts/")
-    except OSError:
-        return False
 
 
 def figure_flags(step, last_step, train_every, test_every, more_tests_every=None):

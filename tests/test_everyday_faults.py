@@ -205,12 +205,14 @@ def test_two_runs_started_into_one_folder_the_second_is_refused_naming_the_first
 def test_sigterm_stops_cleanly_with_the_network_and_the_movie_saved(small_mnist_dir, tmp_path):
     model_dir = tmp_path / "model"
     process = start_stage(STAGE_1_0, "--headless", "--data-dir", small_mnist_dir,
-                          "--iterations", FOREVER, "--save-model", str(model_dir),
+                          "--iterations", FOREVER, "--save-model", str(model_dir), "--fresh",
                           "--save-movie", str(tmp_path / "run.gif"), cwd=tmp_path)
     lines, out, err = signal_after(process, r"step 40: training accuracy", signal.SIGTERM)
     assert process.returncode == 143
     assert err == ""
     step = int(re.search(rf"stopped at step (\d+) of {FOREVER} \(SIGTERM\)", out)[1])
+    # (--fresh and --restore together are refused: the hint says which to swap)
+    assert f"to go on from step {step}: the same command with --restore instead of --fresh" in out
     assert f"saved the dashboard in {tmp_path / 'run.gif'}" in out
     assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.M)
     assert checkpoint_step(model_dir) == step
@@ -325,6 +327,33 @@ def test_a_full_disk_at_a_checkpoint_keeps_the_earlier_one_resumable(small_mnist
     assert "(step 1000)" in resumed.stdout and "trained 10 steps" in resumed.stdout
 
 
+def test_a_full_disk_while_saving_the_network_keeps_its_checkpoint(small_mnist_dir, tmp_path,
+                                                                   small_disk):
+    model_dir = small_disk("1m") / "model"
+    process = start_stage(STAGE_1_0, "--headless", "--data-dir", small_mnist_dir,
+                          "--iterations", "30", "--save-model", str(model_dir), cwd=tmp_path)
+    try:
+        read_until(process, r"step 30: epoch", [])  # the last figures: the saving is next
+        wait_for(lambda: checkpoint_step(model_dir) == 30, process)
+        filler = fill(model_dir.parent)  # while the SavedModel is being written
+        out, err = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1
+    error = one_error_line(subprocess.CompletedProcess([], 1, out, err))
+    assert error == (f"error: cannot write the trained network in {model_dir / 'saved_model'} "
+                     f"(No space left on device). The checkpoint of step 30 is saved: free some "
+                     f"space, then run the stage with --save-model {model_dir} --restore to "
+                     f"save the network from it.")
+    assert not (model_dir / "saved_model").exists() and not leftovers(model_dir)
+    filler.unlink()
+    restored = train(STAGE_1_0, small_mnist_dir, model_dir, "--iterations", "30", "--restore",
+                     cwd=tmp_path)
+    assert "had ended at step 30, but its trained network was not saved" in restored.stdout
+    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+
+
 def test_a_full_disk_at_the_start_is_one_line(small_mnist_dir, tmp_path, small_disk):
     disk = small_disk("64k")
     fill(disk)
@@ -417,8 +446,7 @@ def test_absurd_iterations_start_at_once_or_are_refused(small_mnist_dir, tmp_pat
 
 def test_a_fifo_with_the_cache_name_is_left_alone_without_blocking(small_mnist_dir, tmp_path):
     data = tmp_path / "data"
-    shutil.copytree(small_mnist_dir, data)
-    (data / "mnistdata-cache-mnist.npz").unlink(missing_ok=True)  # an earlier test's cache
+    shutil.copytree(small_mnist_dir, data, ignore=shutil.ignore_patterns("mnistdata-*"))
     os.mkfifo(data / "mnistdata-cache-mnist.npz")
     result = subprocess.run([sys.executable, "-c", f"import mnistdata; "
                              f"mnistdata.read_data_sets({str(data)!r})"], cwd=REPO,
