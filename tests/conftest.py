@@ -33,6 +33,17 @@ for name in ("config", "data", "runtime"):
     os.environ[f"JUPYTER_{name.upper()}_DIR"] = os.path.join(SESSION_HOME, "jupyter", name)
 
 
+# The quick tier, `python3 -m pytest -m quick` (under a minute): the modules that run no
+# stage and train nothing (the data, safe files, the measured figures).
+QUICK_MODULES = {"test_mnistdata", "test_safefiles", "test_figures"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in QUICK_MODULES:
+            item.add_marker(pytest.mark.quick)
+
+
 def pytest_unconfigure(config):
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
 
