@@ -20,8 +20,15 @@ STAGES = [  # (stage, script)
     ("4.1", "mnist_4.1_batchnorm_five_layers_relu.py"),
     ("4.2", "mnist_4.2_batchnorm_convolutional.py"),
     ("5.0", "mnist_5.0_speedrun.py"),
+    ("7.0", "mnist_7.0_keras.py"),
 ]
 SCRIPTS = [script for _, script in STAGES]
+
+# Stages written with Keras layers and model.fit, and the low-level stage whose network
+# each rebuilds (its twin): they have no variables W1, B1... of their own to check
+# against numpy, so the tests check them against their twin instead.
+KERAS_TWINS = {"mnist_7.0_keras.py": "mnist_5.0_speedrun.py"}
+LOW_LEVEL_SCRIPTS = [script for script in SCRIPTS if script not in KERAS_TWINS]
 
 LADDER_TARGETS = {  # stage: target   # measured, seed 0: 2026-11-28, 2026-11-29
     "1.0": 0.918,  # 0.9226, 0.9226
@@ -34,4 +41,5 @@ LADDER_TARGETS = {  # stage: target   # measured, seed 0: 2026-11-28, 2026-11-29
     "4.1": 0.982,  # 0.9855, 0.9854
     "4.2": 0.992,  # 0.9950, 0.9953
     "5.0": 0.990,  # -, 0.9926: its promise, on the final figure too (no margin: the issue's bar)
+    "7.0": 0.990,  # 5.0's promise, kept by its Keras twin
 }
