@@ -89,7 +89,7 @@ def twins(seeds):
               f"{keras_accuracy - twin_accuracy:+.4f} | {keras_s / twin_s:.2f} "
               f"({keras_s:.1f} s / {twin_s:.1f} s) |")
     print(f"\nlargest difference {worst:.4f} (bar {ACCURACY_BAR}); median loop ratio "
-          f"{fmt(median(ratios), 2)}")
+          f"{fmt(median(ratios), '.2f')}")
     return worst <= ACCURACY_BAR
 
 
