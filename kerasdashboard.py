@@ -25,8 +25,8 @@ stages' scale), whatever loss the model was compiled with (label smoothing, weig
     Training curves and panel 3: Keras does not hand a callback the batch it trained.
     The stages measure their training figure on a batch, with the network as it is at
     that step (test mode: no dropout). So does the dashboard: every `train_every` steps
-    it takes the next `training_count` images of training_images (in a shuffled order,
-    round and round), runs the model on them and shows them, misrecognised first. Not
+    it draws `training_count` images of training_images at random, runs the model on
+    them and shows them, misrecognised first. Not
     the batch fit just trained, then, but training images of the same kind, measured
     the same way. Without training_images the training curves are fit's own figures
     from its logs (loss and accuracy averaged since the start of the epoch, as its
@@ -38,7 +38,8 @@ stages' scale), whatever loss the model was compiled with (label smoothing, weig
     other trainable variable (kernels, batch-norm scales...) in panel 4.
 
 Keys, pause and a notebook as with the stages (tensorflowvisu.py). Pausing holds fit;
-closing the window (or q) stops it cleanly after the current step (model.stop_training).
+closing the window (or q) stops it cleanly after the current step (model.stop_training),
+and so does Ctrl-C (a notebook's interrupt) while paused; otherwise Ctrl-C is Keras'.
 Keras' own progress bar works beside it (verbose=0 hides it).
 """
 
@@ -185,8 +186,7 @@ class KerasDashboard(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.progress_lines = progress_lines
         self.titles = (title4, title5)
-        self._rng = np.random.default_rng(seed)   # the order of the training sample
-        self._training_order, self._training_position = None, 0
+        self.seed = seed                          # draws the training samples
         self.max_test_accuracy = 0.0
         self.step = self.first_step               # steps trained (fit's batches) so far
         self.written = []                          # the files finish() wrote
@@ -287,7 +287,12 @@ class KerasDashboard(keras.callbacks.Callback):
                 last or step // self.test_every > previous // self.test_every)
 
     def _tick(self):
-        self.datavis.tick()                     # draws if due; waits here while paused
+        try:
+            self.datavis.tick()                 # draws if due; waits here while paused
+        except KeyboardInterrupt:
+            if not self.datavis.is_paused():
+                raise
+            self.model.stop_training = True     # Ctrl-C while paused: a clean stop
         self._last_tick = time.perf_counter()
 
     def _figures(self, step, training, test):
@@ -302,19 +307,15 @@ class KerasDashboard(keras.callbacks.Callback):
         return np.concatenate([np.asarray(self.model.predict_on_batch(images[i:i + CHUNK]))
                                for i in range(0, len(images), CHUNK)])
 
-    def _next_training_sample(self):
-        count = len(self.training_images)
-        if self._training_order is None or self._training_position + self.training_count > count:
-            self._training_order = self._rng.permutation(count)
-            self._training_position = 0
-        picked = self._training_order[self._training_position:
-                                      self._training_position + self.training_count]
-        self._training_position += self.training_count
-        return picked
+    def _training_sample(self, step):
+        """The training images of the figure at `step`: drawn from (seed, step), so that a
+        resumed run (first_step) shows what an unbroken one would."""
+        rng = np.random.default_rng([self.seed, step])
+        return rng.choice(len(self.training_images), self.training_count, replace=False)
 
     def _training_figures(self, step):
         if self.training_images is not None:
-            picked = self._next_training_sample()
+            picked = self._training_sample(step)
             images, ids = self.training_images[picked], self.training_ids[picked]
             probabilities, loss, accuracy = figures(self._outputs(images), ids)
         else:

@@ -9,7 +9,7 @@ stages, around model.fit, written once so that the stage script stays a lesson.
     model = keras.Sequential([...])                     # the network, in layers
     model.compile(optimizer=..., loss=...)
     with kerastrainer.training(args, mnist, model, train_every=5, test_every=...) as run:
-        model.fit(run.batches, epochs=1, callbacks=run.callbacks, verbose=0)
+        model.fit(run.batches, epochs=1, shuffle=False, callbacks=run.callbacks, verbose=0)
 
 The flags, the data and their errors are trainer.py's; so are the --save-model folder
 (DIR/stage.json, DIR/checkpoints, DIR/saved_model for predict.py, and here also
@@ -118,13 +118,28 @@ class _Steps(keras.callbacks.Callback):
             self.run.checkpoint(step)
 
 
+class _CtrlC(trainer._CtrlC):
+    """trainer.py's Ctrl-C (the first press stops fit after the current step, a second
+    at once), and a press while the dashboard is paused stops at once: the dashboard
+    then ends fit cleanly after the step where it paused."""
+
+    def __init__(self, paused):
+        super().__init__()
+        self.paused = paused
+
+    def _on_ctrl_c(self, signal_number, frame):
+        if self.paused():
+            self._at_once = True
+        super()._on_ctrl_c(signal_number, frame)
+
+
 class Run:
     """One run of the Keras stage: what fit needs (batches, callbacks), and what comes
     after it (the summary lines, the checkpoint and the exported model)."""
 
     def __init__(self, args, mnist, model, train_every, test_every, drawn_test_every):
         self.args, self.mnist, self.model = args, mnist, model
-        self.ctrl_c = trainer._CtrlC()
+        self.ctrl_c = _CtrlC(lambda: self.dashboard.datavis.is_paused())
         model.optimizer.build(model.trainable_variables)  # a restore fills its moments
         self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.progress = {"dataset": args.dataset, "batches": mnist.train.state(),

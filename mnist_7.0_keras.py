@@ -127,6 +127,7 @@ with kerastrainer.training(args, mnist, model, train_every=TRAIN_EVERY,
                            test_every=args.iterations,  # tests: first and last step
                            drawn_test_every=DRAWN_TEST_EVERY) as run:  # ... unless drawn
     model.fit(run.batches, epochs=1,  # one pass over run.batches: the whole run
+              shuffle=False,  # in mnistdata's order: shuffled already, and resumable
               callbacks=run.callbacks, verbose=0)
 
 # ------------------------------------------------------------------------ results

@@ -60,7 +60,7 @@ for attempt in range({repeat}):
                 dashboard.datavis.live = True
             callbacks = [dashboard]
         began = time.perf_counter()
-        model.fit(batches, epochs=1, callbacks=callbacks, verbose=0)
+        model.fit(batches, epochs=1, shuffle=False, callbacks=callbacks, verbose=0)
         print(f"RESULT {{kind}} {{time.perf_counter() - began:.2f}}", flush=True)
 '''
 

@@ -181,38 +181,49 @@ def test_the_keras_network_is_its_twin_given_the_same_values(small_mnist_dir):
             float(twin["learning_rate"](float(k))), abs=1e-7), k
 
 
-def test_the_keras_stage_saves_a_model_predict_reads_and_resumes(small_mnist_dir, tmp_path):
-    """--save-model writes the SavedModel and model.keras (the same network); --restore
-    goes on from the step where the run stopped."""
-    def run(*flags):
-        return subprocess.run(
-            [sys.executable, os.path.join(REPO, KERAS_STAGE), "--headless", "--data-dir",
-             small_mnist_dir, "--save-model", str(tmp_path / "run"), *flags],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300,
-            env=dict(os.environ, MPLBACKEND="Agg"))
-    first = run("--iterations", "20")
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert (tmp_path / "run" / "model.keras").is_file()
-    second = run("--iterations", "30", "--restore")
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "(step 20)" in second.stdout
-    steps = [int(m[1]) for m in map(PROGRESS_LINE.match, second.stdout.splitlines()) if m]
-    assert steps[0] == 20 and steps[-1] == 30
-    assert re.search(r"^trained 10 steps in", second.stdout, re.M)
+def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_mnist_dir,
+                                                                        tmp_path):
+    """Ctrl-C stops fit cleanly with everything saved (exit 130); --restore then prints
+    what an unbroken run prints after the stop. The SavedModel for predict.py and
+    model.keras hold the same network."""
+    from test_faults import ctrl_c_after, start_stage
+    steps = "60"
+    flags = ["--headless", "--data-dir", small_mnist_dir, "--iterations", steps, "--seed", "0"]
+    straight = subprocess.run([sys.executable, os.path.join(REPO, KERAS_STAGE), *flags],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, MPLBACKEND="Agg"))
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    model_dir = tmp_path / "run"
+    process = start_stage(KERAS_STAGE, *flags, "--save-model", str(model_dir), cwd=tmp_path)
+    _, out, err = ctrl_c_after(process, r"step 15: training accuracy")
+    assert process.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
+    assert 15 <= stop < 60 and (model_dir / "model.keras").is_file()
+    resumed = subprocess.run([sys.executable, os.path.join(REPO, KERAS_STAGE), *flags,
+                              "--save-model", str(model_dir), "--restore"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, MPLBACKEND="Agg"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"(step {stop})" in resumed.stdout
+
+    def after_the_stop(stdout):
+        return [line for line in stdout.splitlines()
+                if (PROGRESS_LINE.match(line) or TEST_LINE.match(line))
+                and int(line.split()[1].rstrip(":")) > stop]
+
+    assert len(after_the_stop(straight.stdout)) >= 3
+    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
 
     import tensorflow as tf
     import keras
-    loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
-    served = tf.saved_model.load(str(tmp_path / "run" / "saved_model"))
+    loaded = keras.models.load_model(model_dir / "model.keras")
+    served = tf.saved_model.load(str(model_dir / "saved_model"))
     X = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
     probabilities = served.signatures["serving_default"](images=tf.constant(X))["probabilities"]
     np.testing.assert_allclose(probabilities.numpy(),
                                keras.ops.convert_to_numpy(keras.ops.softmax(loaded(X))),
                                atol=1e-5)
-    predicted = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
-                                str(tmp_path / "run"), "--help"], capture_output=True,
-                               text=True, timeout=120)
-    assert predicted.returncode == 0
 
 
 # --------------------------------------------------------------------- Jupyter
