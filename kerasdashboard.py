@@ -239,7 +239,11 @@ class KerasDashboard(keras.callbacks.Callback):
                                   if steps_per_epoch else self.step)
 
     def on_train_batch_end(self, batch, logs=None):
-        previous, self.step = self.step, self._epoch_first_step + batch + 1
+        # With steps_per_execution, fit reports once per call; the last call of an
+        # epoch may run fewer steps than the batch number it reports.
+        steps_per_epoch = self.params.get("steps")
+        done = batch + 1 if not steps_per_epoch else min(batch + 1, steps_per_epoch)
+        previous, self.step = self.step, self._epoch_first_step + done
         self._logs = logs
         training, test = self._due(previous, self.step)
         if training or test:

@@ -31,13 +31,15 @@ since 2.0 computes it), the dashboard sees they are not probabilities and applie
 softmax, and the network saved for predict.py ends with softmax.
 
 What fit does that trainer.py did by hand (see the guide, "The same network in Keras"):
-- batches: it takes them from run.batches, one per step (here the batches mnistdata
-  draws, the other stages' own, so that --restore can go on exactly where it stopped;
-  given arrays, fit(x, y, batch_size=256) cuts and shuffles them itself);
+- batches: it takes them from run.batches, one per step, in order (shuffle=False: here
+  the batches mnistdata draws, the other stages' own, so that --restore can go on
+  exactly where it stopped; given arrays, fit(x, y, batch_size=256) cuts and shuffles
+  them itself);
 - the tape and the optimiser step: model.compile's loss and optimiser; fit's train step
   runs the model in training mode (batch statistics, moving averages updated) under
   a GradientTape, takes the gradients of the loss and applies them with Adam;
-- the loop, compiled: fit runs each step as one tf.function call;
+- the loop, compiled: fit runs TRAIN_EVERY steps per call of its compiled train step
+  (steps_per_execution), as trainer.py runs the steps between two figures in one call;
 - the figures, the dashboard, checkpoints, TensorBoard, stopping: callbacks, objects
   whose on_train_batch_end(...) fit calls after every step (kerastrainer.py gathers
   ours; kerasdashboard.KerasDashboard is the dashboard, for any Keras model).
@@ -121,7 +123,8 @@ model.compile(
     # 5.0's loss, mean over the batch (the figures multiply it by 100, as every stage)
     loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                               label_smoothing=LABEL_SMOOTHING),
-    metrics=["accuracy"])
+    metrics=["accuracy"],
+    steps_per_execution=TRAIN_EVERY)  # steps per call of the compiled train step
 
 with kerastrainer.training(args, mnist, model, train_every=TRAIN_EVERY,
                            test_every=args.iterations,  # tests: first and last step
