@@ -51,7 +51,6 @@ import keras
 
 import tensorflowvisu
 
-CHUNK = 2000                 # images per model call when testing: bounds memory
 TICK_INTERVAL_S = 0.1        # with a window: answer it at least this often during fit
 PROBABILITY_TOLERANCE = 1e-3  # rows summing to 1 within this are probabilities
 LOG_FLOOR = 1e-7             # log(0) guard for probabilities (Keras' own epsilon)
@@ -308,8 +307,18 @@ class KerasDashboard(keras.callbacks.Callback):
             self._last_test_step = step
 
     def _outputs(self, images):
-        return np.concatenate([np.asarray(self.model.predict_on_batch(images[i:i + CHUNK]))
-                               for i in range(0, len(images), CHUNK)])
+        """The model's outputs for `images`, in test mode, training_count images per call:
+        one shape for every call (the last one padded), so that Keras compiles its
+        predict function once, not once per shape."""
+        size = self.training_count
+        outputs = []
+        for begin in range(0, len(images), size):
+            chunk = images[begin:begin + size]
+            if len(chunk) < size:
+                padding = np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            outputs.append(np.asarray(self.model.predict_on_batch(chunk)))
+        return np.concatenate(outputs)[:len(images)]
 
     def _training_sample(self, step):
         """The training images of the figure at `step`: drawn from (seed, step), so that a

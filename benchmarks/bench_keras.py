@@ -17,6 +17,7 @@ KerasDashboard callback costs fit.
     python3 benchmarks/bench_keras.py --seeds 0 --skip-twins --repeat 1
 """
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -29,40 +30,51 @@ from _runs import REPO, fmt, machine, median, run_script  # noqa: E402
 TWIN, KERAS = REPO / "mnist_5.0_speedrun.py", REPO / "mnist_7.0_keras.py"
 ACCURACY_BAR = 0.002  # 7.0's final accuracy within 0.2 % of its twin's
 
-CALLBACK_BENCH = r'''
-import sys, time
-sys.path.insert(0, {repo!r})
-import mnistdata, trainer
-mnist = mnistdata.read_data_sets(None, one_hot=True, reshape=False, seed=0)
-trainer.import_tensorflow()
-import keras, numpy as np
-import kerastrainer
-from kerasdashboard import KerasDashboard
-stage = {{}}
-source = open({keras!r}).read()
-model_source = source[source.index("weights = keras"):source.index("with kerastrainer")]
-steps = {steps}
-for attempt in range({repeat}):
-    for kind in ("none", "headless", "drawn"):
-        keras.utils.set_random_seed(0)
-        namespace = dict(keras=keras, layers=keras.layers, args=type("A", (), {{"iterations": steps}}))
-        exec(compile(source[source.index("BATCH_SIZE ="):source.index("# ----", source.index("BATCH_SIZE ="))], "settings", "exec"), namespace)
-        exec(model_source, namespace)
-        model = namespace["model"]
-        batches = kerastrainer.Batches(mnistdata.read_data_sets(None, one_hot=True, reshape=False, seed=0).train, 256, steps)
-        callbacks = []
-        if kind != "none":
-            dashboard = KerasDashboard(mnist.test.images, mnist.test.labels, headless=True,
-                                       training_images=mnist.train.images, training_labels=mnist.train.labels,
-                                       training_count=256, train_every=5,
-                                       test_every=20 if kind == "drawn" else steps)
-            if kind == "drawn":
-                dashboard.datavis.live = True
-            callbacks = [dashboard]
-        began = time.perf_counter()
-        model.fit(batches, epochs=1, shuffle=False, callbacks=callbacks, verbose=0)
-        print(f"RESULT {{kind}} {{time.perf_counter() - began:.2f}}", flush=True)
-'''
+
+
+def stage_model(keras, steps):
+    """7.0's network, compiled as the stage compiles it: its settings and model sections,
+    read from the script and run here (the script itself would train at once)."""
+    source = KERAS.read_text(encoding="utf-8")
+    begin = source.index("BATCH_SIZE =")
+    settings = source[begin:source.index("# ----", begin)]
+    model = source[source.index("weights = keras"):source.index("with kerastrainer")]
+    namespace = {"keras": keras, "layers": keras.layers,
+                 "args": argparse.Namespace(iterations=steps)}
+    exec(settings, namespace)
+    exec(model, namespace)
+    return namespace["model"]
+
+
+def callback_worker(steps, repeat):
+    """In a child process: fit without a callback, with KerasDashboard headless, with it
+    drawing, in turn; one RESULT line per fit."""
+    sys.path.insert(0, str(REPO))
+    import mnistdata
+    import trainer
+    trainer.import_tensorflow()
+    import keras
+    import kerastrainer
+    from kerasdashboard import KerasDashboard
+    mnist = mnistdata.read_data_sets(None, one_hot=True, reshape=False, seed=0)
+    for _ in range(repeat):
+        for kind in ("none", "headless", "drawn"):
+            keras.utils.set_random_seed(0)
+            model = stage_model(keras, steps)
+            train = mnistdata.read_data_sets(None, one_hot=True, reshape=False, seed=0).train
+            batches = kerastrainer.Batches(train, 256, steps)
+            callbacks = []
+            if kind != "none":
+                dashboard = KerasDashboard(
+                    mnist.test.images, mnist.test.labels, headless=True,
+                    training_images=mnist.train.images, training_labels=mnist.train.labels,
+                    training_count=256, train_every=5,
+                    test_every=20 if kind == "drawn" else steps)
+                dashboard.datavis.live = kind == "drawn"  # drawn off screen, every picture
+                callbacks = [dashboard]
+            began = time.perf_counter()
+            model.fit(batches, epochs=1, shuffle=False, callbacks=callbacks, verbose=0)
+            print(f"RESULT {kind} {time.perf_counter() - began:.2f}", flush=True)
 
 
 def twins(seeds):
@@ -94,9 +106,10 @@ def twins(seeds):
 
 
 def callback_cost(steps, repeat):
-    code = CALLBACK_BENCH.format(repo=str(REPO), keras=str(KERAS), steps=steps, repeat=repeat)
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           cwd=REPO, env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    child = subprocess.run([sys.executable, __file__, "--callback-worker", "--repeat",
+                            str(repeat), "--callback-steps", str(steps)],
+                           capture_output=True, text=True, cwd=REPO,
+                           env=dict(os.environ, MPLBACKEND="Agg"))
     times = {}
     for line in child.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -120,7 +133,11 @@ def main():
     parser.add_argument("--callback-steps", type=int, default=234)
     parser.add_argument("--skip-twins", action="store_true")
     parser.add_argument("--skip-callback", action="store_true")
+    parser.add_argument("--callback-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callback_worker:
+        callback_worker(args.callback_steps, args.repeat)
+        return 0
     print(machine())
     started = time.perf_counter()
     ok = True
