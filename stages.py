@@ -29,6 +29,7 @@ STAGES = [  # (stage, script)
     ("4.2", "mnist_4.2_batchnorm_convolutional.py"),
     ("5.0", "mnist_5.0_speedrun.py"),
     ("6.0", "mnist_6.0_recurrent.py"),
+    ("7.0", "mnist_7.0_keras.py"),
 ]
 SCRIPTS = [script for _, script in STAGES]
 # Stages outside the ladder, tested their own way: 8.0 trains 3.1's network on several
@@ -39,7 +40,8 @@ RESULTS_FILE = Path(__file__).resolve().parent / "benchmarks" / "results.json"
 MEASURED = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
 
 LADDER_MARGIN = 0.004  # 40 of the 10,000 test images
-PROMISES = {"5.0": 0.990}  # the speedrun promises 99 %, on its final figure too
+PROMISES = {"5.0": 0.990,  # the speedrun promises 99 %, on its final figure too
+            "7.0": 0.990}  # 5.0's promise, kept by its Keras twin
 
 
 def ladder_target(stage):
@@ -51,3 +53,10 @@ def ladder_target(stage):
 
 LADDER_TARGETS = {stage: ladder_target(stage) for stage, _ in STAGES
                   if stage in MEASURED["ladder"]["stages"] or stage in PROMISES}
+
+# Stages written with Keras layers and model.fit, and the low-level stage whose network
+# each rebuilds (its twin): they have no variables W1, B1... of their own to check
+# against numpy, so the tests check them against their twin instead.
+KERAS_TWINS = {"mnist_7.0_keras.py": "mnist_5.0_speedrun.py"}
+LOW_LEVEL_SCRIPTS = [script for script in SCRIPTS if script not in KERAS_TWINS]
+

@@ -1498,3 +1498,10 @@ class MnistDataVis:
             self._notebook_output = display(picture, display_id=True)
         else:
             self._notebook_output.update(picture)
+
+
+def __getattr__(name):  # tensorflowvisu.KerasDashboard loads Keras only when asked for
+    if name == "KerasDashboard":
+        from kerasdashboard import KerasDashboard
+        return KerasDashboard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

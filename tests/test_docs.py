@@ -18,7 +18,7 @@ ENGLISH = DOCS / "codelab.md"
 CHINESE = DOCS / "codelab.zh-CN.md"
 GUIDES = [ENGLISH, CHINESE]
 MAKE_PICTURES = DOCS / "make_pictures.py"
-STEPS = 13  # the thirteen steps of the codelab, one "## " section each
+STEPS = 14  # the fourteen steps of the codelab, one "## " section each
 
 FENCE = re.compile(r"^[ \t]*```([^\n`]*)\n(.*?)^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from stages import LOW_LEVEL_SCRIPTS
 from stages import SCRIPTS as STAGES
 
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
@@ -109,13 +110,15 @@ def load_stage(script, data_dir, *flags):
 def saved_models(tmp_path_factory):
     """Where each stage of the `stages` fixture saved its network (--save-model)."""
     folder = tmp_path_factory.mktemp("saved")
-    return {script: folder / script.removesuffix(".py") for script in STAGES}
+    return {script: folder / script.removesuffix(".py") for script in LOW_LEVEL_SCRIPTS}
 
 
 @pytest.fixture(scope="module")
 def stages(small_mnist_dir, saved_models):
+    """The stages that write their variables out (not the Keras ones: those are checked
+    against their twin in tests/test_keras.py), each loaded after one step."""
     return {script: load_stage(script, small_mnist_dir, "--save-model", str(saved_models[script]))
-            for script in STAGES}
+            for script in LOW_LEVEL_SCRIPTS}
 
 
 def drawn_shapes(docstring):
@@ -124,7 +127,7 @@ def drawn_shapes(docstring):
             for name, dims in re.findall(r"\b(\w+) +\[(\d+(?:, \d+)*)\]", docstring)}
 
 
-@pytest.mark.parametrize("script", STAGES)
+@pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)
 def test_variable_shapes_match_the_drawing(stages, script):
     stage = stages[script]
     drawn = drawn_shapes(stage["__doc__"])
@@ -138,7 +141,7 @@ def test_variable_shapes_match_the_drawing(stages, script):
     assert drawn["X"] == X.shape
 
 
-@pytest.mark.parametrize("script", STAGES)
+@pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)
 def test_every_stage_exports_a_saved_model_that_serves_its_network(stages, saved_models,
                                                                    script):
     """The SavedModel that predict.py reads, against the numpy network given the values
@@ -267,7 +270,7 @@ def randomise(stage, seed=1):
         var.assign(values.astype(np.float32))
 
 
-@pytest.mark.parametrize("script", STAGES)
+@pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)
 def test_network_and_loss_match_numpy(stages, script):
     stage = stages[script]
     randomise(stage)
@@ -282,7 +285,7 @@ def test_network_and_loss_match_numpy(stages, script):
     assert float(accuracy) == pytest.approx(expected_accuracy)
 
 
-@pytest.mark.parametrize("script", STAGES)
+@pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)
 def test_gradients_match_finite_differences(stages, script):
     """TensorFlow's gradients against central differences of the numpy network, in float64."""
     import tensorflow as tf

@@ -283,3 +283,36 @@ def test_the_window_fits_a_laptop_screen_and_keeps_readable_when_small(small_mni
         finally:
             stage.kill()
     assert "Traceback" not in stage.process.stderr.read()
+
+
+def test_the_keras_stage_in_a_window_pauses_and_stops_when_closed(display, small_mnist_dir,
+                                                                  tmp_path):
+    """Stage 7.0: model.fit with KerasDashboard in a real window. Space pauses fit; closing
+    the window (q) stops it cleanly at the next step, with the summary and exit code 0."""
+    stage = Stage(display, "mnist_7.0_keras.py", "--data-dir", small_mnist_dir,
+                  "--iterations", "3000")
+    try:
+        stage.wait_for("step 40:", timeout=180)
+        frames = record(display, seconds=3)
+        assert distinct_frames(frames) >= 3           # the panels move while fit trains
+        picture = screenshot(display)
+        from PIL import Image
+        Image.fromarray(picture).save(tmp_path / "keras-window.png")
+        assert 0.12 < grey_share(picture) < 0.45      # six panels, as on the other stages
+        window = xdotool(display, "search", "--sync", "--name", "^MNIST")
+        xdotool(display, "mousemove", "--window", window, "300", "300")
+        press(display, window, "space")
+        assert xdotool(display, "getwindowname", window) == "MNIST (paused)"
+        time.sleep(0.5)                               # the lines printed before the pause
+        paused_at = len(stage.stdout)
+        time.sleep(1.5)
+        assert len(stage.stdout) == paused_at         # fit waits
+        press(display, window, "space", settle=0.5)
+        press(display, window, "q", settle=0.0)
+        assert stage.process.wait(timeout=60) == 0
+    finally:
+        stage.kill()
+    assert "Traceback" not in stage.process.stderr.read()
+    stopped = [line for line in stage.stdout if line.startswith("stopped at step ")]
+    assert stopped and stopped[0].endswith("of 3000 (the dashboard window was closed)")
+    assert stage.stdout[-1].startswith("max test accuracy: ")

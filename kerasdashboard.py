@@ -1,0 +1,374 @@
+"""
+kerasdashboard: the six-panel dashboard for any Keras model, fed by model.fit
+=============================================================================
+
+    from tensorflowvisu import KerasDashboard        # or: from kerasdashboard import ...
+
+    dashboard = KerasDashboard(x_test, y_test, training_images=x_train,
+                               training_labels=y_train)
+    model.fit(x_train, y_train, epochs=2, callbacks=[dashboard])
+    dashboard.wait_until_closed()                    # a window stays open until closed
+
+A keras.callbacks.Callback that shows tensorflowvisu's six panels while model.fit trains
+a classifier of 28 x 28 images into 10 classes (MNIST, Fashion-MNIST or your own):
+    images  [N, 28, 28, 1], [N, 28, 28] or [N, 784], as the model takes them; the
+            mosaics show values from 0 to 1 as ink (uint8 or floats up to 255: /255)
+    labels  class ids [N] (or [N, 1]), or one-hot [N, 10]
+    outputs 10 per image: probabilities, or scores / logits. Outputs that are all
+            >= 0 and sum to 1 on every row are taken as probabilities; anything else
+            goes through softmax first. So a model ending in Dense(10) (logits, loss
+            from_logits=True) and one ending in softmax both show the same figures.
+
+The figures are the stages' own, measured by the dashboard from the model's outputs:
+accuracy, and cross-entropy against the true labels, mean over the images x 100 (the
+stages' scale), whatever loss the model was compiled with (label smoothing, weights).
+    Training curves and panel 3: Keras does not hand a callback the batch it trained.
+    The stages measure their training figure on a batch, with the network as it is at
+    that step (test mode: no dropout). So does the dashboard: every `train_every` steps
+    it draws `training_count` images of training_images at random, runs the model on
+    them and shows them, misrecognised first. Not
+    the batch fit just trained, then, but training images of the same kind, measured
+    the same way. Without training_images the training curves are fit's own figures
+    from its logs (loss and accuracy averaged since the start of the epoch, as its
+    progress bar shows; loss x 100) and panel 3 stays empty.
+    Test curves and panel 6: every `test_every` steps and at the end, on the first
+    `test_count` test images (default: all).
+    Panels 4 and 5: every trainable variable of `layers` (default: the whole model),
+    the biases and batch-norm offsets (Keras' "bias" and "beta") in panel 5, every
+    other trainable variable (kernels, batch-norm scales...) in panel 4.
+
+Keys, pause and a notebook as with the stages (tensorflowvisu.py). Pausing holds fit;
+closing the window (or q) stops it cleanly after the current step (model.stop_training),
+and so does Ctrl-C (a notebook's interrupt) while paused; otherwise Ctrl-C is Keras'.
+Keras' own progress bar works beside it (verbose=0 hides it).
+"""
+
+import math
+import time
+
+import numpy as np
+import keras
+
+import tensorflowvisu
+
+TICK_INTERVAL_S = 0.1        # with a window: answer it at least this often during fit
+PROBABILITY_TOLERANCE = 1e-3  # rows summing to 1 within this are probabilities
+LOG_FLOOR = 1e-7             # log(0) guard for probabilities (Keras' own epsilon)
+
+
+def class_ids(labels, what="labels"):
+    """Class ids [N] from ids [N] / [N, 1] or one-hot [N, 10]; ValueError otherwise."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 10:
+        return labels.argmax(axis=1)
+    if labels.ndim == 1 or (labels.ndim == 2 and labels.shape[1] == 1):
+        ids = labels.ravel()
+        if ids.size and (not np.all(np.equal(np.mod(ids, 1), 0)) or ids.min() < 0
+                         or ids.max() > 9):
+            raise ValueError(f"KerasDashboard: {what} must be class ids 0-9 or one-hot "
+                             f"[N, 10]; they hold values from {ids.min()} to {ids.max()}")
+        return ids.astype(np.int64)
+    raise ValueError(f"KerasDashboard: {what} of shape {labels.shape}: give class ids [N] "
+                     f"or one-hot labels [N, 10]")
+
+
+def check_images(images, what="images"):
+    """The images as a numpy array, after checking their shape."""
+    images = np.asarray(images)
+    if images.shape[1:] not in ((28, 28, 1), (28, 28), (784,)):
+        raise ValueError(f"KerasDashboard: {what} of shape {images.shape}: give 28 x 28 "
+                         f"images as [N, 28, 28, 1], [N, 28, 28] or [N, 784]")
+    if len(images) == 0:
+        raise ValueError(f"KerasDashboard: {what} is empty")
+    return images
+
+
+def as_ink(images):
+    """Images for the mosaics: values from 0 to 1 (uint8, or floats above 1.5: / 255)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 and images.size and float(np.max(images)) > 1.5:
+        return images.astype(np.float32) / 255.0
+    return images
+
+
+def figures(outputs, ids):
+    """(probabilities [N, 10], cross-entropy x 100, accuracy) of a model's outputs
+    [N, 10] against class ids [N]: probabilities if every row is >= 0 and sums to 1,
+    else scores or logits, which go through softmax."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim != 2 or outputs.shape[1] != 10:
+        raise ValueError(f"KerasDashboard: the model gives outputs of shape {outputs.shape} "
+                         f"for {len(ids)} images; it needs 10 per image (one per class)")
+    rows = np.arange(len(ids))
+    if outputs.min() >= 0 and np.allclose(outputs.sum(axis=1), 1, atol=PROBABILITY_TOLERANCE):
+        probabilities = outputs
+        log_correct = np.log(np.maximum(outputs[rows, ids], LOG_FLOOR))
+    else:
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        probabilities = np.exp(log_probabilities)
+        log_correct = log_probabilities[rows, ids]
+    loss = -float(np.mean(log_correct)) * 100
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == ids))
+    return probabilities, loss, accuracy
+
+
+def _logged_figures(logs):
+    """(accuracy, loss x 100) from fit's logs, or None where it logs no such figure."""
+    logs = logs or {}
+    accuracy = next((float(value) for key, value in logs.items()
+                     if key in ("accuracy", "acc") or key.endswith("categorical_accuracy")),
+                    None)
+    loss = logs.get("loss")
+    return accuracy, None if loss is None else float(loss) * 100
+
+
+class KerasDashboard(keras.callbacks.Callback):
+    """The live dashboard of a model.fit run (see the module docstring).
+
+    test_images, test_labels    what panel 6 and the test curves measure
+    training_images, training_labels   (optional) what panel 3 and the training curves
+                                measure, `training_count` images at a time
+    headless                    no window (automatic without a display)
+    save_image, save_movie      the final dashboard (.png, .svg...), the run as a movie
+                                (.gif, or .mp4 .mkv... with ffmpeg); checked at once
+    train_every, test_every     steps (batches) between training figures, test figures;
+                                both at the first and the last step
+    test_count                  test images measured at each test (default: all)
+    layers                      layers whose variables panels 4 and 5 show (default: all)
+    steps                       steps to train: fit stops there (default: all of fit's)
+    first_step                  the step fit starts from (a resumed run)
+    steps_per_epoch             for the progress lines' epoch (default: fit's)
+    progress_lines              print the stages' progress lines (step N: ...)
+    title4, title5              other titles for panels 4 and 5
+    """
+
+    def __init__(self, test_images, test_labels, *, training_images=None,
+                 training_labels=None, headless=False, save_image=None, save_movie=None,
+                 train_every=10, test_every=100, test_count=None, training_count=100,
+                 layers=None, steps=None, first_step=0, steps_per_epoch=None,
+                 progress_lines=False, title4="Weights", title5="Biases", seed=0):
+        super().__init__()
+        if save_image:
+            tensorflowvisu.check_image_path(save_image, "save_image")
+        if save_movie:
+            tensorflowvisu.check_movie_path(save_movie, "save_movie")
+        for name, value in (("train_every", train_every), ("test_every", test_every),
+                            ("training_count", training_count)):
+            if int(value) < 1:
+                raise ValueError(f"KerasDashboard: {name} must be at least 1, not {value}")
+        self.test_images = check_images(test_images, "test_images")
+        self.test_ids = class_ids(test_labels, "test_labels")
+        if len(self.test_ids) != len(self.test_images):
+            raise ValueError(f"KerasDashboard: {len(self.test_images)} test_images but "
+                             f"{len(self.test_ids)} test_labels; they must match")
+        if test_count is not None:
+            self.test_images = self.test_images[:int(test_count)]
+            self.test_ids = self.test_ids[:int(test_count)]
+        self.training_images = self.training_ids = None
+        if (training_images is None) != (training_labels is None):
+            raise ValueError("KerasDashboard: give training_images and training_labels "
+                             "together, or neither")
+        if training_images is not None:
+            self.training_images = check_images(training_images, "training_images")
+            self.training_ids = class_ids(training_labels, "training_labels")
+            if len(self.training_ids) != len(self.training_images):
+                raise ValueError(f"KerasDashboard: {len(self.training_images)} training_images"
+                                 f" but {len(self.training_ids)} training_labels; they must "
+                                 f"match")
+        self.headless, self.save_image, self.save_movie = headless, save_image, save_movie
+        self.train_every, self.test_every = int(train_every), int(test_every)
+        self.training_count = min(int(training_count), len(self.training_images)
+                                  if self.training_images is not None else int(training_count))
+        self.layers = layers
+        self.steps, self.first_step = steps, int(first_step)
+        self.steps_per_epoch = steps_per_epoch
+        self.progress_lines = progress_lines
+        self.titles = (title4, title5)
+        self.seed = seed                          # draws the training samples
+        self.max_test_accuracy = 0.0
+        self.step = self.first_step               # steps trained (fit's batches) so far
+        self.written = []                          # the files finish() wrote
+        self.datavis = self._new_dashboard()
+        self._finished = False
+
+    def _new_dashboard(self):
+        return tensorflowvisu.MnistDataVis(headless=self.headless, title4=self.titles[0],
+                                           title5=self.titles[1])
+
+    @property
+    def live(self):
+        """True if the dashboard is drawn during training (a window or a notebook)."""
+        return self.datavis.live
+
+    @property
+    def pictures(self):
+        """True if the panels' pictures are seen or saved (else only the curves count)."""
+        return bool(self.datavis.draws_during_training or self.save_image)
+
+    # -- fit's calls -----------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        if self._finished:                        # a second fit with the same callback
+            self.datavis = self._new_dashboard()
+            self.first_step = self.step
+            self._finished = False
+        epochs, steps_per_epoch = self.params.get("epochs"), self.params.get("steps")
+        if self.steps is not None:
+            self.last_step = self.first_step + int(self.steps)
+        elif epochs and steps_per_epoch:
+            self.last_step = self.first_step + int(epochs) * int(steps_per_epoch)
+        else:  # a dataset of unknown length: the x axis guesses; give steps= to fit it
+            self.last_step = self.first_step + 1000
+        self.step = self.first_step
+        self._epoch_first_step = self.first_step
+        self._last_test_step = self._last_training_step = None
+        self._logs = None
+        updates = len([s for s in range(self.first_step, self.last_step + 1)
+                       if any(self._due(s - 1, s))])
+        self.datavis.start(self.first_step, self.last_step, updates=updates,
+                           save_movie=self.save_movie)
+        self.started = time.perf_counter()
+        self._figures(self.step, training=True, test=True)
+        self._tick()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        steps_per_epoch = self.params.get("steps")
+        self._epoch_first_step = (self.first_step + epoch * steps_per_epoch
+                                  if steps_per_epoch else self.step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # With steps_per_execution, fit reports once per call; the last call of an
+        # epoch may run fewer steps than the batch number it reports.
+        steps_per_epoch = self.params.get("steps")
+        done = batch + 1 if not steps_per_epoch else min(batch + 1, steps_per_epoch)
+        previous, self.step = self.step, self._epoch_first_step + done
+        self._logs = logs
+        training, test = self._due(previous, self.step)
+        if training or test:
+            self._figures(self.step, training, test)
+            self._tick()
+        elif time.perf_counter() - self._last_tick > TICK_INTERVAL_S:
+            self._tick()
+        if self.datavis.is_closed() or self.step >= self.last_step:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self.started
+        if self._last_test_step != self.step:   # stopped early: the figures where it stopped
+            self._figures(self.step, self._last_training_step != self.step, True)
+        self.written = self.datavis.finish(save_image=self.save_image)
+        for path in self.written:
+            print(f"saved the dashboard in {path}")
+        self._finished = True
+
+    # -- for the program around fit ------------------------------------------------
+
+    def wait_until_closed(self):
+        """After fit, in a program with a desktop window: keep the window alive (keys,
+        zoom) until the user closes it. Returns at once headless or in a notebook."""
+        if self.datavis is not None:
+            self.datavis.wait_until_closed()
+
+    def is_closed(self):
+        """True once the window was closed (fit then stopped)."""
+        return self.datavis.is_closed()
+
+    def abandon(self):
+        """fit failed or was interrupted: drop the movie being recorded."""
+        if self.datavis is not None:
+            self.datavis.abandon()
+
+    # -- the figures -----------------------------------------------------------------
+
+    def _due(self, previous, step):
+        """(training figures?, test figures?) at `step`, reached from `previous`: when
+        it passed a multiple of train_every or test_every (fit's steps_per_execution
+        can step over them), and both at the last step."""
+        last = step >= self.last_step
+        return (last or step // self.train_every > previous // self.train_every,
+                last or step // self.test_every > previous // self.test_every)
+
+    def _tick(self):
+        try:
+            self.datavis.tick()                 # draws if due; waits here while paused
+        except KeyboardInterrupt:
+            if not self.datavis.is_paused():
+                raise
+            self.model.stop_training = True     # Ctrl-C while paused: a clean stop
+        self._last_tick = time.perf_counter()
+
+    def _figures(self, step, training, test):
+        if training:
+            self._training_figures(step)
+            self._last_training_step = step
+        if test:
+            self._test_figures(step)
+            self._last_test_step = step
+
+    def _outputs(self, images):
+        """The model's outputs for `images`, in test mode, training_count images per call:
+        one shape for every call (the last one padded), so that Keras compiles its
+        predict function once, not once per shape."""
+        size = self.training_count
+        outputs = []
+        for begin in range(0, len(images), size):
+            chunk = images[begin:begin + size]
+            if len(chunk) < size:
+                padding = np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            outputs.append(np.asarray(self.model.predict_on_batch(chunk)))
+        return np.concatenate(outputs)[:len(images)]
+
+    def _training_sample(self, step):
+        """The training images of the figure at `step`: drawn from (seed, step), so that a
+        resumed run (first_step) shows what an unbroken one would."""
+        rng = np.random.default_rng([self.seed, step])
+        return rng.choice(len(self.training_images), self.training_count, replace=False)
+
+    def _training_figures(self, step):
+        if self.training_images is not None:
+            picked = self._training_sample(step)
+            images, ids = self.training_images[picked], self.training_ids[picked]
+            probabilities, loss, accuracy = figures(self._outputs(images), ids)
+        else:
+            accuracy, loss = _logged_figures(self._logs)
+            if accuracy is None or loss is None:
+                return                           # step 0, or a model without accuracy
+        if self.progress_lines:
+            lr = float(np.asarray(self.model.optimizer.learning_rate))
+            print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} "
+                  f"lr: {lr:.6f}")
+        self.datavis.append_training_curves_data(step, accuracy, loss)
+        if self.pictures:
+            self.datavis.append_data_histograms(step, *self._weights_and_biases())
+            if self.training_images is not None:
+                self.datavis.update_image1(lambda: tensorflowvisu.mnist_mosaic(
+                    as_ink(images), probabilities, ids, n=tensorflowvisu.TRAIN_MOSAIC_COUNT))
+
+    def _test_figures(self, step):
+        probabilities, loss, accuracy = figures(self._outputs(self.test_images), self.test_ids)
+        self.max_test_accuracy = max(self.max_test_accuracy, accuracy)
+        if self.progress_lines:
+            per_epoch = self.steps_per_epoch or self.params.get("steps") or 1
+            print(f"step {step}: epoch {step / per_epoch:.2f} test accuracy: {accuracy:.4f} "
+                  f"test loss: {loss:.4f}")
+        self.datavis.append_test_curves_data(step, accuracy, loss)
+        if self.pictures:
+            images, ids = self.test_images, self.test_ids
+            self.datavis.update_image2(lambda: tensorflowvisu.test_digits_mosaic(
+                as_ink(images), probabilities, ids))
+
+    def _weights_and_biases(self):
+        """Panel 4: every trainable variable but the biases; panel 5: the biases and
+        batch-norm offsets. Empty ones show as a flat 0."""
+        layers = self.layers or [self.model]
+        variables = [v for layer in layers
+                     for v in (self.model.get_layer(layer) if isinstance(layer, str)
+                               else layer).trainable_weights]
+        weights, biases = [np.zeros(1)], [np.zeros(1)]
+        for v in variables:
+            name = v.path.rsplit("/", 1)[-1]
+            (biases if name in ("bias", "beta") else weights).append(
+                np.asarray(v.numpy(), dtype=np.float32).ravel())
+        return (np.concatenate(weights[1:] or weights), np.concatenate(biases[1:] or biases))

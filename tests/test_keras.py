@@ -1,0 +1,274 @@
+"""Keras: the KerasDashboard callback on a model that no stage defines, and stage 7.0
+(mnist_7.0_keras.py) against its low-level twin, stage 5.0.
+
+The callback is run as a user runs it: a small Sequential written here, model.fit on
+real digits, headless with save_image, in a real Jupyter kernel (nbclient); stage 7.0
+in a real Tk window is in tests/test_window.py. Its figures are checked against Keras'
+own evaluation of the model, the network of 7.0 against 5.0's given the same values.
+"""
+
+import os
+import re
+import runpy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from test_stages import PROGRESS_LINE, TEST_LINE, load_stage
+
+KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
+
+
+@pytest.fixture(scope="module")
+def keras():
+    sys.path.insert(0, REPO)
+    import trainer
+    trainer.load_tensorflow()
+    import keras
+    return keras
+
+
+@pytest.fixture(scope="module")
+def digits(full_mnist):
+    """2,000 training and 500 test digits: images [N, 28, 28] in [0, 1], labels 0-9."""
+    train_images, train_labels, test_images, test_labels = full_mnist
+    return (train_images[:2000] / np.float32(255), train_labels[:2000].astype(np.int64),
+            test_images[:500] / np.float32(255), test_labels[:500].astype(np.int64))
+
+
+def outside_model(keras, output="softmax"):
+    """A model no stage defines: [N, 28, 28] images, a hidden layer of 32, 10 outputs."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(32, activation="relu", name="hidden"),
+                              keras.layers.Dense(10, activation=output, name="out")])
+    model.compile(optimizer="adam", metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=output is None))
+    return model
+
+
+# ------------------------------------------------------------------- the callback
+
+def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
+        keras, digits, tmp_path, capsys):
+    from tensorflowvisu import KerasDashboard
+    from PIL import Image
+    train_x, train_y, test_x, test_y = digits
+    model = outside_model(keras)
+    image = tmp_path / "dashboard.png"
+    dashboard = KerasDashboard(test_x, test_y, training_images=train_x,
+                               training_labels=train_y, headless=True, save_image=image,
+                               train_every=5, test_every=20, progress_lines=True)
+    model.fit(train_x, train_y, batch_size=50, epochs=1, callbacks=[dashboard], verbose=0)
+    out = capsys.readouterr().out.splitlines()
+    training = [PROGRESS_LINE.match(line) for line in out if PROGRESS_LINE.match(line)]
+    tests = [TEST_LINE.match(line) for line in out if TEST_LINE.match(line)]
+    assert [int(m[1]) for m in training] == list(range(0, 41, 5))   # 2,000 / 50 = 40 steps
+    assert [int(m[1]) for m in tests] == [0, 20, 40]
+    # The last test figure is Keras' own evaluation of the trained model, loss x 100.
+    loss, accuracy = model.evaluate(test_x, test_y, verbose=0)
+    assert float(tests[-1][2]) == pytest.approx(accuracy, abs=1e-4)
+    assert float(tests[-1][3]) == pytest.approx(loss * 100, rel=1e-3)
+    assert dashboard.max_test_accuracy == max(float(m[2]) for m in tests)
+    assert float(tests[-1][2]) > 0.7                                  # it learned
+    assert f"saved the dashboard in {image}" in out
+    with Image.open(image) as picture:
+        assert picture.size == (1300, 720)
+        pixels = np.asarray(picture.convert("RGB"))
+    red = np.all(np.abs(pixels.astype(int) - (229, 51, 51)) <= 3, axis=-1)  # misrecognised
+    assert red[:, 870:].mean() > 0.005                # panels 3 and 6 show digits, some red
+
+
+def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits):
+    from kerasdashboard import KerasDashboard
+    train_x, train_y, test_x, test_y = digits
+    model = outside_model(keras)
+    dashboard = KerasDashboard(test_x.reshape(-1, 784).reshape(-1, 28, 28), test_y,
+                               headless=True, steps=7, train_every=3, test_every=100)
+    history = model.fit(train_x, train_y, batch_size=100, epochs=3, callbacks=[dashboard],
+                        verbose=0)
+    assert dashboard.step == 7 and len(history.history["loss"]) == 1   # stopped at step 7
+    weights, biases = dashboard._weights_and_biases()
+    assert weights.size == 784 * 32 + 32 * 10 and biases.size == 32 + 10
+    np.testing.assert_array_equal(biases[:32], model.get_layer("hidden").bias.numpy())
+
+
+def test_figures_from_logits_and_probabilities_are_the_same(keras):
+    """Outputs that are probabilities are used as they are; anything else (logits) goes
+    through softmax: the figures agree, and with Keras' own loss and accuracy."""
+    from kerasdashboard import figures
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (200, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, 200)
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+    from_logits = figures(logits, labels)
+    from_probabilities = figures(probabilities, labels)
+    np.testing.assert_allclose(from_logits[0], from_probabilities[0], atol=1e-6)
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    assert from_logits[1] == pytest.approx(float(expected) * 100, rel=1e-5)
+    assert from_probabilities[1] == pytest.approx(from_logits[1], rel=1e-5)
+    assert from_logits[2] == pytest.approx(np.mean(logits.argmax(1) == labels))
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((5, 32, 32)), np.zeros(5), "test_images of shape (5, 32, 32)"),
+    (np.zeros((5, 784)), np.zeros((5, 3)), "test_labels of shape (5, 3)"),
+    (np.zeros((5, 784)), np.full(5, 12), "values from 12 to 12"),
+    (np.zeros((5, 28, 28, 1)), np.zeros(4), "5 test_images but 4 test_labels"),
+])
+def test_bad_inputs_are_refused_with_the_argument_named(keras, images, labels, message):
+    from kerasdashboard import KerasDashboard
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KerasDashboard(images, labels, headless=True)
+
+
+def test_one_hot_labels_and_flat_images_are_accepted(keras, digits):
+    from kerasdashboard import KerasDashboard
+    _, _, test_x, test_y = digits
+    one_hot = np.eye(10)[test_y]
+    dashboard = KerasDashboard(test_x.reshape(-1, 784), one_hot, headless=True)
+    np.testing.assert_array_equal(dashboard.test_ids, test_y)
+
+
+# ------------------------------------------------------------------ stage 7.0
+
+def copy_twin_values(twin, model):
+    """5.0's variables into 7.0's layers: W1 -> conv1's kernel, B1 -> bn1's offset..."""
+    pairs = {"conv1": ["W1"], "bn1": ["B1", "MEAN1", "VAR1"], "conv2": ["W2"],
+             "bn2": ["B2", "MEAN2", "VAR2"], "dense3": ["W3"], "bn3": ["B3", "MEAN3", "VAR3"],
+             "dense4": ["W4", "B4"]}
+    values = {v.name.split(":")[0]: v for v in twin["variables"]}
+    for layer, names in pairs.items():
+        variables = model.get_layer(layer).variables
+        assert [tuple(v.shape) for v in variables] == [tuple(values[n].shape) for n in names]
+        for variable, name in zip(variables, names):
+            variable.assign(values[name].numpy())
+    assert sum(len(names) for names in pairs.values()) == len(model.variables)
+
+
+def test_the_keras_network_is_its_twin_given_the_same_values(small_mnist_dir):
+    """Same shapes, same outputs at test time, same loss and gradients in training."""
+    import tensorflow as tf
+    from test_stages import randomise
+    twin = load_stage(TWIN, small_mnist_dir, "--iterations", "10")
+    stage = load_stage(KERAS_STAGE, small_mnist_dir, "--iterations", "10")
+    model = stage["model"]
+    randomise(twin)
+    copy_twin_values(twin, model)
+    X = twin["mnist"].test.images[:64]
+    Y_ = twin["mnist"].test.labels[:64]
+    np.testing.assert_allclose(model(X, training=False).numpy(), twin["model"](X)[0].numpy(),
+                               rtol=1e-4, atol=1e-4)
+    # Training mode: batch statistics; the loss with label smoothing (x 100 in 5.0).
+    step = tf.constant(5.0)
+    with tf.GradientTape(persistent=True) as tape:
+        twin_loss = twin["loss_and_accuracy"](X, Y_, training=True, step=step)[1]
+        keras_loss = model.loss(Y_, model(X, training=True)) * 100
+    assert float(keras_loss) == pytest.approx(float(twin_loss), rel=1e-4)
+    twin_gradients = tape.gradient(twin_loss, twin["trainable"])
+    keras_gradients = tape.gradient(keras_loss, model.trainable_variables)
+    for ours, theirs in zip(keras_gradients, twin_gradients):  # float32 sums, two orders
+        scale = float(np.abs(theirs.numpy()).max())
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-3, atol=1e-4 * scale)
+    # The one-cycle learning rate: Keras' cosine decay with a warm-up is 5.0's schedule
+    # (10 steps: the climb ends on a whole step, 3, in both).
+    for k in range(11):
+        assert float(stage["learning_rate"](k)) == pytest.approx(
+            float(twin["learning_rate"](float(k))), abs=1e-7), k
+
+
+def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_mnist_dir,
+                                                                        tmp_path):
+    """Ctrl-C stops fit cleanly with everything saved (exit 130); --restore then prints
+    what an unbroken run prints after the stop. The SavedModel for predict.py and
+    model.keras hold the same network."""
+    from test_faults import ctrl_c_after, start_stage
+    steps = "60"
+    flags = ["--headless", "--data-dir", small_mnist_dir, "--iterations", steps, "--seed", "0"]
+    straight = subprocess.run([sys.executable, os.path.join(REPO, KERAS_STAGE), *flags],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, MPLBACKEND="Agg"))
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    model_dir = tmp_path / "run"
+    process = start_stage(KERAS_STAGE, *flags, "--save-model", str(model_dir), cwd=tmp_path)
+    _, out, err = ctrl_c_after(process, r"step 15: training accuracy")
+    assert process.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
+    assert 15 <= stop < 60 and (model_dir / "model.keras").is_file()
+    resumed = subprocess.run([sys.executable, os.path.join(REPO, KERAS_STAGE), *flags,
+                              "--save-model", str(model_dir), "--restore"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, MPLBACKEND="Agg"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"(step {stop})" in resumed.stdout
+
+    def after_the_stop(stdout):
+        return [line for line in stdout.splitlines()
+                if (PROGRESS_LINE.match(line) or TEST_LINE.match(line))
+                and int(line.split()[1].rstrip(":")) > stop]
+
+    assert len(after_the_stop(straight.stdout)) >= 3
+    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
+
+    import tensorflow as tf
+    import keras
+    loaded = keras.models.load_model(model_dir / "model.keras")
+    served = tf.saved_model.load(str(model_dir / "saved_model"))
+    X = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    probabilities = served.signatures["serving_default"](images=tf.constant(X))["probabilities"]
+    np.testing.assert_allclose(probabilities.numpy(),
+                               keras.ops.convert_to_numpy(keras.ops.softmax(loaded(X))),
+                               atol=1e-5)
+
+
+# --------------------------------------------------------------------- Jupyter
+
+NOTEBOOK_CELL = """
+import sys
+sys.path.insert(0, {repo!r})
+import numpy as np
+import keras
+from tensorflowvisu import KerasDashboard
+data = np.load({data!r})
+model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                          keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
+model.compile(optimizer="adam", metrics=["accuracy"],
+              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+dashboard = KerasDashboard(data["test_x"], data["test_y"], training_images=data["train_x"],
+                           training_labels=data["train_y"], train_every=2, test_every=10)
+model.fit(data["train_x"], data["train_y"], batch_size=20, epochs=2, callbacks=[dashboard],
+          verbose=0)
+print(f"max test accuracy: {{dashboard.max_test_accuracy:.4f}}")
+"""
+
+
+@pytest.mark.parametrize("backend", ["inline", "widget"])
+def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, backend):
+    """A notebook cell that builds a Keras model and fits it with the dashboard: a picture
+    refreshed in the output (inline), or one live figure (%matplotlib widget)."""
+    pytest.importorskip("nbclient")
+    if backend == "widget":
+        pytest.importorskip("ipympl")
+    from test_notebook import run_cell
+    train_x, train_y, test_x, test_y = digits
+    data = tmp_path / "digits.npz"
+    np.savez(data, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+    cell = NOTEBOOK_CELL.format(repo=REPO, data=str(data))
+    if backend == "widget":
+        cell = "%matplotlib widget\n" + cell
+    outputs, stdout, counts = run_cell(cell, tmp_path, monkeypatch)
+    assert re.search(r"^max test accuracy: 0\.[5-9]\d{3}$", stdout, re.M), stdout[-2000:]
+    if backend == "inline":
+        pictures = [out for out in outputs if out.output_type == "display_data"]
+        assert len(pictures) == 1 and "image/png" in pictures[0]["data"]
+        assert counts.get("update_display_data", 0) >= 1
+    else:
+        figures = [out for out in outputs if out.output_type == "display_data"
+                   and "application/vnd.jupyter.widget-view+json" in out["data"]]
+        assert len(figures) == 1
+        assert counts.get("comm_msg with data", 0) >= 3
