@@ -44,7 +44,8 @@ decoded each time). Temporary files left by
 writes that were interrupted are removed. Files that are not ours are never
 deleted or overwritten.
 
-Every stage trains on batches of 100, so a dataset needs at least 100 training
+The stages train on batches of 100 (5.0 and 7.0: 256; trainer.read_data checks the
+stage's own), so a dataset needs at least 100 training
 images (MIN_TRAIN_IMAGES) and one test image.
 
 Anything wrong with the data or the data folder raises DataError, whose message
@@ -116,7 +117,7 @@ DATASETS = {
 }
 
 DOWNLOAD_TIMEOUT = 30  # seconds without an answer before we try the next mirror
-MIN_TRAIN_IMAGES = 100  # one training batch: every stage trains on batches of 100
+MIN_TRAIN_IMAGES = 100  # one training batch of most stages (trainer checks each stage's own)
 
 
 class DataError(Exception):

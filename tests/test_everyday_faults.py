@@ -1,4 +1,4 @@
-"""Everyday faults a new user meets (issue 20): a terminal closed mid-run, a full disk,
+"""Everyday faults a new user meets: a terminal closed mid-run, a full disk,
 a typo in a picture path, two runs started by mistake. Nothing is lost, no traceback,
 no hang: each ends with a one-paragraph message, after the work is saved.
 

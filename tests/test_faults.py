@@ -1,4 +1,4 @@
-"""Faults a learner meets, injected one by one (issue 12): the work already done is never
+"""Faults a learner meets, injected one by one: the work already done is never
 lost, and every mistake ends with a one-paragraph message, not a traceback.
 
 Lost work first, end to end through the stage scripts on 1,000 real digits (an epoch is
