@@ -20,8 +20,14 @@ preparing (from start() until a stretch of training has run: the first tick() dr
 the first figures, the next one clears it), paused, or training finished (from
 wait_until_closed(), which prints it in the terminal too); on its right, the keys.
 
-The dashboard is a view: it shows what it is fed and never drives training.
-trainer.py owns the loop and feeds it like this:
+The dashboard is a view: it shows what it is fed and never drives training. The
+contract with the loop that feeds it (trainer.train(), kerasdashboard.KerasDashboard):
+the loop hands it data; once per figure it asks one question, tick() -> go on? (True,
+or False once the window is closed; while the learner has paused, tick() returns only
+when resumed or closed, so training pauses with it); and it reads two facts to skip work
+no one would see: `live` (a window or notebook figure that draws during training: the
+loop then trains in short stretches) and `draws_during_training` (mosaics and bands are
+worth computing). trainer.py feeds it like this:
 
     datavis = MnistDataVis(title4="Weights", title5="Biases")
     datavis.start(first_step=0, last_step=2000, updates=201, save_movie="run.mp4")
@@ -31,9 +37,8 @@ trainer.py owns the loop and feeds it like this:
         datavis.update_image1(mosaic)               # panel 3: the training batch
         datavis.append_test_curves_data(step, accuracy, loss)     # at test steps
         datavis.update_image2(mosaic)               # panel 6: 1,000 test digits
-        datavis.tick()       # draws if due, answers the window; waits while paused
-        if datavis.is_closed():
-            break
+        if not datavis.tick():   # draws if due, answers the window; waits while paused
+            break                # the window was closed
         ...                  # train up to the next step with figures
     datavis.finish(save_image="final.png")          # the final picture, the files
     datavis.wait_until_closed()
