@@ -83,6 +83,11 @@ def launch_if_asked(args):
     """With --workers N: start the N workers, wait for them, exit with their verdict.
     Without it: return, and this process is a worker."""
     if args.workers is None:
+        if os.environ.get(LAUNCHED):
+            # The workers share the launcher's terminal: whole lines in one write each,
+            # so that two workers' lines never run into one another.
+            for stream in (sys.__stdout__, sys.__stderr__):
+                stream.reconfigure(line_buffering=True, write_through=False)
         if _index_from_environment() > 0:  # not the chief: no progress lines
             sys.stdout = open(os.devnull, "w")
         return
@@ -168,7 +173,7 @@ class _Launcher:
         try:
             for index in range(self.count):
                 env = dict(os.environ, TF_CONFIG=tf_config(self.addresses, index),
-                           PYTHONUNBUFFERED="1", TMPDIR=scratch, **{LAUNCHED: "1"})
+                           TMPDIR=scratch, **{LAUNCHED: "1"})
                 # TensorFlow's own log lines about a lost worker run to dozens of lines
                 # each: the workers' and the launcher's messages say it in one.
                 env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
