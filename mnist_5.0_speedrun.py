@@ -225,67 +225,11 @@ trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
                                           "Max dense activations in batch"))
 
 # ------------------------------------------------------------------------ results
-# Final test accuracy (the last figure, on all 10,000 test images) and the training
-# loop ("trained 234 steps in T s": first step to end, tracing and both test passes
-# included), headless, 2 CPU cores, TensorFlow 2.21 CPU, oneDNN on,
-# benchmarks/bench_speedrun.py on an otherwise idle machine:
-# 2026-11-29, seeds 0-4, final 0.9926 0.9924 0.9924 0.9927 0.9935 (max = final) on
-#   every run below; the accuracies do not depend on the machine's speed.
-#   Intel Xeon (AVX-512, AMX), this file as it is: loop 7.6 8.1 8.2 7.3 7.4 s,
-#   median 7.6 s; start-up (Python, TensorFlow, data) 4.3-5.0 s more.
-#   Again later, a fresh clone: loop 6.8 7.3 6.3 6.8 6.0 s, median 6.8 s.
-#   Another Intel Xeon earlier that day, a training figure every 20 steps: loop 5.3
-#   6.2 5.4 5.2 5.8 s, median 5.4 s; start-up 3.3-4.2 s.
-#   In a Tk window (Xvfb), a training figure every 5 steps and a test figure every
-#   20: loop 13.9-14.1 s (headless 7.8-8.2 s in the same minutes), 50 redraws, 51
-#   distinct pictures on screen, about 3 a second; the same 0.9926.
-# Where the loop goes (seed 0, benchmarks/profile_speedrun.py, the stage's own
-#   functions timed one by one, the first machine): forward 6.9 ms and backward
-#   11.0 ms per step of 256 (64 % of the loop), Adam's update 1.2 ms (4 %),
-#   gathering the batches 0.2 ms (1 %), tracing the training step and its first call
-#   1.4 s once (22 %), two test passes 0.24 s each (7 %), training figures 9.5 ms
-#   each (2 % at one every 20 steps, about 6 % at one every 5).
-#
-# How it got here: one change at a time, final accuracy on seeds 0-2. Seconds are
-# training loops of a bare harness (tracing and one test pass, no trainer), seed 0;
-# "busy" ones were taken while other jobs shared the 2 cores (load 2.5-5), so compare
-# them within a line, not with the quiet ones.
-# - Start: a plain small CNN (conv 5x5 s2 32, conv 3x3 s2 64, dense 10, batch norm,
-#   Adam 0.003, one cycle, batches of 256), 1 epoch: 0.9806; 2 epochs: 0.9864; lr 0.01
-#   or 0.03: 0.985; SGD + Nesterov 0.2: 0.9830. Too weak.
-# - Conv 5x5 24 + max pool, conv 3x3 32 + max pool, dense 256, no padding, Adam 0.01
-#   with betas (0.7, 0.9), one cycle with 30 % warm-up, 1 epoch (the network of
-#   github.com/tuomaso/train_mnist_fast): 0.9914 0.9886 0.9900, 6.6 s quiet.
-#   1.5 epochs: 0.9921 0.9915 0.9904. + batch norm: 0.9915 0.9907 0.9912.
-# - + label smoothing 0.1: 0.9930 0.9925 0.9933, 7.4 s quiet (0.2: 0.9929 0.9924
-#   0.9932; without batch norm: 0.9920 0.9914 0.9919). Batches of 128 (no smoothing):
-#   0.9920 0.9912 0.9917; of 512, lr 0.02: 0.9911 0.9897 0.9909.
-# - Narrower: channels 16, 32 and dense 128 (this file's shape): 0.9930 0.9923 0.9923,
-#   half the time (busy: 6.3 s against 11 s). Channels 12, 24: 0.9923 0.9911 0.9915;
-#   8, 16: 0.9926 0.9895 0.9913; dense 64: 0.9924 0.9910 0.9927.
-# - Strided convolutions instead of max pooling (fewer multiply-adds, no faster here):
-#   first layer stride 2: 0.9933 0.9921 0.9920; both: 0.9912 0.9908 0.9913; both with
-#   32 and 64 channels: 0.9908 0.9914 0.9912.
-# - Batch norm written out as in 4.2, lr 0.01: 0.9935 0.9922 0.9924. Adam's usual
-#   betas (0.9, 0.999): 0.9915 0.9904 0.9896. Warm-up 20 %: 0.9928 0.9923 0.9918.
-#   lr 0.005: 0.9928 0.9917 0.9909; lr 0.02: 0.9932 0.9929 0.9932 (kept). Batches of
-#   200 (300 steps): 0.9935 0.9921 0.9928. 0.8 epoch: 0.9922 0.9918 0.9909.
-# - Seed 0, quiet, lr 0.02: written-out batch norm 0.9932 in 5.6 s; fused 0.9936 in
-#   4.3 s; no batch norm 0.9922 in 4.6 s; fused with batches of 100 (600 steps, lr
-#   0.01) 0.9932 in 5.5 s.
-# - This file through the trainer, seeds 0-4: written-out batch norm 0.9929 0.9924
-#   0.9927 0.9927 0.9933 (lr 0.01: 0.9933 0.9918 0.9921 0.9915 0.9938), loops 6.6-7.4 s
-#   quiet (seeds 0-2); fused (kept): 0.9926 0.9924 0.9924 0.9927 0.9935.
-# - Shorter runs of this file (--iterations), seeds 0-4: 200 steps: 0.9925 0.9916
-#   0.9923 0.9924 0.9929; 150: 0.9927 0.9915 0.9913 0.9913 0.9914; 100: 0.9904 0.9893
-#   0.9881 0.9897 0.9890 (below 99 %). 150 steps would save about 1.3 s of the 5.4.
-# - Tried for speed and not kept: bfloat16 (this CPU has AMX: without batch norm 5.8 s
-#   against 8.6 s busy, with batch norm slower, 15 s; and a laptop CPU without bfloat16
-#   units would emulate it); Adam as one fused kernel per variable
-#   (tf.raw_ops.ResourceApplyAdam: Adam's update is 2 % of the loop, and the trainer
-#   checkpoints Keras' optimiser); XLA (jit_compile=True on the stretch of 20 steps:
-#   0.9929, but about 27 s per stretch against 0.6 s, some 40 times slower, busy).
-# - The dashboard: with a training figure every 20 steps (and, drawn, a test at each)
-#   the window showed 12 pictures in 9.5 s, a slideshow. A figure every 5 steps and a
-#   test every 20 give 47 pictures in about 14 s; headless, the 35 extra training
-#   figures cost about 0.35 s of the loop (9.5 ms each, profiled).
+# Final test accuracy (the last figure, all 10,000 test images) and the training loop
+# ("trained 234 steps in T s"), headless, 2 CPU cores, TensorFlow 2.21 CPU:
+# 2026-11-29, seeds 0-4: final 0.9926 0.9924 0.9924 0.9927 0.9935 (max = final),
+#   loop 6.0-7.3 s, median 6.8 s; start-up (Python, TensorFlow, data) 4.8-5.2 s more.
+#   In a Tk window: loop about 14 s, about 3 distinct pictures a second, the same 0.9926.
+# Where the loop goes, and how the recipe was found, one change at a time:
+#   benchmarks/README.md ("Stage 5.0, the speedrun") and benchmarks/speedrun/README.md
+#   (benchmarks/bench_speedrun.py measures it again)
