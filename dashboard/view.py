@@ -3,8 +3,8 @@ MnistDataVis: the six-panel dashboard, its parts put together
 =============================================================
 
 What it shows and the contract with the training loop that feeds it: tensorflowvisu.py,
-the module that the stages and the codelab import. Here: feeding data (stored until
-the next redraw), the run (start, tick, finish), keys, pause and closing the window.
+the module that trainer.py and the codelab name. Here: feeding data (stored until the
+next redraw), the run (start, tick, finish), keys, pause and closing the window.
 The panels (panels.py) are painted (painting.py) when due (pacing.py), where the
 dashboard appears (display.py), and recorded into the files asked for (saving.py).
 """
