@@ -16,7 +16,7 @@ The flags, the data and their errors are trainer.py's; so are the --save-model f
 DIR/model.keras, the whole Keras model), the error exit and Ctrl-C. run.batches serves
 the batches that mnistdata draws, the very ones the other stages train on, so that a
 resumed run gets the batches an unbroken one would. run.callbacks: the dashboard
-(kerasdashboard.KerasDashboard, which prints the progress lines and stops fit at
+(tensorflowvisu.KerasDashboard, which prints the progress lines and stops fit at
 --iterations or when its window is closed), Ctrl-C, the checkpoints, TensorBoard.
 
 Why not Keras' BackupAndRestore for --restore: it goes back to the start of the epoch
@@ -38,7 +38,7 @@ import tensorflow as tf
 
 import safefiles
 import trainer
-from kerasdashboard import KerasDashboard
+from tensorflowvisu import KerasDashboard
 
 KERAS_FILE = "model.keras"  # in the --save-model folder: keras.models.load_model reads it
 

@@ -55,7 +55,7 @@ def callback_worker(steps, repeat):
     trainer.import_tensorflow()
     import keras
     import kerastrainer
-    from kerasdashboard import KerasDashboard
+    from tensorflowvisu import KerasDashboard
     mnist = mnistdata.read_data_sets(None, one_hot=True, reshape=False, seed=0)
     for _ in range(repeat):
         for kind in ("none", "headless", "drawn"):

@@ -31,7 +31,7 @@ def test_install_txt_names_the_pythons_checked_here():
 def test_the_code_needs_nothing_newer_than_the_oldest_python():
     """vermin reads the syntax and the standard library calls the code uses."""
     files = [os.path.join(REPO, name) for name in sorted(os.listdir(REPO)) if name.endswith(".py")]
-    for folder in ("tests", "benchmarks", "docs"):
+    for folder in ("dashboard", "tests", "benchmarks", "docs"):
         files += [os.path.join(REPO, folder, name)
                   for name in sorted(os.listdir(os.path.join(REPO, folder))) if name.endswith(".py")]
     result = subprocess.run(

@@ -84,7 +84,7 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
 
 
 def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits):
-    from kerasdashboard import KerasDashboard
+    from tensorflowvisu import KerasDashboard
     train_x, train_y, test_x, test_y = digits
     model = outside_model(keras)
     dashboard = KerasDashboard(test_x.reshape(-1, 784).reshape(-1, 28, 28), test_y,
@@ -100,7 +100,7 @@ def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits):
 def test_figures_from_logits_and_probabilities_are_the_same(keras):
     """Outputs that are probabilities are used as they are; anything else (logits) goes
     through softmax: the figures agree, and with Keras' own loss and accuracy."""
-    from kerasdashboard import figures
+    from dashboard.kerascallback import figures
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, (200, 10)).astype(np.float32)
     labels = rng.integers(0, 10, 200)
@@ -121,13 +121,13 @@ def test_figures_from_logits_and_probabilities_are_the_same(keras):
     (np.zeros((5, 28, 28, 1)), np.zeros(4), "5 test_images but 4 test_labels"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(keras, images, labels, message):
-    from kerasdashboard import KerasDashboard
+    from tensorflowvisu import KerasDashboard
     with pytest.raises(ValueError, match=re.escape(message)):
         KerasDashboard(images, labels, headless=True)
 
 
 def test_one_hot_labels_and_flat_images_are_accepted(keras, digits):
-    from kerasdashboard import KerasDashboard
+    from tensorflowvisu import KerasDashboard
     _, _, test_x, test_y = digits
     one_hot = np.eye(10)[test_y]
     dashboard = KerasDashboard(test_x.reshape(-1, 784), one_hot, headless=True)

@@ -19,6 +19,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.transforms import Bbox
 from PIL import Image
 
+import dashboard.view
 import tensorflowvisu as tv
 
 
@@ -559,7 +560,7 @@ def test_pacing_spaces_quick_redraws_by_their_cost_and_not_after_full_ones():
 def test_a_short_run_shows_at_least_min_pictures(live, monkeypatch):
     """Training outruns the drawing (a whole run in what the clock says is no time):
     the drawing wins, at least MIN_PICTURES pictures."""
-    monkeypatch.setattr(tv.time, "perf_counter", lambda: 1000.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: 1000.0)
     feed_run(live, last_step=2000, train_every=10, test_every=50)
     assert sum(live.redraws.values()) >= tv.MIN_PICTURES
 
@@ -712,7 +713,7 @@ def test_a_window_that_fails_to_open_falls_back(monkeypatch, capsys):
 
     def broken_figure(*args, **kwargs):
         raise RuntimeError("no $DISPLAY environment variable")
-    monkeypatch.setattr(tv, "choose_display", lambda headless: ("window", None))
+    monkeypatch.setattr(dashboard.view, "choose_display", lambda headless: ("window", None))
     monkeypatch.setattr(plt, "figure", broken_figure)
     vis = tv.MnistDataVis()
     assert vis.display == "headless"

@@ -1,8 +1,8 @@
 """
-kerasdashboard: the six-panel dashboard for any Keras model, fed by model.fit
-=============================================================================
+dashboard.kerascallback: the six-panel dashboard for any Keras model, fed by model.fit
+======================================================================================
 
-    from tensorflowvisu import KerasDashboard        # or: from kerasdashboard import ...
+    from tensorflowvisu import KerasDashboard
 
     dashboard = KerasDashboard(x_test, y_test, training_images=x_train,
                                training_labels=y_train)
@@ -43,13 +43,14 @@ and so does Ctrl-C (a notebook's interrupt) while paused; otherwise Ctrl-C is Ke
 Keras' own progress bar works beside it (verbose=0 hides it).
 """
 
-import math
 import time
 
 import numpy as np
 import keras
 
-import tensorflowvisu
+from dashboard.mosaics import TRAIN_MOSAIC_COUNT, mnist_mosaic, test_digits_mosaic
+from dashboard.saving import check_image_path, check_movie_path
+from dashboard.view import MnistDataVis
 
 TICK_INTERVAL_S = 0.1        # with a window: answer it at least this often during fit
 PROBABILITY_TOLERANCE = 1e-3  # rows summing to 1 within this are probabilities
@@ -150,9 +151,9 @@ class KerasDashboard(keras.callbacks.Callback):
                  progress_lines=False, title4="Weights", title5="Biases", seed=0):
         super().__init__()
         if save_image:
-            tensorflowvisu.check_image_path(save_image, "save_image")
+            check_image_path(save_image, "save_image")
         if save_movie:
-            tensorflowvisu.check_movie_path(save_movie, "save_movie")
+            check_movie_path(save_movie, "save_movie")
         for name, value in (("train_every", train_every), ("test_every", test_every),
                             ("training_count", training_count)):
             if int(value) < 1:
@@ -193,8 +194,8 @@ class KerasDashboard(keras.callbacks.Callback):
         self._finished = False
 
     def _new_dashboard(self):
-        return tensorflowvisu.MnistDataVis(headless=self.headless, title4=self.titles[0],
-                                           title5=self.titles[1])
+        return MnistDataVis(headless=self.headless, title4=self.titles[0],
+                            title5=self.titles[1])
 
     @property
     def live(self):
@@ -343,8 +344,8 @@ class KerasDashboard(keras.callbacks.Callback):
         if self.pictures:
             self.datavis.append_data_histograms(step, *self._weights_and_biases())
             if self.training_images is not None:
-                self.datavis.update_image1(lambda: tensorflowvisu.mnist_mosaic(
-                    as_ink(images), probabilities, ids, n=tensorflowvisu.TRAIN_MOSAIC_COUNT))
+                self.datavis.update_image1(lambda: mnist_mosaic(
+                    as_ink(images), probabilities, ids, n=TRAIN_MOSAIC_COUNT))
 
     def _test_figures(self, step):
         probabilities, loss, accuracy = figures(self._outputs(self.test_images), self.test_ids)
@@ -356,7 +357,7 @@ class KerasDashboard(keras.callbacks.Callback):
         self.datavis.append_test_curves_data(step, accuracy, loss)
         if self.pictures:
             images, ids = self.test_images, self.test_ids
-            self.datavis.update_image2(lambda: tensorflowvisu.test_digits_mosaic(
+            self.datavis.update_image2(lambda: test_digits_mosaic(
                 as_ink(images), probabilities, ids))
 
     def _weights_and_biases(self):

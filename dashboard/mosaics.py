@@ -1,0 +1,116 @@
+"""
+Digit mosaics for panels 3 and 6: plain numpy, usable without a dashboard
+=========================================================================
+
+A mosaic is an RGB picture of digits in a grid, misrecognised ones first on red, with
+the correct digit drawn small at the top left and the predicted one at the bottom
+right (a 3 x 5 pixel font of our own, so that no installed font is needed).
+Panel 3 shows the training batch (10 x 10), panel 6 the first 1,000 test digits
+(25 lines of 40), which, sorted misrecognised first, reads as the error rate.
+"""
+
+import math
+
+import numpy as np
+
+TILE = 28                          # MNIST images are 28 x 28
+RED = (0.9, 0.2, 0.2)              # background of a misrecognised digit
+WHITE = (1.0, 1.0, 1.0)            # background of a recognised digit
+INK = (0.0, 0.0, 0.0)
+LABEL_COLOUR = (1.0, 1.0, 1.0)     # the small digits drawn on a misrecognised one
+EDGE = (0.55, 0.08, 0.08)          # a misrecognised digit's top and left edge: its cell
+
+# A 3 x 5 pixel font for the digits 0-9, so that labels do not depend on installed fonts.
+_FONT_3X5 = ("111 101 101 101 111", "010 110 010 010 111", "111 001 111 100 111",
+             "111 001 111 001 111", "101 101 111 001 001", "111 100 111 001 111",
+             "111 100 111 101 111", "111 001 001 010 010", "111 101 111 101 111",
+             "111 101 111 001 111")
+GLYPH_SCALE = 2                    # each font pixel is 2 x 2 image pixels: 6 x 10 glyphs
+GLYPHS = np.array([[[c == "1" for c in row] for row in digit.split()] for digit in _FONT_3X5])
+GLYPHS = GLYPHS.repeat(GLYPH_SCALE, axis=1).repeat(GLYPH_SCALE, axis=2)   # [10, 10, 6] bool
+GLYPHS.flags.writeable = False
+# Where the labels go: the correct digit top left, the predicted one bottom right, so
+# that side by side, one tile's predicted label and the next one's correct label are not
+# on the same line, where "2 1" and "2 0" would read "21 20".
+GLYPH_TOP, GLYPH_LEFT = 1, 1
+GLYPH_BOTTOM, GLYPH_RIGHT = TILE - 1 - GLYPHS.shape[1], TILE - 1 - GLYPHS.shape[2]
+
+# Panel 6 shows the first 1000 of the 10,000 test images sorted misrecognised first,
+# that is the top 10 % of the test set: its y-axis runs from 100 % down to 90 %.
+TEST_MOSAIC_LINES, TEST_MOSAIC_COUNT = 25, 1000   # 25 lines of 40 digits
+TRAIN_MOSAIC_LINES = 10                           # the batch of 100: 10 lines of 10
+TRAIN_MOSAIC_COUNT = TRAIN_MOSAIC_LINES ** 2      # bigger batches (5.0): their first 100
+TEST_MOSAIC_SCALE = (100, 90)      # percent at the top and at the bottom of panel 6
+
+
+def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n=None):
+    """Digits in a grid, misrecognised ones first, as an RGB float image [H, W, 3] in [0, 1].
+
+    images: [N, 28, 28, 1], [N, 28, 28] or [N, 784], ink = 1.0 on background = 0.0
+    (uint8 0-255 is accepted too). predicted_ids and correct_ids: class ids [N], or
+    one-hot labels / probabilities [N, 10] (their argmax is taken).
+    The first n digits after sorting are shown (default: all N) in `lines` lines of
+    ceil(n / lines) digits; missing ones are left blank. Misrecognised digits come first,
+    on red, with the correct digit drawn small top left and the predicted one bottom
+    right, and a dark edge on the top and the left; recognised ones follow on white.
+    100 -> 10 x 10; n=1000, lines=25 -> 25 x 40.
+    """
+    images = np.asarray(images)
+    predicted, correct = _class_ids(predicted_ids), _class_ids(correct_ids)
+    if not len(images) == len(predicted) == len(correct):
+        raise ValueError(f"mnist_mosaic: {len(images)} images, {len(predicted)} predictions "
+                         f"and {len(correct)} labels; the three must match")
+    n = len(images) if n is None else int(n)
+    columns = max(1, math.ceil(n / lines))
+    wrong = predicted != correct
+    order = np.concatenate([np.flatnonzero(wrong), np.flatnonzero(~wrong)])[:n]
+    tiles = _paint_tiles(_as_ink(images[order]), wrong[order])
+    n_wrong = int(np.count_nonzero(wrong[order]))
+    _draw_labels(tiles[:n_wrong], correct[order[:n_wrong]], predicted[order[:n_wrong]])
+    tiles[:n_wrong, 0, :] = EDGE
+    tiles[:n_wrong, :, 0] = EDGE
+    blank = np.ones((lines * columns - len(tiles), TILE, TILE, 3), np.float32)
+    tiles = np.concatenate([tiles, blank])
+    grid = tiles.reshape(lines, columns, TILE, TILE, 3).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(lines * TILE, columns * TILE, 3)
+
+
+def test_digits_mosaic(images, predicted_ids, correct_ids):
+    """Panel 6's mosaic: the first 1,000 test digits, misrecognised first."""
+    return mnist_mosaic(images, predicted_ids, correct_ids, lines=TEST_MOSAIC_LINES,
+                        n=TEST_MOSAIC_COUNT)
+
+
+def _as_ink(images):
+    """Images as float32 [N, 28, 28] ink levels in [0, 1]."""
+    images = np.asarray(images)
+    ink = images.astype(np.float32).reshape(-1, TILE, TILE)
+    if images.dtype == np.uint8:
+        ink /= 255.0
+    return np.clip(ink, 0.0, 1.0)
+
+
+def _class_ids(ids):
+    """Class ids [N] from ids [N] or from one-hot labels / probabilities [N, 10]."""
+    ids = np.asarray(ids)
+    return ids.argmax(axis=1) if ids.ndim == 2 else ids.astype(np.int64).ravel()
+
+
+def _paint_tiles(ink, wrong):
+    """Dark ink on red (misrecognised) or white (recognised): [N, 28, 28, 3].
+    One colour channel at a time: numpy is slow on a last axis of length 3."""
+    paper_left = 1.0 - ink                                   # [N, 28, 28]
+    tiles = np.empty(ink.shape + (3,), np.float32)
+    for channel, (red, white, dark) in enumerate(zip(RED, WHITE, INK)):
+        paper = np.where(wrong, np.float32(red), np.float32(white))[:, None, None]
+        tiles[..., channel] = np.float32(dark) + (paper - np.float32(dark)) * paper_left
+    return tiles
+
+
+def _draw_labels(tiles, correct, predicted):
+    """Stamp the correct digit top left and the predicted one bottom right, in place."""
+    height, width = GLYPHS.shape[1:]
+    for top, left, ids in ((GLYPH_TOP, GLYPH_LEFT, correct),
+                           (GLYPH_BOTTOM, GLYPH_RIGHT, predicted)):
+        corner = tiles[:, top:top + height, left:left + width]   # a view: writes the tiles
+        corner[GLYPHS[ids]] = LABEL_COLOUR
