@@ -11,11 +11,11 @@ stages, around model.fit, written once so that the stage script stays a lesson.
     with kerastrainer.training(args, mnist, model, train_every=5, test_every=...) as run:
         model.fit(run.batches, epochs=1, shuffle=False, callbacks=run.callbacks, verbose=0)
 
-The flags, the data and their errors are trainer.py's; so are the --save-model folder
-(DIR/stage.json, DIR/checkpoints, DIR/saved_model for predict.py, and here also
-DIR/model.keras, the whole Keras model), the error exit and Ctrl-C. run.batches serves
-the batches that mnistdata draws, the very ones the other stages train on, so that a
-resumed run gets the batches an unbroken one would. run.callbacks: the dashboard
+The flags, the data, their errors, the error exit and Ctrl-C are trainer.py's; the
+--save-model folder is runfolder.py's (DIR/stage.json, DIR/checkpoints, DIR/saved_model
+for predict.py, and here also DIR/model.keras, the whole Keras model). run.batches
+serves the batches that mnistdata draws, the very ones the other stages train on, so
+that a resumed run gets the batches an unbroken one would. run.callbacks: the dashboard
 (tensorflowvisu.KerasDashboard, which prints the progress lines and stops fit at
 --iterations or when its window is closed), Ctrl-C, the checkpoints, TensorBoard.
 
@@ -36,6 +36,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+import runfolder
 import safefiles
 import trainer
 from tensorflowvisu import KerasDashboard
@@ -66,15 +67,15 @@ class Batches(keras.utils.PyDataset):
 
 
 def probabilities_network(model):
-    """The model as trainer.export_saved_model takes a network: X -> (Ylogits, Y)."""
+    """The model as runfolder.export_saved_model takes a network: X -> (Ylogits, Y)."""
     def network(X):
         Ylogits = model(X, training=False)
         return Ylogits, tf.nn.softmax(Ylogits)
     return network
 
 
-class _Saver(trainer._Saver):
-    """trainer.py's --save-model folder for a Keras model: its variables recorded by their
+class _Saver(runfolder.RunFolder):
+    """The --save-model folder for a Keras model: its variables recorded by their
     paths ("speedrun/conv1/kernel": Keras' own names, kernel and bias, repeat), and the
     whole model, optimiser included, as DIR/model.keras too."""
 
@@ -84,7 +85,7 @@ class _Saver(trainer._Saver):
         self.keras_model = model
 
     def start(self, fresh):
-        previous = trainer.next_previous_folder(self.folder)
+        previous = runfolder.next_previous_folder(self.folder)
         super().start(fresh)  # --fresh: moves the run there to DIR/previous-N
         if previous.is_dir() and os.path.lexists(self.folder / KERAS_FILE):
             os.rename(self.folder / KERAS_FILE, previous / KERAS_FILE)
@@ -148,12 +149,12 @@ class Run:
         if args.save_model:
             state = dict(step=self.step_counter, optimizer=model.optimizer,
                          network=list(model.variables),
-                         progress=trainer._python_state(lambda: self.progress,
-                                                        self.progress.update))
+                         progress=runfolder.python_state(lambda: self.progress,
+                                                         self.progress.update))
             self.saver = _Saver(Path(args.save_model).expanduser(), args.stage, model, state)
             if args.restore:
                 self.saver.restore()
-                trainer._resume(mnist, self.progress, args)
+                runfolder.resume_data(mnist, self.progress, args)
             else:
                 self.saver.start(args.fresh)
         self.first_step = int(self.step_counter.numpy())
@@ -210,7 +211,7 @@ def training(args, mnist, model, *, train_every, test_every, drawn_test_every=No
     drawn_test_every: when the curves are drawn or saved, a test figure this often
     instead. Ctrl-C and errors end the program as in the other stages (trainer.py).
     """
-    with trainer._exit_on_error(), trainer._model_folder_held(args):
+    with trainer._exit_on_error(), runfolder.claimed(args):
         if hasattr(sys.stdout, "reconfigure"):  # lines appear as printed, even in a pipe
             sys.stdout.reconfigure(line_buffering=True)
         run = Run(args, mnist, model, train_every, test_every, drawn_test_every)

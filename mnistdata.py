@@ -32,9 +32,9 @@ The data folder (see data_folder()):
                                 (Windows: %LOCALAPPDATA%\\mnist-codelab\\<dataset>);
                                 a home folder that does not exist is not created.
 
-Decoding the files takes about half a second, so the decoded bytes are kept
-in `data_dir/mnistdata-cache-<dataset>.npz` (uint8, uncompressed, about 55 MB);
-later loads read that instead, in well under a second. The cache remembers the
+Decoding the files is the slow part of a load (benchmarks/README.md, "Data", has the
+times), so the decoded bytes are kept in `data_dir/mnistdata-cache-<dataset>.npz`
+(uint8, uncompressed, about 55 MB); later loads read that instead. The cache remembers the
 size and date of the files it came from (of a package's copy: the package's version)
 and is rebuilt when they change. It is
 checked on every load: a damaged one is rebuilt, with one line on stderr. A file

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+import runfolder
 import safefiles
 
 # Grey levels, as a fraction of the way from the paper (0) to the darkest ink (1):
@@ -219,7 +220,7 @@ def shrink(image):
 
 def find_saved_model(model_dir):
     """The SavedModel in model_dir (as --save-model writes it) or model_dir itself, else None."""
-    for candidate in (os.path.join(model_dir, "saved_model"), model_dir):
+    for candidate in (os.path.join(model_dir, runfolder.SAVED_MODEL), model_dir):
         if os.path.isfile(os.path.join(candidate, "saved_model.pb")):
             return candidate
     return None
@@ -234,9 +235,9 @@ def load_model(model_dir):
     path = find_saved_model(model_dir) if model_dir else None
     if path is None:
         shown = model_dir or '""'
-        if model_dir and os.path.isfile(os.path.join(model_dir, "checkpoints", "checkpoint")):
-            import trainer
-            stage = (trainer.read_run_record(model_dir) or {}).get("stage", "STAGE.py")
+        if model_dir and os.path.isfile(os.path.join(model_dir, runfolder.CHECKPOINTS,
+                                                     "checkpoint")):
+            stage = (runfolder.read_run_record(model_dir) or {}).get("stage", "STAGE.py")
             raise PredictError(
                 f"no saved model in {shown}, but the checkpoints of a run: it was stopped "
                 f"before its trained network was saved. Save it from the latest checkpoint "

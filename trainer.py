@@ -49,10 +49,11 @@ What run() does: the training loop (batches, progress and test lines, the live d
 or a headless run, a clear stop when the loss turns into NaN), Ctrl-C, SIGTERM, SIGHUP and
 a closed window (a clean stop: saved, summed up), --save-model DIR (one run at a time,
 checkpoints, resumed with --restore, and the SavedModel, saved before the dashboard's
-files), --logdir DIR (TensorBoard summaries).
+files: the folder is runfolder.py's), --logdir DIR (TensorBoard summaries).
 
 Errors: the modules raise typed errors (mnistdata.DataError, TrainingError,
-safefiles.PathError, tensorflowvisu.OutputPathError). read_data(), load_tensorflow() and
+safefiles.PathError and its kinds runfolder.RunFolderError and
+tensorflowvisu.OutputPathError). read_data(), load_tensorflow() and
 run() hand them to _exit_on_error(), the one place where they end the program:
 `error: <message>` on stderr, exit code 1 (130, 143, 129 after Ctrl-C, SIGTERM, SIGHUP).
 A mistyped flag is argparse's: the usage, then the error, exit code 2.
@@ -63,7 +64,6 @@ import contextlib
 import errno
 import functools
 import inspect
-import json
 import math
 import os
 import re
@@ -71,7 +71,6 @@ import shutil
 import signal
 import stat
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -81,7 +80,9 @@ import numpy as np
 
 import installed
 import mnistdata
+import runfolder
 import safefiles
+import tfmessages
 
 BATCH_SIZE = 100  # images per training step, unless the stage gives parse_args its own
 TEST_CHUNK = 2000  # test images evaluated per call: bounds memory on the conv stages
@@ -99,12 +100,6 @@ STOP_SIGNALS = {  # signal name: (what the stop line says, exit code)
     "SIGTERM": ("SIGTERM", 143),  # kill, timeout, docker stop, a logout
     "SIGHUP": ("SIGHUP: the terminal was closed", 129),
 }
-
-# A --save-model folder: what a run writes there (DIR/previous-N: runs moved by --fresh).
-RUN_RECORD = "stage.json"  # which stage and which network wrote the folder
-CHECKPOINTS = "checkpoints"
-SAVED_MODEL = "saved_model"
-RUN_ENTRIES = (RUN_RECORD, CHECKPOINTS, SAVED_MODEL)
 
 
 class TrainingError(Exception):
@@ -169,9 +164,9 @@ def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE, add_f
     parser.add_argument("--save-movie", metavar="PATH",
                         help="record the dashboard as a movie: .mp4 (needs ffmpeg) or .gif")
     parser.add_argument("--save-model", metavar="DIR",
-                        help=f"keep the run in DIR: checkpoints while training (DIR/{CHECKPOINTS}), "
-                             f"the trained network for predict.py (DIR/{SAVED_MODEL}) and which "
-                             f"stage wrote them (DIR/{RUN_RECORD}); a folder that holds a run "
+                        help=f"keep the run in DIR: checkpoints while training (DIR/{runfolder.CHECKPOINTS}), "
+                             f"the trained network for predict.py (DIR/{runfolder.SAVED_MODEL}) and which "
+                             f"stage wrote them (DIR/{runfolder.RUN_RECORD}); a folder that holds a run "
                              "needs --restore or --fresh")
     parser.add_argument("--restore", action="store_true",
                         help="go on with the run in --save-model DIR from its latest checkpoint: "
@@ -255,7 +250,10 @@ def _flags_problem(args):
         if problem:
             return f"--logdir {args.logdir}: {problem}; choose another folder"
     if args.save_model is not None:
-        return _model_folder_problem(args)
+        try:
+            runfolder.check(args)  # checked again when the run claims the folder
+        except runfolder.RunFolderError as error:
+            return str(error)
     return None
 
 
@@ -291,128 +289,6 @@ def _tensorboard_installed():
     except ImportError:
         return False
     return True
-
-
-def _model_folder_problem(args, probe_lock=True):
-    """Whether --save-model DIR can take this run, as --restore or --fresh ask, or why not
-    (probe_lock: also whether another run holds it now)."""
-    given = args.save_model
-    problem = safefiles.why_not_writable(given, folder=True)
-    if problem:
-        return f"--save-model {given}: {problem}; choose another folder"
-    folder = Path(given).expanduser()
-    holder = safefiles.lock_holder(folder) if probe_lock else None
-    if holder:
-        return _in_use_message(given, holder)
-    for name in (CHECKPOINTS, SAVED_MODEL):
-        if os.path.lexists(folder / name) and not (folder / name).is_dir():
-            return (f"--save-model {given}: {folder / name} is a file, where the run's {name} "
-                    f"folder goes; move it away or choose another --save-model folder")
-    if os.path.lexists(folder / RUN_RECORD) and not (folder / RUN_RECORD).is_file():
-        return (f"--save-model {given}: {folder / RUN_RECORD} is not a file; move it away or "
-                f"choose another --save-model folder")
-    record = read_run_record(folder)
-    step = latest_checkpoint_step(folder)
-    if args.restore:
-        if step is None:
-            return (f"--restore: no checkpoint in {folder / CHECKPOINTS}; train once with "
-                    f"--save-model {given} first")
-        if record is None:
-            return (f"--restore: {folder} holds checkpoints but no {RUN_RECORD} saying which "
-                    f"stage wrote them, so they cannot be trusted to fit this one; start over "
-                    f"with --fresh (they move to {next_previous_folder(folder)}) or choose "
-                    f"another folder")
-        if record.get("stage") != args.stage:
-            return (f"--restore: {folder} holds a run of {record.get('stage')}, not of "
-                    f"{args.stage}: a checkpoint fits only the network of the stage that wrote "
-                    f"it. Give each stage its own --save-model folder (e.g. models/"
-                    f"{_stage_number(args.stage)}), or start over here with --fresh (that run "
-                    f"moves to {next_previous_folder(folder)}).")
-        if args.iterations <= step and network_is_saved(folder):
-            return (f"--restore: the run in {folder} is at step {step} already; ask for more "
-                    f"with --iterations (more than {step})")
-        return None  # (a run that ended without its trained network: --restore saves it)
-    held = [name for name in RUN_ENTRIES if os.path.lexists(folder / name)]
-    if held and not args.fresh:
-        what = f" of {record['stage']}" if record and record.get("stage") else ""
-        where = f" (at step {step})" if step is not None else ""
-        unsaved = ""
-        if step is not None and not network_is_saved(folder):
-            unsaved = (f" Its trained network is not in {folder / SAVED_MODEL} (the run was "
-                       f"stopped while saving it?): --restore alone saves it.")
-        return (f"--save-model {given} already holds a run{what}{where}. To go on with it, "
-                f"add --restore (and a larger --iterations); to start over, add --fresh (that "
-                f"run is kept: it moves to {next_previous_folder(folder)}); or choose another "
-                f"folder.{unsaved}")
-    return None
-
-
-def _in_use_message(given, holder):
-    return (f"--save-model {given} is in use by another run ({holder}). Two runs in one "
-            f"folder would overwrite each other's checkpoints: wait for that run to end (or "
-            f"stop it with Ctrl-C), or choose another --save-model folder.")
-
-
-def network_is_saved(folder):
-    """Whether the --save-model folder holds the trained network of its latest checkpoint:
-    DIR/saved_model, written after that checkpoint (a run saves its network last)."""
-    try:
-        saved = (Path(folder) / SAVED_MODEL / "saved_model.pb").stat().st_mtime_ns
-    except OSError:
-        return False
-    try:
-        return saved >= (Path(folder) / CHECKPOINTS / "checkpoint").stat().st_mtime_ns
-    except OSError:
-        return True
-
-
-def _reason(error):
-    """The operating system's words for why a write failed ("No space left on device"),
-    from an OSError or from TensorFlow's long messages; else their first line."""
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
-    text = str(error)
-    for number in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.ENOENT,
-                   errno.ENAMETOOLONG, errno.EIO):
-        if os.strerror(number) in text:
-            return os.strerror(number)
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", first)[:200] or type(error).__name__
-
-
-def _stage_number(script_name):
-    """'2.1' for mnist_2.1_five_layers_relu_lrdecay.py, else the name without .py."""
-    match = re.match(r"mnist_(\d+\.\d+)_", script_name)
-    return match[1] if match else Path(script_name).stem
-
-
-def read_run_record(folder):
-    """DIR/stage.json of a --save-model folder as a dict, or None if absent or unreadable."""
-    try:
-        with open(Path(folder) / RUN_RECORD, encoding="utf-8") as file:
-            record = json.load(file)
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def latest_checkpoint_step(folder):
-    """The step of the latest checkpoint in DIR/checkpoints, read from TensorFlow's
-    `checkpoint` index file (no TensorFlow needed), or None if there is none."""
-    try:
-        text = (Path(folder) / CHECKPOINTS / "checkpoint").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    match = re.search(r'^model_checkpoint_path: ".*?-(\d+)"$', text, re.MULTILINE)
-    return int(match[1]) if match else None
-
-
-def next_previous_folder(folder):
-    """DIR/previous-N with the first N that is free: where --fresh moves a run."""
-    number = 1
-    while os.path.lexists(Path(folder) / f"previous-{number}"):
-        number += 1
-    return Path(folder) / f"previous-{number}"
 
 
 # ----------------------------------------------------------- data, TensorFlow, errors
@@ -452,10 +328,10 @@ def import_tensorflow():
     problem = installed.tensorflow_problem()  # two TensorFlows, or too old: before loading
     if problem:
         raise TrainingError(problem)
-    # oneDNN's CPU kernels train these networks about twice as fast as TensorFlow's
-    # default ones on the CPUs we measured, but TensorFlow turns them on only for CPUs
-    # with AI instructions (AVX512_VNNI, AMX...). Set TF_ENABLE_ONEDNN_OPTS=0 yourself
-    # to compare (see README, "Speed").
+    # oneDNN's CPU kernels train these networks faster than TensorFlow's default ones
+    # (benchmarks/README.md, "Speed of the training loop"), but TensorFlow turns them on
+    # only for CPUs with AI instructions (AVX512_VNNI, AMX...). Set
+    # TF_ENABLE_ONEDNN_OPTS=0 yourself to compare.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     # TensorFlow's warnings and errors only, unless you ask for more (0: its notices too).
     level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -467,63 +343,15 @@ def import_tensorflow():
         raise TrainingError(installed.why_not_loaded(error)) from None
 
 
-# What TensorFlow 2.21 prints on stderr while it loads, whatever TF_CPP_MIN_LOG_LEVEL
-# says: a notice (INFO) that its C++ code logs before reading that setting, through absl,
-# which first announces that it is not set up yet. Twice each: two of TensorFlow's
-# libraries carry a copy of absl. Hidden, like the other notices, unless the level is 0.
-START_UP_NOTICES = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on\.")
-
-
 def _start_up_notices_hidden():
-    return _stderr_lines_hidden(START_UP_NOTICES)
-
-
-# What TensorFlow's C++ code logs when an operation fails (a checkpoint or a summary on a
-# full disk), before the Python error that we turn into one line: two warnings, each
-# followed by lines of detail that start with a tab.
-FAILED_OPERATION_NOTICES = re.compile(
-    r"[WE]\d{4} [\d:. ]+\d+ (op_kernel|local_rendezvous)\.cc:\d+\]")
-
-
-@contextlib.contextmanager
-def _stderr_lines_hidden(pattern):
-    """Catch what is written to file descriptor 2 (stderr, where C++ code writes) inside
-    the block; afterwards write it on, but for the lines `pattern` matches (and the
-    tab-indented lines that follow them)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        caught = tempfile.TemporaryFile()
-    except (AttributeError, OSError, ValueError):  # no stderr, not a real file, no space
-        yield
-        return
-    with caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            others, hiding = [], False
-            for line in caught.read().decode(errors="replace").splitlines(keepends=True):
-                hiding = bool(pattern.match(line)) or (hiding and line.startswith("\t"))
-                if not hiding:
-                    others.append(line)
-            if others:
-                sys.stderr.write("".join(others))
-                sys.stderr.flush()
+    return tfmessages.stderr_lines_hidden(tfmessages.START_UP_NOTICES)
 
 
 def _known_errors():
-    """The error types whose message is all a user needs: no traceback."""
-    errors = [mnistdata.DataError, TrainingError, safefiles.PathError]
-    if "tensorflowvisu" in sys.modules:  # not loaded: it raised nothing
-        errors.append(sys.modules["tensorflowvisu"].OutputPathError)
-    return tuple(errors)
+    """The error types whose message is all a user needs: no traceback.
+    (safefiles.PathError covers runfolder.RunFolderError and tensorflowvisu's
+    OutputPathError.)"""
+    return (mnistdata.DataError, TrainingError, safefiles.PathError)
 
 
 @contextlib.contextmanager
@@ -595,102 +423,14 @@ def run(args, mnist, *, model, loss_and_accuracy, training_step, variables, opti
     stage = Stage(model, loss_and_accuracy, training_step, list(variables), optimizer,
                   histograms, train_every, test_every, drawn_test_every, seed_generator,
                   agree_on_stretch)
-    with _exit_on_error(), _model_folder_held(args), _stage_functions_named(model):
+    with _exit_on_error(), runfolder.claimed(args), _stage_functions_named(model):
         if args.save_model:
-            _check_resume_is_exact(training_step, variables, optimizer, seed_generator,
-                                   mnist.train, args.batch_size)
+            runfolder.check_resume_is_exact(training_step, variables, optimizer,
+                                            seed_generator, mnist.train, args.batch_size)
         max_accuracy, stop_exit_code = train(args, mnist, stage)
         if stop_exit_code is not None:
             raise _StoppedBySignal(stop_exit_code)
         return max_accuracy
-
-
-@contextlib.contextmanager
-def _model_folder_held(args):
-    """With --save-model DIR: the folder for this run alone until it ends (DIR/.lock), checked
-    again now that no other run can change it. parse_args() checked it seconds or minutes
-    ago; a run started meanwhile into the same folder would overwrite this one's files."""
-    if not args.save_model:
-        yield
-        return
-    folder = Path(args.save_model)
-    lock = safefiles.FolderLock(folder, args.command)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-    except safefiles.FolderInUse as error:
-        raise TrainingError(_in_use_message(args.save_model, error.holder)) from None
-    except OSError as error:
-        raise TrainingError(f"--save-model {folder}: cannot write there ({_reason(error)}); "
-                            f"free some space or choose another folder") from None
-    try:
-        problem = _model_folder_problem(args, probe_lock=False)
-        if problem:
-            raise TrainingError(problem)
-        yield
-    finally:
-        lock.release()
-
-
-# Stateful random ops: their state lives in the op, where no checkpoint can reach it.
-_UNSAVED_RANDOM_OPS = re.compile(r"^(Random\w*|TruncatedNormal|Multinomial|"
-                                 r"ParameterizedTruncatedNormal)$")
-
-
-def _check_resume_is_exact(training_step, variables, optimizer, seed_generator, train,
-                           batch_size):
-    """With --save-model, a run resumed with --restore must be the same run: every
-    variable the training step reads or changes has to be in the checkpoints, and its
-    random numbers (dropout) must come from a generator that is. Traces training_step
-    for one batch (the training loop reuses that trace), and raises a TrainingError that
-    names what would be lost, rather than let a resumed run quietly differ."""
-    import tensorflow as tf
-
-    optimizer.build([v for v in variables if v.trainable])  # as _train does, first
-    kept = list(variables) + list(optimizer.variables)
-    if seed_generator is not None:
-        kept.append(seed_generator.state)
-    kept_ids = set()
-    for variable in map(_tf_variable, kept):  # a distributed variable: each worker's copy too
-        kept_ids |= {id(variable), *map(id, getattr(variable, "values", ()))}
-    if not hasattr(training_step, "get_concrete_function"):  # a plain function: trace it
-        training_step = tf.function(training_step)
-    traced = training_step.get_concrete_function(
-        tf.TensorSpec([batch_size, *train.images.shape[1:]], tf.as_dtype(train.images.dtype)),
-        tf.TensorSpec([batch_size, *train.labels.shape[1:]], tf.as_dtype(train.labels.dtype)),
-        tf.TensorSpec([], tf.float32))
-    unsaved = [v.name.split(":")[0] for v in traced.variables if id(v) not in kept_ids]
-    graph = traced.graph.as_graph_def()
-    op_types = {node.op for node in graph.node}
-    op_types |= {node.op for function in graph.library.function for node in function.node_def}
-    stateful_random = sorted(op for op in op_types if _UNSAVED_RANDOM_OPS.match(op))
-    fix = ("Draw dropout's random numbers from a generator made once, before the model: "
-           "dropout_seeds = keras.random.SeedGenerator(args.seed), "
-           "keras.random.dropout(Y, rate, seed=dropout_seeds), and hand it to the trainer: "
-           "trainer.run(..., seed_generator=dropout_seeds) (stage 2.2 shows all three).")
-    if any("seed_generator" in name for name in unsaved):
-        raise TrainingError(
-            f"--save-model: the training step draws random numbers from a "
-            f"keras.random.SeedGenerator ({', '.join(unsaved)}) that trainer.run() was not "
-            f"given, so the checkpoints would not keep its state and a run resumed with "
-            f"--restore would drop out other neurons than an uninterrupted run. {fix}")
-    if stateful_random:
-        raise TrainingError(
-            f"--save-model: the training step draws random numbers with "
-            f"{', '.join(stateful_random)} (tf.nn.dropout or tf.random without a generator), "
-            f"whose state no checkpoint can keep: a run resumed with --restore would not be "
-            f"the same run. {fix}")
-    if unsaved:
-        raise TrainingError(
-            f"--save-model: the training step uses variables that are not in the list "
-            f"given to trainer.run(variables=...): {', '.join(unsaved)}. The checkpoints "
-            f"and the saved network would miss them: add them to that list.")
-
-
-def _tf_variable(variable):
-    """The tf.Variable behind a Keras variable (the optimiser's, a SeedGenerator's)."""
-    import tensorflow as tf
-    return variable if isinstance(variable, tf.Variable) else variable.value
 
 
 _MISFIT_CALL = re.compile(r"(?:tf__)?(\w+)\(\) (takes .*? given|got an unexpected keyword "
@@ -820,18 +560,18 @@ class _Run:
         if not args.save_model:
             return step_counter, progress, None
         state = dict(step=step_counter, optimizer=stage.optimizer, network=list(stage.variables),
-                     progress=_python_state(lambda: progress, progress.update))
+                     progress=runfolder.python_state(lambda: progress, progress.update))
         if stage.seed_generator is not None:
             state["random"] = stage.seed_generator.state
-        saver = _Saver(Path(args.save_model).expanduser(), args.stage, stage.model,
-                       stage.variables, state)
+        saver = runfolder.RunFolder(Path(args.save_model).expanduser(), args.stage,
+                                    stage.model, stage.variables, state)
         if args.restore:
             saver.restore()
-            _resume(self.mnist, progress, args)
+            runfolder.resume_data(self.mnist, progress, args)
         return step_counter, progress, saver
 
     def _nothing_left_to_train(self):
-        if self.saver and not network_is_saved(self.saver.folder):
+        if self.saver and not runfolder.network_is_saved(self.saver.folder):
             _save_the_missing_network(self.saver, self.first_step, self.max_accuracy)
             return
         raise TrainingError(f"the run in {self.args.save_model} is at step {self.first_step} "
@@ -842,7 +582,8 @@ class _Run:
         """Which steps get figures, made as needed (--iterations may be huge). More test
         figures during the first test_every steps, where the curves climb fastest (every
         drawn_test_every steps, by default at the training cadence), for drawn curves
-        only: each costs a pass over the test set (as long as 20 steps of stage 3.1)."""
+        only: each costs a pass over the test set (benchmarks/README.md, "Speed of the
+        training loop", says how much)."""
         args, stage, dashboard = self.args, self.stage, self.dashboard
         drawn = self.first_step == 0 and bool(
             dashboard.live or args.save_image or args.save_movie or self.logger)
@@ -1009,23 +750,11 @@ def _dashboard_files(datavis, args, saver):
         asked = " and ".join(f"--{flag} {path}" for flag, path in
                              (("save-image", args.save_image), ("save-movie", args.save_movie))
                              if path)
-        kept = (f"the trained network is saved in {saver.folder / SAVED_MODEL}" if saver else
+        kept = (f"the trained network is saved in {saver.folder / runfolder.SAVED_MODEL}" if saver else
                 "its figures are printed above (add --save-model DIR to keep the network)")
         return [], (f"the dashboard could not be written ({asked}): {type(error).__name__}: "
-                    f"{_reason(error)}. Training is over and {kept}; only the picture is lost. "
+                    f"{tfmessages.reason(error)}. Training is over and {kept}; only the picture is lost. "
                     f"Before the next run, check that its folder exists and has free space.")
-
-
-def _resume(mnist, progress, args):
-    """After a restore: the batches go on where the checkpoint's had got to."""
-    if progress.get("dataset") != args.dataset:
-        raise TrainingError(f"--restore: the run in {args.save_model} trained on "
-                            f"--dataset {progress.get('dataset')}, not {args.dataset}")
-    try:
-        mnist.train.set_state(progress["batches"])
-    except (KeyError, ValueError) as error:
-        raise TrainingError(f"--restore: the run in {args.save_model} trained on other data "
-                            f"({error}): resume with the --data-dir it used") from None
 
 
 class _CtrlC:
@@ -1165,9 +894,9 @@ def _stretch_of_steps(training_step, images, labels, batch_size=BATCH_SIZE):
     and returns the losses.
 
     One call trains every step between two dashboard updates: per step, this saves
-    Python's call overhead and a conversion of the batch to a tensor (on 2 CPU cores,
-    a tenth of stage 3.1's step; more on the smaller networks). The steps are the same
-    ones, in the same order, as one call per step would run.
+    Python's call overhead and a conversion of the batch to a tensor (measured in
+    benchmarks/README.md, "Speed of the training loop"). The steps are the same ones,
+    in the same order, as one call per step would run.
     """
     import tensorflow as tf
 
@@ -1221,176 +950,6 @@ def _nan_message(step):
             "A smaller learning rate also helps.")
 
 
-# ------------------------------------------------------------- checkpoints, export
-
-def _python_state(get, put):
-    """A checkpointable holder of plain Python state, kept as JSON: get() gives the
-    value to save, put(value) receives the value restored."""
-    import tensorflow as tf
-
-    class PythonState(tf.train.experimental.PythonState):
-        def serialize(self):
-            return json.dumps(get())
-
-        def deserialize(self, string_value):
-            put(json.loads(string_value))
-
-    return PythonState()
-
-
-class _Saver:
-    """A --save-model folder. DIR/stage.json: which stage and which network (variable
-    names and shapes) wrote it; DIR/checkpoints: the latest 3 checkpoints, every
-    CHECKPOINT_EVERY steps and at the end; DIR/saved_model: the trained network for
-    predict.py. parse_args() has checked the folder for --restore or --fresh already."""
-
-    def __init__(self, folder, stage, model, variables, state):
-        import tensorflow as tf
-        self.folder = folder
-        self.stage = stage
-        self.model = model
-        self.variables = list(variables)
-        self.network = {v.name.split(":")[0]: [int(n) for n in v.shape] for v in self.variables}
-        self.checkpoint_ = tf.train.Checkpoint(**state)
-        self.manager = None  # made once the folder is ready: it reads what is there
-
-    def _make_manager(self):
-        import tensorflow as tf
-        self.manager = tf.train.CheckpointManager(self.checkpoint_, self.folder / CHECKPOINTS,
-                                                  max_to_keep=3)
-
-    def start(self, fresh):
-        """A new run: move a run that is there to DIR/previous-N (fresh: --fresh), then
-        record which stage and network this one is."""
-        held = [name for name in RUN_ENTRIES if os.path.lexists(self.folder / name)]
-        try:
-            if held and fresh:
-                previous = next_previous_folder(self.folder)
-                previous.mkdir(parents=True)
-                for name in held:
-                    os.rename(self.folder / name, previous / name)
-                print(f"moved the run that was in {self.folder} to {previous} (--fresh)")
-            elif held:  # parse_args and the folder lock keep this from happening
-                raise TrainingError(f"--save-model {self.folder} holds a run already")
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for name in (RUN_RECORD, SAVED_MODEL):
-                safefiles.remove_leftovers(self.folder / name)
-            shapes = ",\n".join(f"    {json.dumps(name)}: {json.dumps(shape)}"
-                                 for name, shape in self.network.items())
-            with safefiles.atomic_write(self.folder / RUN_RECORD, "w", encoding="utf-8") as file:
-                file.write(f'{{\n  "stage": {json.dumps(self.stage)},\n'
-                           f'  "network": {{\n{shapes}\n  }}\n}}\n')
-        except OSError as error:
-            raise TrainingError(f"--save-model {self.folder}: cannot write the run's files there "
-                                f"({_reason(error)}); nothing was trained yet: free some space "
-                                f"or choose another folder") from None
-        self._make_manager()
-
-    def restore(self):
-        """Load the latest checkpoint, after checking that it is this stage's network."""
-        import tensorflow as tf
-        record = read_run_record(self.folder) or {}
-        if record.get("stage") != self.stage:
-            raise TrainingError(f"--restore: {self.folder} holds a run of {record.get('stage')}"
-                                f", not of {self.stage}; use another --save-model folder")
-        saved = record.get("network")
-        if saved != self.network:
-            raise TrainingError(
-                f"--restore: the network in {self.folder} is not this script's "
-                f"({_network_difference(saved, self.network)}): was the script edited since? "
-                f"Start over with --fresh (that run moves to "
-                f"{next_previous_folder(self.folder)}) or use another --save-model folder.")
-        self._make_manager()
-        latest = self.manager.latest_checkpoint
-        if latest is None:
-            raise TrainingError(f"--restore: no checkpoint in {self.folder / CHECKPOINTS}")
-        try:
-            self.checkpoint_.restore(latest).assert_existing_objects_matched()
-        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:
-            detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-            raise TrainingError(
-                f"--restore: cannot read the checkpoint {latest} ({type(error).__name__}: "
-                f"{detail}): its files are damaged or cut short (a full disk, an interrupted "
-                f"copy?). Start over with --fresh (the damaged run moves to "
-                f"{next_previous_folder(self.folder)}) or use another --save-model folder."
-            ) from None
-        step = int(self.checkpoint_.step.numpy())
-        print(f"restored {latest} (step {step})")
-
-    def checkpoint(self):
-        import tensorflow as tf
-        step = int(self.checkpoint_.step.numpy())
-        try:
-            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
-                self.manager.save(checkpoint_number=step)
-        except (OSError, tf.errors.OpError) as error:
-            for leftover in (self.folder / CHECKPOINTS).glob(f"ckpt-{step}_temp*"):
-                shutil.rmtree(leftover, ignore_errors=True)
-            earlier = latest_checkpoint_step(self.folder)
-            if earlier is not None and earlier != step:
-                kept = (f"The checkpoint of step {earlier} is intact: free some space, then "
-                        f"go on from it with --restore.")
-            else:
-                kept = "No earlier checkpoint was kept: free some space and run again."
-            raise TrainingError(f"cannot write the checkpoint of step {step} in "
-                                f"{self.folder / CHECKPOINTS} ({_reason(error)}). {kept}") from None
-
-    def export(self):
-        import tensorflow as tf
-        path = self.folder / SAVED_MODEL
-        safefiles.remove_leftovers(path)  # of an export that was killed
-        try:
-            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
-                export_saved_model(path, self.model, self.variables)
-        except (OSError, tf.errors.OpError) as error:
-            step = int(self.checkpoint_.step.numpy())
-            raise TrainingError(
-                f"cannot write the trained network in {path} ({_reason(error)}). The "
-                f"checkpoint of step {step} is saved: free some space, then run the stage "
-                f"with --save-model {self.folder} --restore to save the network from it.") from None
-        print(f"saved the trained network in {path} "
-              f"(try: python3 predict.py --model {self.folder} my_digit.png)")
-
-
-def _network_difference(saved, current):
-    """A short description of how two {name: shape} networks differ."""
-    if not isinstance(saved, dict):
-        return "no network recorded"
-    differences = []
-    for name in list(saved) + [name for name in current if name not in saved]:
-        if name not in current:
-            differences.append(f"{name} there, not here")
-        elif name not in saved:
-            differences.append(f"{name} here, not there")
-        elif saved[name] != current[name]:
-            differences.append(f"{name} {saved[name]} there, {current[name]} here")
-    return "; ".join(differences[:4]) + (" ..." if len(differences) > 4 else "")
-
-
-def export_saved_model(path, model, variables):
-    """Write a SavedModel whose serving_default maps `images` to `probabilities`.
-
-    images: float32 [N, 28, 28, 1] in [0, 1], light ink on black as in MNIST.
-    Written beside the target and swapped in when complete (safefiles.replace_folder):
-    an interrupted export leaves the previous model as it was.
-    """
-    import tensorflow as tf
-    module = tf.Module()
-    module.variables_ = list(variables)
-
-    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="images")])
-    def serve(images):
-        return {"probabilities": model(images)[1]}
-
-    module.serve = serve
-    # Whatever else the function reads is saved with it too: a seed generator's state,
-    # which Keras before 3.14 reads even for dropout at rate 0 (untracked, it fails the
-    # export with "references an 'untracked' resource").
-    module.captured_ = list(serve.get_concrete_function().variables)
-    with safefiles.replace_folder(path) as temporary:
-        tf.saved_model.save(module, str(temporary), signatures={"serving_default": serve})
-
-
 # ------------------------------------------------------------------- TensorBoard
 
 class _SummaryLogger:
@@ -1412,19 +971,19 @@ class _SummaryLogger:
         self.histogram_names = [name.lower().replace(" ", "_")
                                 for name in (histogram4_name, histogram5_name)]
         try:
-            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
+            with tfmessages.stderr_lines_hidden(tfmessages.FAILED_OPERATION_NOTICES):
                 self.train_writer = tf.summary.create_file_writer(self.train_folder)
                 self.test_writer = tf.summary.create_file_writer(self.test_folder)
         except (OSError, tf.errors.OpError) as error:
             raise TrainingError(f"--logdir {logdir}: cannot write TensorBoard logs there "
-                                f"({_reason(error)}); free some space or choose another "
+                                f"({tfmessages.reason(error)}); free some space or choose another "
                                 f"folder") from None
         print(f"TensorBoard logs in {logdir} (view them: tensorboard --logdir {logdir})")
 
     @contextlib.contextmanager
     def _writing(self, step, writer, folder):
         try:
-            with _stderr_lines_hidden(FAILED_OPERATION_NOTICES):
+            with tfmessages.stderr_lines_hidden(tfmessages.FAILED_OPERATION_NOTICES):
                 size = _files_size(folder)
                 yield
                 writer.flush()
@@ -1433,7 +992,7 @@ class _SummaryLogger:
         except (OSError, self.tf.errors.OpError) as error:
             self.stopped = True
             print(f"warning: --logdir {self.logdir}: the TensorBoard logs stop at step {step}: "
-                  f"they cannot be written ({_reason(error)}); training goes on",
+                  f"they cannot be written ({tfmessages.reason(error)}); training goes on",
                   file=sys.stderr, flush=True)
 
     def training(self, step, accuracy, loss, lr, values4, values5, mosaic):

@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 
+import runfolder
 import trainer
 
 GRACE_SECONDS = 15  # after a worker is lost, the others get this long to stop by themselves
@@ -406,9 +407,9 @@ def _as_a_silent_worker(args):
         copy = tempfile.mkdtemp(prefix="mnist-worker-")
         if args.restore:
             source = os.path.expanduser(args.save_model)
-            shutil.copy2(os.path.join(source, trainer.RUN_RECORD), copy)
-            shutil.copytree(os.path.join(source, trainer.CHECKPOINTS),
-                            os.path.join(copy, trainer.CHECKPOINTS))
+            shutil.copy2(os.path.join(source, runfolder.RUN_RECORD), copy)
+            shutil.copytree(os.path.join(source, runfolder.CHECKPOINTS),
+                            os.path.join(copy, runfolder.CHECKPOINTS))
         args.save_model, args.fresh = copy, False
     return args
 
@@ -455,8 +456,8 @@ def _lost_worker(error, worker):
 
 
 def _how_to_go_on(args):
-    if args.save_model and trainer.latest_checkpoint_step(args.save_model) is not None:
-        step = trainer.latest_checkpoint_step(args.save_model)
+    if args.save_model and runfolder.latest_checkpoint_step(args.save_model) is not None:
+        step = runfolder.latest_checkpoint_step(args.save_model)
         return (f"its last checkpoint (step {step}) in {args.save_model} is good: go on with "
                 f"the same command and --restore")
     if args.save_model:

@@ -167,7 +167,7 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
                                                                            capsys):
     import mnistdata
     import predict
-    import trainer
+    import runfolder
     where, flags, _, _ = runs
     folder = where / "B"
     flags = (*flags[2:], "--workers", "2", "--save-model", str(folder), "--restore",
@@ -184,7 +184,7 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
     assert stopped, stdout
     ended = END_LINE.findall(stdout)
     assert {(step, digest) for *_, step, digest in ended} == {(stopped[1], ended[0][3])}
-    assert len(ended) == 2 and trainer.latest_checkpoint_step(folder) == int(stopped[1])
+    assert len(ended) == 2 and runfolder.latest_checkpoint_step(folder) == int(stopped[1])
     # The killed run left the checkpoint as it was: resumed from it again, the run
     # prints the figures that the killed one had printed.
     assert KILLED_RUN_PRINTED and KILLED_RUN_PRINTED[0].startswith("step 20: training")

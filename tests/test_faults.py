@@ -45,8 +45,8 @@ def snapshot(folder):
 
 
 def checkpoint_step(folder):
-    import trainer
-    return trainer.latest_checkpoint_step(folder)
+    import runfolder
+    return runfolder.latest_checkpoint_step(folder)
 
 
 def no_traceback(result):

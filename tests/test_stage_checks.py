@@ -5,6 +5,7 @@ named at once: a training step whose random numbers a checkpoint would not keep 
 import numpy as np
 import pytest
 
+import runfolder
 import trainer
 
 
@@ -32,8 +33,8 @@ def tiny_stage(dropout):
 
 
 def check(training_step, variables, optimizer, seed_generator=None):
-    trainer._check_resume_is_exact(training_step, variables, optimizer, seed_generator,
-                                   Train, batch_size=5)
+    runfolder.check_resume_is_exact(training_step, variables, optimizer, seed_generator,
+                                    Train, batch_size=5)
 
 
 def test_a_generator_handed_to_the_trainer_passes():
@@ -48,26 +49,26 @@ def test_a_training_step_without_tf_function_is_checked_too():
     seeds = keras.random.SeedGenerator(1)
     training_step, variables, optimizer = tiny_stage(
         lambda Y: keras.random.dropout(Y, 0.25, seed=seeds))
-    with pytest.raises(trainer.TrainingError, match=r"seed_generator=dropout_seeds"):
+    with pytest.raises(runfolder.RunFolderError, match=r"seed_generator=dropout_seeds"):
         check(training_step.python_function, variables, optimizer)
 
 
 def test_a_generator_kept_from_the_trainer_is_named():
     import keras
     seeds = keras.random.SeedGenerator(1)
-    with pytest.raises(trainer.TrainingError, match=r"seed_generator=dropout_seeds"):
+    with pytest.raises(runfolder.RunFolderError, match=r"seed_generator=dropout_seeds"):
         check(*tiny_stage(lambda Y: keras.random.dropout(Y, 0.25, seed=seeds)))
 
 
 def test_dropout_without_a_seed_is_refused():
     import keras
-    with pytest.raises(trainer.TrainingError, match=r"SeedGenerator .*not given"):
+    with pytest.raises(runfolder.RunFolderError, match=r"SeedGenerator .*not given"):
         check(*tiny_stage(lambda Y: keras.random.dropout(Y, 0.25)))
 
 
 def test_tf_nn_dropout_is_refused():
     import tensorflow as tf
-    with pytest.raises(trainer.TrainingError, match=r"RandomUniform.*no checkpoint can keep"):
+    with pytest.raises(runfolder.RunFolderError, match=r"RandomUniform.*no checkpoint can keep"):
         check(*tiny_stage(lambda Y: tf.nn.dropout(Y, 0.25)))
 
 
@@ -75,7 +76,7 @@ def test_a_variable_left_out_of_the_list_is_named():
     import tensorflow as tf
     shift = tf.Variable(tf.zeros([10]), name="SHIFT")
     step, variables, optimizer = tiny_stage(lambda Y: Y + shift)
-    with pytest.raises(trainer.TrainingError, match=r"not in the list .*: SHIFT"):
+    with pytest.raises(runfolder.RunFolderError, match=r"not in the list .*: SHIFT"):
         check(step, variables, optimizer)
 
 
