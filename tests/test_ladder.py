@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from stages import LADDER_TARGETS, STAGES
 
 MAX_ACCURACY = re.compile(r"^max test accuracy: ([\d.]+)$", re.MULTILINE)
