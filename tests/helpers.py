@@ -10,6 +10,7 @@ The fixtures (the small MNIST, the speedrun's reference run) are in conftest.py.
 
 import contextlib
 import gzip
+import hashlib
 import os
 import queue
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,11 +75,11 @@ def stage_environment(env_extra=None):
     return dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
 
 
-def run_script(script, *flags, cwd, env_extra=None):
+def run_script(script, *flags, cwd, env_extra=None, timeout=300):
     """Run a stage script (or predict.py) as a learner does, to its end."""
     return subprocess.run([sys.executable, os.path.join(REPO, script), *flags], cwd=cwd,
                           env=stage_environment(env_extra), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=timeout)
 
 
 def train(script, data_dir, folder, *flags, cwd):
@@ -119,6 +121,13 @@ def numbers_printed(stdout):
 def checkpoint_step(folder):
     """The step of the latest checkpoint of the run in `folder`."""
     return trainer.latest_checkpoint_step(folder)
+
+
+def snapshot(folder):
+    """{relative path: sha256} of every file under `folder`: to show nothing changed."""
+    folder = Path(folder)
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def no_traceback(result):

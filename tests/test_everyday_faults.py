@@ -7,7 +7,6 @@ terminal that hangs up (a pty) and a real small file system that fills up (tmpfs
 mounted where the tests run as root; skipped elsewhere).
 """
 
-import contextlib
 import errno
 import os
 import pty

@@ -7,7 +7,6 @@ stage's checkpoint, Ctrl-C, a closed window, a resumed run. Then the output path
 before training, the messages that replace tracebacks, and a quiet start.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -20,15 +19,8 @@ import pytest
 
 from helpers import (REPO, SPEEDRUN_STEPS, STAGE_1_0, STAGE_2_0, STAGE_2_1, STAGE_2_2,
                      WindowStage, checkpoint_step, ctrl_c_after, needs_window_tools,
-                     no_traceback, numbers_printed, press, run_script, start_stage, train,
-                     x_display, xdotool)
-
-
-def snapshot(folder):
-    """{relative path: sha256} of every file under `folder`: to show nothing changed."""
-    folder = Path(folder)
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+                     no_traceback, numbers_printed, press, run_script, snapshot, start_stage,
+                     train, x_display, xdotool)
 
 
 # ------------------------------------------------------------------ lost work

@@ -7,10 +7,7 @@ in a real Tk window is in tests/test_window.py. Its figures are checked against 
 own evaluation of the model, the network of 7.0 against 5.0's given the same values.
 """
 
-import os
 import re
-import runpy
-import subprocess
 import sys
 
 import numpy as np

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from helpers import REPO
+from trainer import TIMING_LINE
 
 import importlib.util
 
@@ -60,7 +61,7 @@ def png_pixels(data):
 
 
 def training_seconds(stdout):
-    return float(re.search(r"^trained \d+ steps in ([\d.]+) s", stdout, re.M)[1])
+    return float(TIMING_LINE.search(stdout)["seconds"])
 
 
 def test_run_in_a_notebook_shows_a_refreshed_picture(small_mnist_dir, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, load_stage, numbers_printed, randomise, run_script
-from stages import LOW_LEVEL_SCRIPTS
+from stages import LOW_LEVEL_SCRIPTS, drawn_shapes
 from stages import SCRIPTS as STAGES
 from trainer import MAX_ACCURACY_LINE, TEST_LINE
 
@@ -89,12 +89,6 @@ def stages(small_mnist_dir, saved_models):
     against their twin in tests/test_keras.py), each loaded after one step."""
     return {script: load_stage(script, small_mnist_dir, "--save-model", str(saved_models[script]))
             for script in LOW_LEVEL_SCRIPTS}
-
-
-def drawn_shapes(docstring):
-    """{name: shape} for every 'NAME [a, b, ...]' in a stage's drawing."""
-    return {name: tuple(int(n) for n in dims.split(","))
-            for name, dims in re.findall(r"\b(\w+) +\[(\d+(?:, \d+)*)\]", docstring)}
 
 
 @pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)
