@@ -80,16 +80,22 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     assert red[:, 870:].mean() > 0.005                # panels 3 and 6 show digits, some red
 
 
-def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits):
+def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits, tmp_path,
+                                                      monkeypatch):
     from kerasdashboard import KerasDashboard
     train_x, train_y, test_x, test_y = digits
     model = outside_model(keras)
     dashboard = KerasDashboard(test_x.reshape(-1, 784).reshape(-1, 28, 28), test_y,
-                               headless=True, steps=7, train_every=3, test_every=100)
+                               headless=True, steps=7, train_every=3, test_every=100,
+                               save_image=tmp_path / "dashboard.png")  # panels 4, 5 kept
+    panels = {}
+    monkeypatch.setattr(dashboard.datavis, "append_data_histograms",   # what they are given
+                        lambda step, weights, biases: panels.update({step: (weights, biases)}))
     history = model.fit(train_x, train_y, batch_size=100, epochs=3, callbacks=[dashboard],
                         verbose=0)
     assert dashboard.step == 7 and len(history.history["loss"]) == 1   # stopped at step 7
-    weights, biases = dashboard._weights_and_biases()
+    assert sorted(panels) == [3, 6, 7]  # at step 0 fit has logged no figures yet
+    weights, biases = panels[7]                        # the trained network
     assert weights.size == 784 * 32 + 32 * 10 and biases.size == 32 + 10
     np.testing.assert_array_equal(biases[:32], model.get_layer("hidden").bias.numpy())
 
