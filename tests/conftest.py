@@ -34,13 +34,15 @@ for name in ("config", "data", "runtime"):
 from helpers import SPEEDRUN_STEPS, run_script, write_mnist_dir  # noqa: E402  (after the variables)
 
 # The quick tier, `python3 -m pytest -m quick` (under a minute): the modules that run no
-# stage and train nothing (the data, safe files, the measured figures).
-QUICK_MODULES = {"test_mnistdata", "test_safefiles", "test_figures"}
+# stage and train nothing (the data, safe files, the measured figures, the guides and
+# their pictures' code), and the tests elsewhere marked @pytest.mark.quick.
+QUICK_MODULES = {"test_mnistdata", "test_safefiles", "test_figures", "test_docs"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__ in QUICK_MODULES:
+        if item.module.__name__ in QUICK_MODULES and not any(
+                item.get_closest_marker(mark) for mark in ("slow", "network")):
             item.add_marker(pytest.mark.quick)
 
 
