@@ -1,7 +1,7 @@
 """What the test modules share, in one place: small MNIST folders written as IDX files;
 running a stage (in a subprocess, as a learner does, or in this process, to reach its
-variables); reading what it prints; stopping it with a signal; and a private X display
-(Xvfb) with a stage in a real window on it.
+variables); reading what it prints; stopping it with a signal; a private X display
+(Xvfb) with a stage in a real window on it; a cell in a real Jupyter kernel.
 
 The lines a run prints are read with trainer's own patterns (trainer.PROGRESS_LINE,
 TEST_LINE, TIMING_LINE, MAX_ACCURACY_LINE), defined beside the code that prints them.
@@ -262,3 +262,39 @@ def press(display, window, key, settle=1.0):
     xdotool(display, "windowfocus", "--sync", window)
     xdotool(display, "key", "--clearmodifiers", key)
     time.sleep(settle)                     # the next tick repaints (within ~0.1 s of training)
+
+
+# ------------------------------------------------------ a real Jupyter kernel
+
+def run_cell(source, folder, monkeypatch):
+    """Run one notebook cell in a real Jupyter kernel (nbclient) in `folder`. Returns its
+    outputs, its stdout and the kernel's messages counted by type. Needs nbformat,
+    nbclient and ipykernel: the callers skip without them."""
+    import nbclient
+    import nbformat
+
+    class CountingClient(nbclient.NotebookClient):
+        """Counts the kernel's messages by type while the cell runs."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.counts = {}
+
+        def process_message(self, msg, cell, cell_index):
+            kind = msg["msg_type"]
+            if kind == "comm_msg" and msg.get("buffers"):
+                kind = "comm_msg with data"     # ipympl sends each new picture this way
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            return super().process_message(msg, cell, cell_index)
+
+    monkeypatch.delenv("MPLBACKEND", raising=False)   # the kernel picks its own, as in Jupyter
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = CountingClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    outputs = notebook.cells[0].outputs
+    stdout = "".join(out.get("text", "") for out in outputs
+                     if out.output_type == "stream" and out.name == "stdout")
+    errors = [out for out in outputs if out.output_type == "error"]
+    assert not errors, errors[0]["traceback"][-1]
+    return outputs, stdout, client.counts

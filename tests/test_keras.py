@@ -13,7 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import REPO, ctrl_c_after, load_stage, randomise, run_script, start_stage
+from helpers import (REPO, ctrl_c_after, load_stage, randomise, run_cell, run_script,
+                     start_stage)
 from trainer import PROGRESS_LINE, TEST_LINE
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
@@ -251,7 +252,6 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
     pytest.importorskip("nbclient")
     if backend == "widget":
         pytest.importorskip("ipympl")
-    from test_notebook import run_cell
     train_x, train_y, test_x, test_y = digits
     data = tmp_path / "digits.npz"
     np.savez(data, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
