@@ -13,8 +13,10 @@ fail it. A stage that makes a promise of its own is held to it instead (5.0: 99 
 its final figure).
 """
 
+import ast
 import json
 import math
+import re
 from pathlib import Path
 
 STAGES = [  # (stage, script)
@@ -36,7 +38,8 @@ SCRIPTS = [script for _, script in STAGES]
 # worker processes (tests/test_distributed.py, benchmarks/bench_distributed.py).
 OTHER_SCRIPTS = ["mnist_8.0_distributed.py"]
 
-RESULTS_FILE = Path(__file__).resolve().parent / "benchmarks" / "results.json"
+REPO = Path(__file__).resolve().parent
+RESULTS_FILE = REPO / "benchmarks" / "results.json"
 MEASURED = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
 
 LADDER_MARGIN = 0.004  # 40 of the 10,000 test images
@@ -60,3 +63,29 @@ LADDER_TARGETS = {stage: ladder_target(stage) for stage, _ in STAGES
 KERAS_TWINS = {"mnist_7.0_keras.py": "mnist_5.0_speedrun.py"}
 LOW_LEVEL_SCRIPTS = [script for script in SCRIPTS if script not in KERAS_TWINS]
 
+
+# The network that each stage script draws in its docstring: a column of tensors from X
+# down to Y, "NAME [a, b, ...]" ('..' for one without a name), with the weights beside
+# the operations between them. tests/test_stages.py checks the drawing against the
+# stage's variables; docs/make_pictures.py draws its pictures of the shapes from it.
+DRAWN_SHAPE = re.compile(r"\b(\w+) +\[(\d+(?:, \d+)*)\]")
+DRAWN_TENSOR = re.compile(r"^ {4}(\w+|\.\.) +\[(\d+(?:, \d+)+)\]", re.MULTILINE)
+
+
+def docstring(script):
+    """A stage script's docstring, read without running the script."""
+    return ast.get_docstring(ast.parse((REPO / script).read_text(encoding="utf-8")))
+
+
+def drawn_shapes(text):
+    """{name: shape} for every 'NAME [a, b, ...]' in a stage's drawing."""
+    return {name: _shape(dims) for name, dims in DRAWN_SHAPE.findall(text)}
+
+
+def drawn_tensors(text):
+    """[(name, shape)] of the drawing's column of tensors, from X down to Y."""
+    return [(name, _shape(dims)) for name, dims in DRAWN_TENSOR.findall(text)]
+
+
+def _shape(dims):
+    return tuple(int(n) for n in dims.split(","))

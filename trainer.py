@@ -507,6 +507,18 @@ def train(args, mnist, stage):
     return run.max_accuracy, stop.exit_code
 
 
+# The lines a run prints (_Run.training_figures, test_figures, summary; stage 7.0's
+# KerasDashboard prints the same), as the tests, the benchmarks and docs/make_pictures.py
+# read them: one line each, or a whole output with finditer.
+PROGRESS_LINE = re.compile(r"^step (?P<step>\d+): training accuracy: (?P<accuracy>[\d.]+) "
+                           r"loss: (?P<loss>\S+) lr: (?P<lr>[\d.]+)$", re.MULTILINE)
+TEST_LINE = re.compile(r"^step (?P<step>\d+): epoch (?P<epoch>[\d.]+) test accuracy: "
+                       r"(?P<accuracy>[\d.]+) test loss: (?P<loss>\S+)$", re.MULTILINE)
+TIMING_LINE = re.compile(r"^trained (?P<steps>\d+) steps in (?P<seconds>[\d.]+) s "
+                         r"\((?P<rate>[\d.]+) steps/s\)$", re.MULTILINE)
+MAX_ACCURACY_LINE = re.compile(r"^max test accuracy: (?P<accuracy>[\d.]+)$", re.MULTILINE)
+
+
 class _Run:
     """One run of train(): what it set up, and the helpers its loop calls in order."""
 

@@ -6,7 +6,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -28,10 +27,11 @@ ORIGINAL_RESULTS = {"1.0": 0.92, "2.0": 0.975, "2.1": 0.980, "2.2": 0.980, "3.0"
 STAGES = [(stage, script, ORIGINAL_RESULTS.get(stage)) for stage, script in stages.STAGES]
 STAGE_IDS = [stage for stage, _, _ in STAGES]
 
-PROGRESS = re.compile(r"^step (\d+): training accuracy: ([\d.]+) loss: (\S+) lr: ([\d.e-]+)")
-TEST = re.compile(r"^step (\d+): epoch ([\d.]+) test accuracy: ([\d.]+) test loss: (\S+)")
-TIMING = re.compile(r"^trained (\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)")
-MAX = re.compile(r"^max test accuracy: ([\d.]+)")
+# The lines every stage script prints, as trainer.py defines them beside its prints.
+from trainer import MAX_ACCURACY_LINE as MAX  # noqa: E402
+from trainer import PROGRESS_LINE as PROGRESS  # noqa: E402
+from trainer import TEST_LINE as TEST  # noqa: E402
+from trainer import TIMING_LINE as TIMING  # noqa: E402
 
 
 def select_stages(wanted=None):

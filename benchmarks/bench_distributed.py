@@ -28,12 +28,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import MAX, REPO, TIMING, machine, markdown_table, record  # noqa: E402
+from _runs import MAX, PROGRESS, REPO, TIMING, machine, markdown_table, record  # noqa: E402
 
 STAGE = REPO / "mnist_8.0_distributed.py"
 STAGE_4_2 = REPO / "mnist_4.2_batchnorm_convolutional.py"
 START = re.compile(r"^worker (\d+) of \d+: pid (\d+),")
-PROGRESS = re.compile(r"^step (\d+): training accuracy")
 # Stage 3.1 and 4.2 on one machine, 2 CPU cores, headless (benchmarks/README.md, "Speed of
 # the training loop"): the seconds of one step of 100 images that the estimate starts from.
 ONE_MACHINE_STEPS_PER_SECOND = {"8.0": 32.0, "4.2": 6.9}

@@ -58,6 +58,7 @@ MEASURED_SPEED = {  # stage: (default steps, steps/s, start-up s)
 }
 sys.path.insert(0, str(REPO))
 import stages as _stages  # noqa: E402  (the one list of stage scripts)
+import trainer  # noqa: E402  (the patterns of the lines a run prints)
 
 STAGES = [(stage, script, *MEASURED_SPEED[stage]) for stage, script in _stages.STAGES
           if stage in MEASURED_SPEED]
@@ -136,9 +137,6 @@ def save_figure(fig, path):
             os.remove(temporary)
 
 
-TEST_LINE = re.compile(r"^step (\d+): epoch [\d.]+ test accuracy: ([\d.]+)")
-
-
 def run_dashboard(stage, path, iterations=None):
     """Train the stage headless in a subprocess; its final dashboard becomes `path`.
     Returns (ok, max test accuracy line or error text)."""
@@ -154,10 +152,10 @@ def run_dashboard(stage, path, iterations=None):
         for line in process.stdout:
             line = line.rstrip()
             lines.append(line)
-            test = TEST_LINE.match(line)
-            if test and int(test.group(1)) % 1000 == 0 and int(test.group(1)) > 0:
+            test = trainer.TEST_LINE.match(line)
+            if test and int(test["step"]) % 1000 == 0 and int(test["step"]) > 0:
                 print(f"  {stage}: {line}", flush=True)
-            if line.startswith("max test accuracy"):
+            if trainer.MAX_ACCURACY_LINE.match(line):
                 result = line
         process.wait()
         if process.returncode != 0 or not temporary.exists():
@@ -874,40 +872,64 @@ def draw_convolution(path):
     plt.close(fig)
 
 
-CONV_NETWORKS = {
-    # stage: ([(image size, channels, the operation that made it)], [(dense size, operation)], title)
-    "3.0": ([(28, 1, ""), (28, 4, "conv 5x5, stride 1\nW1 [5, 5, 1, 4]"),
-             (14, 8, "conv 5x5, stride 2\nW2 [5, 5, 4, 8]"),
-             (7, 12, "conv 4x4, stride 2\nW3 [4, 4, 8, 12]")],
-            [(588, "reshape\n7·7·12"), (200, "dense\nW4 [588, 200]"), (10, "dense\nW5 [200, 10]")],
+# How each tensor of a stage's drawing after X is made, with the weights it uses: the
+# sizes, the channels and the weights' shapes are read from the drawing in the stage
+# script's docstring (stages.drawn_tensors; tests/test_stages.py checks it against the
+# stage's variables), so that the pictures show the networks as they are.
+CONV = "conv {k}x{k}, stride {stride}\n{W}"
+CONV_VALID = "conv {k}x{k}, no padding\n{W}"
+POOL = "max pool 2x2,\nbatch norm, ReLU"
+RESHAPE = "reshape\n{h}·{w}·{c}"
+DENSE = "dense\n{W}"
+CONV_NETWORKS = {  # stage: ([(label, weights) for each tensor from Y1 to Ylogits], title)
+    "3.0": ([(CONV, "W1"), (CONV, "W2"), (CONV, "W3"), (RESHAPE, None), (DENSE, "W4"),
+             (DENSE, "W5")],
             "Stage 3.0: three convolutional layers (ReLU), one dense layer, softmax"),
-    "3.1": ([(28, 1, ""), (28, 6, "conv 6x6, stride 1\nW1 [6, 6, 1, 6]"),
-             (14, 12, "conv 5x5, stride 2\nW2 [5, 5, 6, 12]"),
-             (7, 24, "conv 4x4, stride 2\nW3 [4, 4, 12, 24]")],
-            [(1176, "reshape\n7·7·24"), (200, "dense\n+ dropout\nW4 [1176, 200]"),
-             (10, "dense\nW5 [200, 10]")],
+    "3.1": ([(CONV, "W1"), (CONV, "W2"), (CONV, "W3"), (RESHAPE, None),
+             ("dense\n+ dropout\n{W}", "W4"), (DENSE, "W5")],
             "Stage 3.1: more and larger filters, dropout on the dense layer"),
-    "4.2": ([(28, 1, ""), (28, 24, "conv 6x6, stride 1\nW1 [6, 6, 1, 24]"),
-             (14, 48, "conv 5x5, stride 2\nW2 [5, 5, 24, 48]"),
-             (7, 64, "conv 4x4, stride 2\nW3 [4, 4, 48, 64]")],
-            [(3136, "reshape\n7·7·64"), (200, "dense\n+ dropout\nW4 [3136, 200]"),
-             (10, "dense\nW5 [200, 10]")],
+    "4.2": ([(CONV, "W1"), (CONV, "W2"), (CONV, "W3"), (RESHAPE, None),
+             ("dense\n+ dropout\n{W}", "W4"), (DENSE, "W5")],
             "Stage 4.2: four times the channels of 3.1, batch norm before every ReLU"),
-    "5.0": ([(28, 1, ""), (24, 16, "conv 5x5, no padding\nW1 [5, 5, 1, 16]"),
-             (12, 16, "max pool 2x2,\nbatch norm, ReLU"),
-             (10, 32, "conv 3x3, no padding\nW2 [3, 3, 16, 32]"),
-             (5, 32, "max pool 2x2,\nbatch norm, ReLU")],
-            [(800, "reshape\n5·5·32"), (128, "dense, BN\nW3 [800, 128]"),
-             (10, "dense\nW4 [128, 10]")],
+    "5.0": ([(CONV_VALID, "W1"), (POOL, None), (CONV_VALID, "W2"), (POOL, None),
+             (RESHAPE, None), ("dense, BN\n{W}", "W3"), (DENSE, "W4")],
             "Stage 5.0: smaller images sooner (no padding, max pooling), fewer channels: "
             "0.8 million\nmultiply-adds per image, against 9.4 million in 4.2"),
 }
 
 
+def conv_network(stage):
+    """([(image size, channels, the operation that made it)], [(dense size, operation)],
+    title) of a stage, with the shapes of the drawing in its script's docstring."""
+    operations, title = CONV_NETWORKS[stage]
+    drawing = _stages.docstring(dict(_stages.STAGES)[stage])
+    shapes = _stages.drawn_shapes(drawing)
+    (_, before), *made, _ = _stages.drawn_tensors(drawing)  # X ... Ylogits, Y
+    if len(made) != len(operations):
+        raise ValueError(f"stage {stage}: {len(made)} tensors drawn from Y1 to Ylogits, "
+                         f"{len(operations)} operations in CONV_NETWORKS")
+    images, dense = [(before[1], before[3], "")], []
+    for (label, weights), (_, shape) in zip(operations, made):
+        fields = {}
+        if len(before) == 4:  # from an image: its size and channels
+            fields.update(h=before[1], w=before[2], c=before[3])
+        if len(shape) == 4:  # to an image: the stride that made it
+            fields["stride"] = before[1] // shape[1]
+        if weights:
+            fields.update(k=shapes[weights][0],
+                          W=f"{weights} [{', '.join(map(str, shapes[weights]))}]")
+        if len(shape) == 4:
+            images.append((shape[1], shape[3], label.format(**fields)))
+        else:
+            dense.append((shape[1], label.format(**fields)))
+        before = shape
+    return images, dense, title
+
+
 def draw_conv_shapes(path, stage):
     plt = _pyplot()
     from matplotlib.patches import Polygon
-    tensors, dense, title = CONV_NETWORKS[stage]
+    tensors, dense, title = conv_network(stage)
     fig = plt.figure(figsize=(11, 4.4))
     ax = fig.add_axes([0.01, 0.01, 0.98, 0.86])
     ax.axis("off")

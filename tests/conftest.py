@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests: small MNIST folders written as real IDX files.
+"""Fixtures shared by the tests: small MNIST folders written as real IDX files, and
+stage 5.0's reference run. The plain functions the tests share are in helpers.py.
 
 The tests leave the machine alone: everything they would keep in the user's home
 (the MNIST cache, matplotlib's font list, keras.json, IPython's profile, Jupyter's
@@ -7,10 +8,8 @@ imported, and deleted at the end.
 Scripts that the tests start inherit these variables.
 """
 
-import gzip
 import os
 import shutil
-import struct
 import tempfile
 
 import numpy as np
@@ -32,49 +31,23 @@ os.environ["IPYTHONDIR"] = os.path.join(SESSION_HOME, "ipython")
 for name in ("config", "data", "runtime"):
     os.environ[f"JUPYTER_{name.upper()}_DIR"] = os.path.join(SESSION_HOME, "jupyter", name)
 
+from helpers import SPEEDRUN_STEPS, run_script, write_mnist_dir  # noqa: E402  (after the variables)
 
 # The quick tier, `python3 -m pytest -m quick` (under a minute): the modules that run no
-# stage and train nothing (the data, safe files, the measured figures).
-QUICK_MODULES = {"test_mnistdata", "test_safefiles", "test_figures"}
+# stage and train nothing (the data, safe files, the measured figures, the guides and
+# their pictures' code), and the tests elsewhere marked @pytest.mark.quick.
+QUICK_MODULES = {"test_mnistdata", "test_safefiles", "test_figures", "test_docs"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__ in QUICK_MODULES:
+        if item.module.__name__ in QUICK_MODULES and not any(
+                item.get_closest_marker(mark) for mark in ("slow", "network")):
             item.add_marker(pytest.mark.quick)
 
 
 def pytest_unconfigure(config):
     shutil.rmtree(SESSION_HOME, ignore_errors=True)
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-IDX_TYPE_UBYTE = 0x08
-
-
-def write_idx(path, array, gz=None):
-    """Write a uint8 array as an IDX file: magic (0, 0, type, ndim), sizes, bytes.
-
-    Gzipped when the name ends in .gz (or gz=True).
-    """
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, IDX_TYPE_UBYTE, array.ndim)
-    header += struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.tobytes()
-    if gz is None:
-        gz = str(path).endswith(".gz")
-    with (gzip.open if gz else open)(path, "wb") as f:
-        f.write(payload)
-
-
-def write_mnist_dir(folder, train_images, train_labels, test_images, test_labels):
-    """The four canonical gzipped IDX files of a (small) MNIST in `folder`."""
-    os.makedirs(folder, exist_ok=True)
-    write_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), train_images)
-    write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), train_labels)
-    write_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), test_images)
-    write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), test_labels)
-    return folder
 
 
 @pytest.fixture(scope="session")
@@ -96,19 +69,12 @@ def small_mnist_dir(tmp_path_factory, full_mnist):
                                test_images[:500], test_labels[:500]))
 
 
-SPEEDRUN_STEPS = 100  # stage 5.0 squeezed to 100 steps: its whole schedule, in seconds
-
-
 @pytest.fixture(scope="session")
 def speedrun_headless(small_mnist_dir, tmp_path_factory):
     """Stage 5.0 headless on the small data, SPEEDRUN_STEPS steps, seed 0: what the
     window and resume tests compare their runs with."""
-    import subprocess
-    import sys
-    run = subprocess.run(
-        [sys.executable, os.path.join(REPO, "mnist_5.0_speedrun.py"), "--headless",
-         "--data-dir", small_mnist_dir, "--iterations", str(SPEEDRUN_STEPS), "--seed", "0"],
-        cwd=tmp_path_factory.mktemp("speedrun"), capture_output=True, text=True,
-        timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    run = run_script("mnist_5.0_speedrun.py", "--headless", "--data-dir", small_mnist_dir,
+                     "--iterations", str(SPEEDRUN_STEPS), "--seed", "0",
+                     cwd=tmp_path_factory.mktemp("speedrun"))
     assert run.returncode == 0, run.stderr[-3000:]
     return run

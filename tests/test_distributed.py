@@ -8,22 +8,18 @@ Slurm path (the resolver given the environment that srun sets for two tasks on o
 node), and what needs no TensorFlow.
 """
 
-import hashlib
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import workers
-from conftest import REPO
-from test_stages import numbers_printed
+from helpers import REPO, numbers_printed, read_until, snapshot
 
 STAGE = os.path.join(REPO, "mnist_8.0_distributed.py")
 STEPS = 5  # the first runs' length, and their checkpoint
@@ -49,19 +45,6 @@ def finish(process, timeout=240):
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def read_until(process, pattern, seen, timeout=240):
-    """Read the run's output lines into `seen` until one matches `pattern`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if re.search(pattern, line):
-            return
-    raise AssertionError(f"no line matching {pattern!r}:\n{''.join(seen)}")
-
-
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -69,11 +52,6 @@ def alive(pid):
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended: only its parent's wait is due
         return stat.read().split(")")[-1].split()[0] != "Z"
-
-
-def files_of(folder):
-    return {path.relative_to(folder): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(Path(folder).rglob("*")) if path.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -137,19 +115,17 @@ KILLED_RUN_PRINTED = []  # the figures that the run with a killed worker printed
 def test_a_killed_worker_stops_the_run_with_its_name_and_restore_goes_on(runs):
     where, flags, _, _ = runs
     folder = where / "B"
-    before = files_of(folder)
+    before = snapshot(folder)
     flags = (*flags[2:], "--workers", "2", "--save-model", str(folder), "--restore",
              "--iterations", "5000")
     launcher = start(*flags, scratch=where / "tmp-C", cwd=where)
     seen = []
     read_until(launcher, r"^step 20: training", seen)
-    KILLED_RUN_PRINTED.extend(numbers_printed("".join(seen)))
-    pids = {int(index): int(pid) for index, _, pid, _ in START_LINE.findall("".join(seen))}
-    ports = {int(index): port for index, _, _, port in START_LINE.findall("".join(seen))}
+    KILLED_RUN_PRINTED.extend(numbers_printed("\n".join(seen)))
+    pids = {int(index): int(pid) for index, _, pid, _ in START_LINE.findall("\n".join(seen))}
+    ports = {int(index): port for index, _, _, port in START_LINE.findall("\n".join(seen))}
     os.kill(pids[1], signal.SIGKILL)
-    killed = time.monotonic()
-    result = finish(launcher, timeout=90)
-    assert time.monotonic() - killed < 60
+    result = finish(launcher, timeout=90)  # the survivor does not wait for it forever
     assert result.returncode == 1
     # The survivor names the worker it lost; so does the launcher; no traceback.
     assert f"error: worker 0 of 2: lost worker 1 (127.0.0.1:{ports[1]})" in result.stderr
@@ -158,7 +134,7 @@ def test_a_killed_worker_stops_the_run_with_its_name_and_restore_goes_on(runs):
     assert f"its last checkpoint (step {STEPS})" in result.stderr
     assert "Traceback" not in result.stderr
     assert not alive(pids[0]) and not alive(pids[1])
-    assert files_of(folder) == before  # the checkpoint and the model as they were
+    assert snapshot(folder) == before  # the checkpoint and the model as they were
     assert os.listdir(where / "tmp-C") == []
 
 
@@ -178,7 +154,7 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
     read_until(launcher, r"^step 40: training", seen)
     launcher.send_signal(signal.SIGINT)
     result = finish(launcher, timeout=90)
-    stdout = "".join(seen) + result.stdout
+    stdout = "\n".join(seen) + "\n" + result.stdout
     assert result.returncode == 130, result.stderr[-3000:]
     stopped = re.search(r"^stopped at step (\d+) of 5000 \(Ctrl-C\)$", stdout, re.M)
     assert stopped, stdout

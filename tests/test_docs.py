@@ -239,6 +239,24 @@ def test_diagrams_of_one_stage_are_drawn_and_renamed_into_place(tmp_path):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_shape_pictures_show_the_stages_networks(tmp_path):
+    """The pictures of the convolutional networks take their shapes from the drawing in
+    each stage's docstring (which tests/test_stages.py checks against its variables)."""
+    module = load_make_pictures()
+    for stage in module.CONV_NETWORKS:
+        images, dense, _ = module.conv_network(stage)
+        assert images[0][:2] == (28, 1) and dense[-1][0] == 10, stage  # digits in, 10 out
+        size, channels, _ = images[-1]
+        assert dense[0] == (size * size * channels,
+                            f"reshape\n{size}·{size}·{channels}"), stage
+        for _, channels, made in images[1:]:
+            if made.startswith("conv"):  # its weights end in the channels it makes
+                assert made.split("\n")[-1].endswith(f", {channels}]"), (stage, made)
+    assert module.conv_network("3.0")[0][1][2] == "conv 5x5, stride 1\nW1 [5, 5, 1, 4]"
+    module.draw_conv_shapes(tmp_path / "conv_shapes_5.0.png", "5.0")
+    assert (tmp_path / "conv_shapes_5.0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_one_stage_s_diagrams_in_chinese_too(tmp_path):
     module = load_make_pictures()
     if not module.CJK_FONTS_FOUND():
@@ -279,8 +297,8 @@ def test_a_label_without_its_chinese_is_named(tmp_path):
     module = load_make_pictures()
     if not module.CJK_FONTS_FOUND():
         pytest.skip("no font with Chinese characters (apt install fonts-noto-cjk)")
-    plt = module._pyplot()
-    fig = plt.figure()
+    from matplotlib.figure import Figure
+    fig = Figure()
     fig.text(0.5, 0.5, "a label nobody translated")
     module.LANGUAGE["now"] = "zh"
     try:
@@ -288,5 +306,4 @@ def test_a_label_without_its_chinese_is_named(tmp_path):
             module.save_figure(fig, tmp_path / "untranslated.png")
     finally:
         module.LANGUAGE["now"] = "en"
-        plt.close(fig)
     assert list(tmp_path.iterdir()) == []  # nothing written

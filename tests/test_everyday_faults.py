@@ -7,7 +7,6 @@ terminal that hangs up (a pty) and a real small file system that fills up (tmpfs
 mounted where the tests run as root; skipped elsewhere).
 """
 
-import contextlib
 import errno
 import os
 import pty
@@ -22,10 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write_mnist_dir
-from test_faults import (STAGE_1_0, checkpoint_step, no_traceback, read_until, signal_after,
-                         start_stage, train)
-from test_stages import run_script
+from helpers import (REPO, STAGE_1_0, checkpoint_step, no_traceback, read_until, run_script,
+                     signal_after, start_stage, train, write_mnist_dir)
 
 FOREVER = "1000000"  # --iterations for a run that the test stops
 
@@ -435,10 +432,9 @@ def test_absurd_iterations_start_at_once_or_are_refused(small_mnist_dir, tmp_pat
     assert refused.returncode == 2 and "--iterations: must be at most" in refused.stderr
     process = start_stage(STAGE_1_0, "--headless", "--data-dir", small_mnist_dir,
                           "--iterations", str(10**12), cwd=tmp_path)
-    began = time.monotonic()
+    # It trains (no list of 10**12 steps first: test_trainer.py counts them without one).
     lines, out, err = signal_after(process, r"step 20: training accuracy", signal.SIGTERM)
     assert process.returncode == 143 and err == ""
-    assert time.monotonic() - began < 120  # (the first figures took minutes before)
     assert re.search(r"stopped at step \d+ of 1000000000000 \(SIGTERM\)", out)
 
 

@@ -4,53 +4,23 @@ lost, and every mistake ends with a one-paragraph message, not a traceback.
 Lost work first, end to end through the stage scripts on 1,000 real digits (an epoch is
 10 steps, so a few hundred steps cross many epochs): a folder that holds a run, another
 stage's checkpoint, Ctrl-C, a closed window, a resumed run. Then the output paths checked
-before training, the messages that replace tracebacks, and a quiet, fast start.
+before training, the messages that replace tracebacks, and a quiet start.
 """
 
-import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO, SPEEDRUN_STEPS
-from test_stages import numbers_printed, run_script
-
-STAGE_1_0 = "mnist_1.0_softmax.py"
-STAGE_2_0 = "mnist_2.0_five_layers_sigmoid.py"
-STAGE_2_1 = "mnist_2.1_five_layers_relu_lrdecay.py"
-STAGE_2_2 = "mnist_2.2_five_layers_relu_lrdecay_dropout.py"
-
-
-def train(script, data_dir, folder, *flags, cwd):
-    """A headless run that saves into `folder`; it must succeed."""
-    result = run_script(script, "--headless", "--data-dir", data_dir,
-                        "--save-model", str(folder), *flags, cwd=cwd)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
-def snapshot(folder):
-    """{relative path: sha256} of every file under `folder`: to show nothing changed."""
-    folder = Path(folder)
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
-
-
-def checkpoint_step(folder):
-    import runfolder
-    return runfolder.latest_checkpoint_step(folder)
-
-
-def no_traceback(result):
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+from helpers import (REPO, SPEEDRUN_STEPS, STAGE_1_0, STAGE_2_0, STAGE_2_1, STAGE_2_2,
+                     WindowStage, checkpoint_step, ctrl_c_after, needs_window_tools,
+                     no_traceback, numbers_printed, press, run_script, snapshot, start_stage,
+                     train, x_display, xdotool)
 
 
 # ------------------------------------------------------------------ lost work
@@ -139,52 +109,6 @@ def test_an_edited_network_is_not_restored(small_mnist_dir, tmp_path):
     assert snapshot(model_dir) == before
 
 
-def start_stage(script, *flags, cwd, env_extra=None):
-    env = dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
-    return subprocess.Popen([sys.executable, os.path.join(REPO, script), *flags], cwd=cwd,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=answer_ctrl_c)
-
-
-def answer_ctrl_c():
-    """In the child: Ctrl-C as in a terminal, even when the tests run in the background
-    (where the shell makes every child ignore it)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def read_until(process, pattern, lines, timeout=240):
-    """Read stdout lines into `lines` until one matches `pattern`."""
-    deadline = time.monotonic() + timeout
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if re.match(pattern, line):
-            return
-        assert time.monotonic() < deadline, f"no line matching {pattern!r} in {timeout} s"
-    raise AssertionError(f"the run ended without a line matching {pattern!r}: "
-                         + process.stderr.read()[-3000:])
-
-
-def ctrl_c_after(process, pattern):
-    """Press Ctrl-C once a line matches `pattern`; (lines before, rest of stdout, stderr)."""
-    return signal_after(process, pattern, signal.SIGINT)
-
-
-def signal_after(process, pattern, signal_number, before=None):
-    """Send a signal once a line matches `pattern` (after calling before(), if given);
-    (lines before, rest of stdout, stderr)."""
-    lines = []
-    try:
-        read_until(process, pattern, lines)
-        if before:
-            before()
-        process.send_signal(signal_number)
-        out, err = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return lines, out, err
-
-
 def test_ctrl_c_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
     model_dir = tmp_path / "model"
     process = start_stage(STAGE_2_1, "--headless", "--data-dir", small_mnist_dir,
@@ -210,24 +134,19 @@ def test_ctrl_c_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
     assert "trained 20 steps" in resumed.stdout
 
 
+@needs_window_tools
 def test_closing_the_window_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
-    test_window = pytest.importorskip("test_window")
-    if any(__import__("shutil").which(tool) is None for tool in test_window.TOOLS):
-        pytest.skip("needs Xvfb, xdotool and ffmpeg (apt install xvfb xdotool ffmpeg)")
-    server, display = start_display()
     model_dir = tmp_path / "model"
-    stage = test_window.Stage(display, STAGE_1_0, "--iterations", "1000000",
-                              "--data-dir", small_mnist_dir, "--save-model", str(model_dir))
-    try:
-        stage.wait_for("step 40:")
-        window = test_window.xdotool(display, "search", "--sync", "--name", "^MNIST")
-        test_window.press(display, window, "q", settle=0.0)
-        assert stage.process.wait(timeout=120) == 0
-        time.sleep(0.5)  # the reader thread takes the last lines
-    finally:
-        stage.kill()
-        server.terminate()
-        server.wait(timeout=10)
+    with x_display((1400, 850)) as display:
+        stage = WindowStage(display, STAGE_1_0, "--iterations", "1000000",
+                            "--data-dir", small_mnist_dir, "--save-model", str(model_dir))
+        try:
+            stage.wait_for("step 40:")
+            window = xdotool(display, "search", "--sync", "--name", "^MNIST")
+            press(display, window, "q", settle=0.0)
+            assert stage.wait_until_ended(timeout=120) == 0
+        finally:
+            stage.kill()
     lines = stage.stdout
     assert "Traceback" not in stage.process.stderr.read()
     match = next(m for m in (re.fullmatch(r"stopped at step (\d+) of 1000000 \(the dashboard "
@@ -237,19 +156,6 @@ def test_closing_the_window_stops_cleanly_with_everything_saved(small_mnist_dir,
     assert any(line.startswith(f"trained {step} steps in ") for line in lines)
     assert lines[-1].startswith("max test accuracy: ")
     assert checkpoint_step(model_dir) == step
-
-
-def start_display():
-    """A private X display for one test: (the Xvfb process, ':N')."""
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-nolisten", "tcp",
-                               "-screen", "0", "1400x850x24"], pass_fds=(write,),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    assert number, "Xvfb did not start"
-    return server, f":{number}"
 
 
 @pytest.mark.parametrize("script", [STAGE_2_1, STAGE_2_2], ids=["2.1", "2.2 (dropout)"])
@@ -393,11 +299,11 @@ def test_data_errors_end_with_one_message(tmp_path):
     no_traceback(result)
 
 
-# ---------------------------------------------------------- a quiet, fast start
+# ------------------------------------------------------------------ a quiet start
 
 def modules_after(script, *flags):
-    """Run a stage with `flags` in a fresh Python (they must make it exit) and return the
-    exit code, the time it took, and whether TensorFlow and matplotlib were loaded."""
+    """Run a stage with `flags` in a fresh Python (they must make it exit) and return
+    what it printed, with whether TensorFlow and matplotlib were loaded."""
     code = ("import runpy, sys\n"
             f"sys.argv = [{script!r}, *{list(flags)!r}]\n"
             "try:\n"
@@ -405,39 +311,40 @@ def modules_after(script, *flags):
             "except SystemExit as exit:\n"
             "    print('exit', exit.code)\n"
             "print('loaded', 'tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n")
-    began = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, cwd=REPO)
-    return result, time.perf_counter() - began
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
 
 
 @pytest.mark.parametrize("flags", [["-h"], ["--iterations", "0"], ["--seed", "-3"]])
 def test_help_and_flag_errors_answer_without_loading_tensorflow(flags):
-    result, seconds = modules_after(STAGE_2_1, *flags)
+    """They answer at once: without TensorFlow (seconds to load) or matplotlib."""
+    result = modules_after(STAGE_2_1, *flags)
     assert "loaded False False" in result.stdout, result.stdout + result.stderr
-    assert seconds < 10  # about 0.3 s on a quiet machine; TensorFlow alone takes 5
+    assert f"exit {0 if flags == ['-h'] else 2}" in result.stdout, result.stdout
 
 
-def test_start_up_prints_no_tensorflow_notices(small_mnist_dir, tmp_path):
+def test_start_up_prints_no_tensorflow_notices_and_keeps_other_lines(small_mnist_dir,
+                                                                     tmp_path):
+    """TensorFlow's start-up notices are hidden; whatever else reaches stderr while it
+    loads is kept: here the lines of Python's -X importtime, one per module imported.
+    With TF_CPP_MIN_LOG_LEVEL=0 (all of TensorFlow's notices, asked for) they show."""
     env = dict(os.environ, MPLBACKEND="Agg")
     for name in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS"):  # as on a fresh machine
         env.pop(name, None)
-    result = subprocess.run([sys.executable, os.path.join(REPO, STAGE_2_1), "--headless",
-                             "--iterations", "1", "--data-dir", small_mnist_dir],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-
-
-def test_start_up_notices_are_hidden_and_other_lines_kept(capfd):
-    import trainer
-    with trainer._start_up_notices_hidden():
-        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
-                    b"written to STDERR\n"
-                    b"I0000 00:00:1795923070.640646   15728 port.cc:153] oneDNN custom "
-                    b"operations are on. You may see slightly different numerical results\n"
-                    b"E0000 something is wrong\n")
-    assert capfd.readouterr().err == "E0000 something is wrong\n"
+    flags = [os.path.join(REPO, STAGE_2_1), "--headless", "--iterations", "1", "--data-dir",
+             small_mnist_dir]
+    result = subprocess.run([sys.executable, "-X", "importtime", *flags], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    assert any(re.fullmatch(r"import time: +\d+ \| +\d+ \| +tensorflow", line)
+               for line in lines), lines[-20:]
+    assert [line for line in lines if not line.startswith("import time:")] == []
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    shown = subprocess.run([sys.executable, *flags], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "oneDNN custom operations are on" in shown.stderr, shown.stderr[-3000:]
 
 
 # ------------------------------------------------------------------ the tests

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import stages
-from conftest import REPO
+from helpers import REPO
 
 MEASURED = stages.MEASURED
 LADDER = MEASURED["ladder"]["stages"]

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 import installed
-from conftest import REPO
+from helpers import REPO
 
 SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]  # as INSTALL.txt says
 STAGE = os.path.join(REPO, "mnist_1.0_softmax.py")

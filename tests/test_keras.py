@@ -7,17 +7,15 @@ in a real Tk window is in tests/test_window.py. Its figures are checked against 
 own evaluation of the model, the network of 7.0 against 5.0's given the same values.
 """
 
-import os
 import re
-import runpy
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
-from test_stages import PROGRESS_LINE, TEST_LINE, load_stage
+from helpers import (REPO, ctrl_c_after, load_stage, randomise, run_cell, run_script,
+                     start_stage)
+from trainer import PROGRESS_LINE, TEST_LINE
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
 
@@ -67,14 +65,14 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     out = capsys.readouterr().out.splitlines()
     training = [PROGRESS_LINE.match(line) for line in out if PROGRESS_LINE.match(line)]
     tests = [TEST_LINE.match(line) for line in out if TEST_LINE.match(line)]
-    assert [int(m[1]) for m in training] == list(range(0, 41, 5))   # 2,000 / 50 = 40 steps
-    assert [int(m[1]) for m in tests] == [0, 20, 40]
+    assert [int(m["step"]) for m in training] == list(range(0, 41, 5))  # 2,000 / 50 = 40 steps
+    assert [int(m["step"]) for m in tests] == [0, 20, 40]
     # The last test figure is Keras' own evaluation of the trained model, loss x 100.
     loss, accuracy = model.evaluate(test_x, test_y, verbose=0)
-    assert float(tests[-1][2]) == pytest.approx(accuracy, abs=1e-4)
-    assert float(tests[-1][3]) == pytest.approx(loss * 100, rel=1e-3)
-    assert dashboard.max_test_accuracy == max(float(m[2]) for m in tests)
-    assert float(tests[-1][2]) > 0.7                                  # it learned
+    assert float(tests[-1]["accuracy"]) == pytest.approx(accuracy, abs=1e-4)
+    assert float(tests[-1]["loss"]) == pytest.approx(loss * 100, rel=1e-3)
+    assert dashboard.max_test_accuracy == max(float(m["accuracy"]) for m in tests)
+    assert float(tests[-1]["accuracy"]) > 0.7                                # it learned
     assert f"saved the dashboard in {image}" in out
     with Image.open(image) as picture:
         assert picture.size == (1300, 720)
@@ -83,16 +81,22 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     assert red[:, 870:].mean() > 0.005                # panels 3 and 6 show digits, some red
 
 
-def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits):
+def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits, tmp_path,
+                                                      monkeypatch):
     from tensorflowvisu import KerasDashboard
     train_x, train_y, test_x, test_y = digits
     model = outside_model(keras)
     dashboard = KerasDashboard(test_x.reshape(-1, 784).reshape(-1, 28, 28), test_y,
-                               headless=True, steps=7, train_every=3, test_every=100)
+                               headless=True, steps=7, train_every=3, test_every=100,
+                               save_image=tmp_path / "dashboard.png")  # panels 4, 5 kept
+    panels = {}
+    monkeypatch.setattr(dashboard.datavis, "append_data_histograms",   # what they are given
+                        lambda step, weights, biases: panels.update({step: (weights, biases)}))
     history = model.fit(train_x, train_y, batch_size=100, epochs=3, callbacks=[dashboard],
                         verbose=0)
     assert dashboard.step == 7 and len(history.history["loss"]) == 1   # stopped at step 7
-    weights, biases = dashboard._weights_and_biases()
+    assert sorted(panels) == [3, 6, 7]  # at step 0 fit has logged no figures yet
+    weights, biases = panels[7]                        # the trained network
     assert weights.size == 784 * 32 + 32 * 10 and biases.size == 32 + 10
     np.testing.assert_array_equal(biases[:32], model.get_layer("hidden").bias.numpy())
 
@@ -153,7 +157,6 @@ def copy_twin_values(twin, model):
 def test_the_keras_network_is_its_twin_given_the_same_values(small_mnist_dir):
     """Same shapes, same outputs at test time, same loss and gradients in training."""
     import tensorflow as tf
-    from test_stages import randomise
     twin = load_stage(TWIN, small_mnist_dir, "--iterations", "10")
     stage = load_stage(KERAS_STAGE, small_mnist_dir, "--iterations", "10")
     model = stage["model"]
@@ -186,12 +189,9 @@ def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_
     """Ctrl-C stops fit cleanly with everything saved (exit 130); --restore then prints
     what an unbroken run prints after the stop. The SavedModel for predict.py and
     model.keras hold the same network."""
-    from test_faults import ctrl_c_after, start_stage
     steps = "60"
     flags = ["--headless", "--data-dir", small_mnist_dir, "--iterations", steps, "--seed", "0"]
-    straight = subprocess.run([sys.executable, os.path.join(REPO, KERAS_STAGE), *flags],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              env=dict(os.environ, MPLBACKEND="Agg"))
+    straight = run_script(KERAS_STAGE, *flags, cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
     model_dir = tmp_path / "run"
     process = start_stage(KERAS_STAGE, *flags, "--save-model", str(model_dir), cwd=tmp_path)
@@ -200,10 +200,8 @@ def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
     stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
     assert 15 <= stop < 60 and (model_dir / "model.keras").is_file()
-    resumed = subprocess.run([sys.executable, os.path.join(REPO, KERAS_STAGE), *flags,
-                              "--save-model", str(model_dir), "--restore"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                             env=dict(os.environ, MPLBACKEND="Agg"))
+    resumed = run_script(KERAS_STAGE, *flags, "--save-model", str(model_dir), "--restore",
+                         cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"(step {stop})" in resumed.stdout
 
@@ -254,7 +252,6 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
     pytest.importorskip("nbclient")
     if backend == "widget":
         pytest.importorskip("ipympl")
-    from test_notebook import run_cell
     train_x, train_y, test_x, test_y = digits
     data = tmp_path / "digits.npz"
     np.savez(data, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)

@@ -3,29 +3,19 @@ on 2 CPU cores in all; run with python3 -m pytest -m slow). benchmarks/bench_lad
 runs the same and prints the table for README. Stage 5.0 takes seconds: its promise
 is checked in the default run as well."""
 
-import os
-import re
-import subprocess
-import sys
-
 import pytest
 
-from conftest import REPO
+from helpers import run_script
 from stages import LADDER_TARGETS, STAGES
-
-MAX_ACCURACY = re.compile(r"^max test accuracy: ([\d.]+)$", re.MULTILINE)
-TEST_LINE = re.compile(r"^step (\d+): epoch ([\d.]+) test accuracy: ([\d.]+) test loss",
-                       re.MULTILINE)
+from trainer import MAX_ACCURACY_LINE, TEST_LINE
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stage, script", STAGES, ids=[stage for stage, _ in STAGES])
 def test_stage_reaches_its_target_at_full_budget(stage, script, tmp_path):
-    run = subprocess.run([sys.executable, os.path.join(REPO, script), "--headless",
-                          "--seed", "0"], cwd=tmp_path, capture_output=True, text=True,
-                         env=dict(os.environ, MPLBACKEND="Agg"))
+    run = run_script(script, "--headless", "--seed", "0", cwd=tmp_path, timeout=None)
     assert run.returncode == 0, run.stderr[-3000:]
-    max_accuracy = float(MAX_ACCURACY.findall(run.stdout)[-1])
+    max_accuracy = float(list(MAX_ACCURACY_LINE.finditer(run.stdout))[-1]["accuracy"])
     assert max_accuracy >= LADDER_TARGETS[stage], f"stage {stage}: {max_accuracy}"
 
 
@@ -33,12 +23,10 @@ def test_the_speedrun_ends_above_99_percent(tmp_path):
     """Stage 5.0's promise, on the real data at its default settings (about 15 s on 2
     CPU cores, so not slow): its final test figure, not only its best, is 99 % or more,
     and it is taken on all 10,000 test images after one epoch."""
-    run = subprocess.run([sys.executable, os.path.join(REPO, "mnist_5.0_speedrun.py"),
-                          "--headless", "--seed", "0"], cwd=tmp_path, capture_output=True,
-                         text=True, env=dict(os.environ, MPLBACKEND="Agg"), timeout=600)
+    run = run_script("mnist_5.0_speedrun.py", "--headless", "--seed", "0", cwd=tmp_path,
+                     timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    tests = TEST_LINE.findall(run.stdout)
-    assert [step for step, *_ in tests] == ["0", "234"]
-    step, epoch, final = tests[-1]
-    assert epoch == "1.00"
-    assert float(final) >= LADDER_TARGETS["5.0"], run.stdout[-2000:]
+    tests = list(TEST_LINE.finditer(run.stdout))
+    assert [test["step"] for test in tests] == ["0", "234"]
+    assert tests[-1]["epoch"] == "1.00"
+    assert float(tests[-1]["accuracy"]) >= LADDER_TARGETS["5.0"], run.stdout[-2000:]

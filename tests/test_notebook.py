@@ -2,6 +2,7 @@
 it from a notebook cell: `%run mnist_1.0_softmax.py`, inline and with %matplotlib widget."""
 
 import base64
+import importlib.util
 import io
 import os
 import re
@@ -10,44 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from helpers import REPO, run_cell
+from trainer import TIMING_LINE
 
-import importlib.util
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
 # Not imported here: importing ipykernel sets up matplotlib for a kernel in this process.
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ipykernel") is None,
                                 reason="needs ipykernel (pip install -r requirements-test.txt)")
-
-
-class CountingClient(nbclient.NotebookClient):
-    """Counts the kernel's messages by type while the cell runs."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.counts = {}
-
-    def process_message(self, msg, cell, cell_index):
-        kind = msg["msg_type"]
-        if kind == "comm_msg" and msg.get("buffers"):
-            kind = "comm_msg with data"     # ipympl sends each new picture this way
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        return super().process_message(msg, cell, cell_index)
-
-
-def run_cell(source, folder, monkeypatch):
-    monkeypatch.delenv("MPLBACKEND", raising=False)   # the kernel picks its own, as in Jupyter
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    client = CountingClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}})
-    client.execute()
-    outputs = notebook.cells[0].outputs
-    stdout = "".join(out.get("text", "") for out in outputs
-                     if out.output_type == "stream" and out.name == "stdout")
-    errors = [out for out in outputs if out.output_type == "error"]
-    assert not errors, errors[0]["traceback"][-1]
-    return outputs, stdout, client.counts
 
 
 def stage_cell(small_mnist_dir, iterations, flags=""):
@@ -60,7 +31,7 @@ def png_pixels(data):
 
 
 def training_seconds(stdout):
-    return float(re.search(r"^trained \d+ steps in ([\d.]+) s", stdout, re.M)[1])
+    return float(TIMING_LINE.search(stdout)["seconds"])
 
 
 def test_run_in_a_notebook_shows_a_refreshed_picture(small_mnist_dir, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from test_stages import load_stage, run_script
+from helpers import load_stage, run_script
 
 
 def test_checkpoint_and_saved_model_give_identical_predictions(small_mnist_dir, tmp_path):

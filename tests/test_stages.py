@@ -8,41 +8,21 @@ differences, its drawing against its variables.
 
 import os
 import re
-import runpy
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
-from stages import LOW_LEVEL_SCRIPTS
+from helpers import REPO, load_stage, numbers_printed, randomise, run_script
+from stages import LOW_LEVEL_SCRIPTS, drawn_shapes
 from stages import SCRIPTS as STAGES
+from trainer import MAX_ACCURACY_LINE, TEST_LINE
 
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
 SPEEDRUN = "mnist_5.0_speedrun.py"
 RECURRENT = "mnist_6.0_recurrent.py"
 FEW_STEPS = 40
-
-TEST_LINE = re.compile(r"^step (\d+): epoch [\d.]+ test accuracy: ([\d.]+) test loss: ([\d.]+)$")
-PROGRESS_LINE = re.compile(
-    r"^step (\d+): training accuracy: ([\d.]+) loss: ([\d.]+) lr: ([\d.]+)$")
-
-
-def run_script(script, *flags, cwd, env_extra=None):
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, os.path.join(REPO, script), *flags],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
-def numbers_printed(stdout):
-    """The lines that carry figures; the timing line varies from run to run."""
-    return [line for line in stdout.splitlines()
-            if PROGRESS_LINE.match(line) or TEST_LINE.match(line)
-            or line.startswith("max test accuracy")]
-
 
 # Run twice to check determinism: dropout, convolutions and batch norm are all covered.
 RUN_TWICE = ["mnist_2.2_five_layers_relu_lrdecay_dropout.py",
@@ -66,17 +46,17 @@ def test_runs_from_another_folder_and_ends_with_max_accuracy(short_runs, script)
     result = short_runs[script][0]
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
-    assert re.fullmatch(r"max test accuracy: 0\.\d{4}", lines[-1]), lines[-1]
-    tests = [TEST_LINE.match(line) for line in lines if TEST_LINE.match(line)]
-    assert int(tests[-1].group(1)) == FEW_STEPS  # the final step gets a test point
-    assert float(lines[-1].split(":")[1]) == max(float(m.group(2)) for m in tests)
+    best = MAX_ACCURACY_LINE.fullmatch(lines[-1])
+    assert best and re.fullmatch(r"0\.\d{4}", best["accuracy"]), lines[-1]
+    tests = list(TEST_LINE.finditer(result.stdout))
+    assert int(tests[-1]["step"]) == FEW_STEPS  # the final step gets a test point
+    assert float(best["accuracy"]) == max(float(m["accuracy"]) for m in tests)
     assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("script", STAGES)
 def test_a_short_run_lowers_the_loss(short_runs, script):
-    tests = [TEST_LINE.match(line) for line in short_runs[script][0].stdout.splitlines()]
-    losses = [float(m.group(3)) for m in tests if m]
+    losses = [float(m["loss"]) for m in TEST_LINE.finditer(short_runs[script][0].stdout)]
     assert losses[-1] < 0.95 * losses[0], losses  # sigmoids start slowly
 
 
@@ -96,16 +76,6 @@ def test_another_seed_prints_other_numbers(short_runs, small_mnist_dir, tmp_path
 
 # ------------------------------------------------------------ in-process checks
 
-def load_stage(script, data_dir, *flags):
-    """Run a stage for one step in this process and return its module globals."""
-    argv = sys.argv
-    sys.argv = [script, "--headless", "--iterations", "1", "--data-dir", data_dir, *flags]
-    try:
-        return runpy.run_path(os.path.join(REPO, script), run_name="__main__")
-    finally:
-        sys.argv = argv
-
-
 @pytest.fixture(scope="module")
 def saved_models(tmp_path_factory):
     """Where each stage of the `stages` fixture saved its network (--save-model)."""
@@ -119,12 +89,6 @@ def stages(small_mnist_dir, saved_models):
     against their twin in tests/test_keras.py), each loaded after one step."""
     return {script: load_stage(script, small_mnist_dir, "--save-model", str(saved_models[script]))
             for script in LOW_LEVEL_SCRIPTS}
-
-
-def drawn_shapes(docstring):
-    """{name: shape} for every 'NAME [a, b, ...]' in a stage's drawing."""
-    return {name: tuple(int(n) for n in dims.split(","))
-            for name, dims in re.findall(r"\b(\w+) +\[(\d+(?:, \d+)*)\]", docstring)}
 
 
 @pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)
@@ -258,16 +222,6 @@ def numpy_gru(X, v):
 def numpy_softmax(logits):
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
-
-
-def randomise(stage, seed=1):
-    """Give every variable random values, so that no check passes by symmetry."""
-    rng = np.random.default_rng(seed)
-    for var in stage["variables"]:
-        values = rng.normal(0, 0.1, var.shape)
-        if var.name.startswith("VAR"):  # a moving variance is positive
-            values = np.abs(values) + 0.5
-        var.assign(values.astype(np.float32))
 
 
 @pytest.mark.parametrize("script", LOW_LEVEL_SCRIPTS)

@@ -69,6 +69,66 @@ def feed_run(vis, last_step=30, train_every=5, test_every=10, save_image=None,
     return vis.finish(save_image=save_image)
 
 
+class Screen:
+    """What a window would get from a dashboard's canvas, seen through matplotlib's
+    public hooks: each full draw (its draw_event: a window shows all of it) and each
+    blit (a window shows only the part sent). `pixels` is the picture on such a screen.
+    look(), after a tick, says what reached the screen since the last look: "full" (a
+    full draw), "whole" (the whole figure blitted: a kept picture put back), "quick"
+    (blits of parts) or None (nothing); `pictures` keeps the answers."""
+
+    def __init__(self, vis, monkeypatch):
+        self.canvas = vis.fig.canvas
+        self.full_draws, self.blits, self.pictures, self.pixels = 0, [], [], None
+        self._seen = (0, 0)
+        self.canvas.mpl_connect("draw_event", self._drawn)   # after the dashboard's own
+        blit = self.canvas.blit
+
+        def sent(bbox=None):
+            blit(bbox)
+            self._blitted(bbox or self.canvas.figure.bbox)
+
+        monkeypatch.setattr(self.canvas, "blit", sent)
+
+    def _drawn(self, event):
+        if not self.canvas.is_saving():   # a file written is not a picture on the screen
+            self.full_draws += 1
+            self.pixels = np.array(self.canvas.buffer_rgba())
+
+    def _blitted(self, bbox):
+        self.blits.append(bbox)
+        if self.pixels is not None:
+            height = self.pixels.shape[0]
+            x0, x1 = max(0, int(np.floor(bbox.x0))), int(np.ceil(bbox.x1))
+            y0, y1 = max(0, height - int(np.ceil(bbox.y1))), height - int(np.floor(bbox.y0))
+            self.pixels[y0:y1, x0:x1] = np.asarray(self.canvas.buffer_rgba())[y0:y1, x0:x1]
+
+    def look(self, step=None):
+        (draws, blits), self._seen = self._seen, (self.full_draws, len(self.blits))
+        whole = self.canvas.figure.bbox.extents
+        if self.full_draws > draws:
+            seen = "full"
+        elif any(np.allclose(box.extents, whole) for box in self.blits[blits:]):
+            seen = "whole"
+        else:
+            seen = "quick" if len(self.blits) > blits else None
+        self.pictures.append(seen)
+        return seen
+
+
+def tick_until_painted(vis, screen, timeout=10):
+    """Tick (no news between) until the dashboard paints, as it does once it is due;
+    what reached the screen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        vis.tick()
+        seen = screen.look()
+        if seen:
+            return seen
+        time.sleep(0.02)
+    raise AssertionError(f"nothing painted in {timeout} s")
+
+
 @pytest.fixture
 def vis():
     return tv.MnistDataVis(headless=True)
@@ -118,13 +178,14 @@ def test_one_axes_per_panel_titles_and_starting_ranges(vis):
     assert vis.axes[2].get_ylim() == (0.0, 100.0)       # the original's loss scale
 
 
-def test_a_layout_key_repaints_the_new_layout_up_to_date_and_fitted(live):
+def test_a_layout_key_repaints_the_new_layout_up_to_date_and_fitted(live, monkeypatch):
+    screen = Screen(live, monkeypatch)
     feed_run(live, last_step=10)
     live.append_data_histograms(11, np.linspace(-40, 40, 100), np.zeros(10))   # far out
-    before = dict(live.redraws)
+    screen.look()
     press(live, "8")
     live.tick()
-    assert live.redraws["full"] == before["full"] + 1
+    assert screen.look() == "full"                     # a layout not seen before
     bottom, top = live.axes[4].get_ylim()
     assert bottom <= -40 and top >= 40                 # refitted to what it shows
     picture = live.fig.canvas.buffer_rgba()
@@ -469,11 +530,12 @@ def test_user_zoom_is_kept_until_home(live):
 
 # ---- painting -----------------------------------------------------------------------------
 
-def test_quick_paints_match_a_full_paint(live):
+def test_quick_paints_match_a_full_paint(live, monkeypatch):
     """Most redraws repaint only the data over the saved background; the picture is the
     same as painting everything."""
-    feed_run(live, last_step=60, train_every=2, test_every=10)
-    assert live.redraws["quick"] > live.redraws["full"]
+    screen = Screen(live, monkeypatch)
+    feed_run(live, last_step=60, train_every=2, test_every=10, after_tick=screen.look)
+    assert screen.pictures.count("quick") > screen.pictures.count("full")
     live.append_training_curves_data(61, 0.7, 50.0)    # within the ranges: a quick paint
     live.tick()
     quick = np.array(live.fig.canvas.buffer_rgba())
@@ -484,41 +546,27 @@ def test_quick_paints_match_a_full_paint(live):
 def test_what_reaches_the_screen_is_the_whole_picture(live, monkeypatch):
     """Quick paints send only the changed strip of a curve panel to the screen: a screen
     that receives only what is sent shows the same picture as the canvas."""
-    canvas = live.fig.canvas
-    screen = {}
-    draw = canvas.draw
-
-    def full_draw():                    # a window shows all of a full draw
-        draw()
-        screen["pixels"] = np.array(canvas.buffer_rgba())
-
-    def blit(bbox=None):                # and only the blitted part of a quick one
-        height = screen["pixels"].shape[0]
-        x0, x1 = int(np.floor(bbox.x0)), int(np.ceil(bbox.x1))
-        y0, y1 = height - int(np.ceil(bbox.y1)), height - int(np.floor(bbox.y0))
-        screen["pixels"][y0:y1, x0:x1] = np.asarray(canvas.buffer_rgba())[y0:y1, x0:x1]
-
-    monkeypatch.setattr(canvas, "draw", full_draw)
-    monkeypatch.setattr(canvas, "blit", blit)
+    screen = Screen(live, monkeypatch)
     shown = {}
 
     def look(step):
+        screen.look()
         if step == 400:
-            shown["screen"], shown["canvas"] = screen["pixels"].copy(), np.array(canvas.buffer_rgba())
+            shown["screen"], shown["canvas"] = screen.pixels.copy(), np.array(
+                live.fig.canvas.buffer_rgba())
 
     feed_run(live, last_step=400, train_every=5, test_every=25, after_tick=look)
-    assert live.redraws["quick"] > 40
+    assert screen.pictures.count("quick") > 40
     different = np.any(shown["screen"] != shown["canvas"], axis=-1)
     assert np.count_nonzero(different) == 0, np.argwhere(different)[:5]
 
 
-def test_a_range_change_repaints_that_panel_alone_and_right(live):
+def test_a_range_change_repaints_that_panel_alone_and_right(live, monkeypatch):
+    screen = Screen(live, monkeypatch)
     feed_run(live, last_step=20)
-    full_draws = live.redraws["full"]
     live.append_data_histograms(21, np.linspace(-50, 50, 500), np.zeros(10))   # far out
-    live.pacing.next_redraw = 0.0
-    live.tick()
-    assert live.redraws["full"] == full_draws          # no full draw for it
+    screen.look()
+    assert tick_until_painted(live, screen) == "quick"  # no full draw for it
     assert live.axes[4].get_ylim()[1] >= 50
     by_panel = np.array(live.fig.canvas.buffer_rgba())[..., :3].astype(int)
     live.redraw()
@@ -560,38 +608,41 @@ def test_pacing_spaces_quick_redraws_by_their_cost_and_not_after_full_ones():
 def test_a_short_run_shows_at_least_min_pictures(live, monkeypatch):
     """Training outruns the drawing (a whole run in what the clock says is no time):
     the drawing wins, at least MIN_PICTURES pictures."""
+    screen = Screen(live, monkeypatch)
     monkeypatch.setattr(time, "perf_counter", lambda: 1000.0)
-    feed_run(live, last_step=2000, train_every=10, test_every=50)
-    assert sum(live.redraws.values()) >= tv.MIN_PICTURES
+    feed_run(live, last_step=2000, train_every=10, test_every=50, after_tick=screen.look)
+    screen.look()                                      # and finish()'s picture
+    assert len(list(filter(None, screen.pictures))) >= tv.MIN_PICTURES
 
 
-def test_headless_without_files_paints_nothing(vis):
-    feed_run(vis, last_step=30)
-    assert vis.redraws == {"full": 1, "quick": 0, "layout": 0}   # only finish()'s picture
+def test_headless_without_files_paints_nothing(vis, monkeypatch):
+    screen = Screen(vis, monkeypatch)
+    feed_run(vis, last_step=30, after_tick=screen.look)
+    assert not any(screen.pictures) and screen.blits == []
+    assert screen.full_draws == 1                      # only finish()'s picture
 
 
-def test_a_layout_seen_before_comes_back_without_a_full_paint_and_right(live):
+def test_a_layout_seen_before_comes_back_without_a_full_paint_and_right(live, monkeypatch):
     """Keys back to a layout seen before put its kept picture back: as quick as a data
     redraw, and the same picture as painting everything, also after a range changed."""
+    screen = Screen(live, monkeypatch)
     feed_run(live, last_step=40)
     for key in ("1", "0"):                         # each layout seen once
         press(live, key)
         live.tick()
-    full = live.redraws["full"]
     tops = live.axes[2].get_ylim()[1], live.axes[4].get_ylim()[1]
     live.append_training_curves_data(41, 0.9, 400.0)            # panel 2: a new range
     live.append_data_histograms(41, np.linspace(-40, 40, 100), np.zeros(10))   # and 4
     for key in ("1", "0", "1", "0"):
+        screen.look()
         press(live, key)
-        before = live.redraws["layout"]
         live.tick()
-        assert live.redraws["layout"] == before + 1 and live.redraws["full"] == full, key
+        assert screen.look() == "whole", key           # the kept picture, no full draw
         shown = np.array(live.fig.canvas.buffer_rgba())
         assert live.axes[2].get_ylim()[1] > tops[0] and live.axes[4].get_ylim()[1] >= 40
         live.redraw()                              # everything painted again
         different = np.any(shown != np.array(live.fig.canvas.buffer_rgba()), axis=-1)
         assert np.count_nonzero(different) == 0, (key, np.argwhere(different)[:5])
-        full = live.redraws["full"]
 
 
 # ---- output files ------------------------------------------------------------------

@@ -4,12 +4,13 @@ where the figures or a checkpoint need the network as it is at that step."""
 import numpy as np
 import pytest
 
-from test_stages import load_stage
+import trainer
+from helpers import checkpoint_step, load_stage, run_script
+from trainer import PROGRESS_LINE, TEST_LINE
 
 
+@pytest.mark.quick
 def test_figure_steps_follow_the_stage_cadence():
-    import trainer
-
     def steps(last, train_every, test_every, more_tests_every=None):
         flags = [trainer.figure_flags(s, last, train_every, test_every, more_tests_every)
                  for s in range(last + 1)]
@@ -23,10 +24,10 @@ def test_figure_steps_follow_the_stage_cadence():
                                       list(range(0, 221, 20)) + [234])
 
 
+@pytest.mark.quick
 def test_figure_steps_are_found_as_needed_and_counted_without_a_list():
     """--iterations 10**12 starts at once: the steps with figures are never listed."""
     import itertools
-    import trainer
     cadences = [(0, 120, 10, 50, None), (37, 401, 7, 30, None), (0, 250, 20, 100, 20),
                 (0, 234, 5, 234, 20), (5, 1003, 3, 17, 4), (90, 91, 20, 100, 20)]
     for first, last, train_every, test_every, more in cadences:
@@ -42,50 +43,56 @@ def test_figure_steps_are_found_as_needed_and_counted_without_a_list():
     assert trainer.count_figure_steps(*huge) == 10**12 // 20 + 1
 
 
-# Stages without dropout, so that both ways draw no random numbers while training.
+# Stages without dropout: dense layers, convolutions, batch norm.
 NO_DROPOUT = ["mnist_2.1_five_layers_relu_lrdecay.py", "mnist_3.0_convolutional.py",
               "mnist_4.1_batchnorm_five_layers_relu.py"]
 
 
 @pytest.mark.parametrize("script", NO_DROPOUT)
-def test_a_stretch_trains_as_the_same_steps_one_call_each(small_mnist_dir, script):
-    import tensorflow as tf
-    import trainer
-    stage = load_stage(script, small_mnist_dir)
-    training_step, mnist = stage["training_step"], stage["mnist"]
-    state = list(stage["variables"]) + list(stage["optimizer"].variables)
-    before = [v.numpy() for v in state]
-    picked = np.random.default_rng(3).permutation(mnist.train.num_examples)[:400].reshape(4, 100)
-    X, Y_ = mnist.train.images[picked], mnist.train.labels[picked]
+def test_a_stretch_trains_as_the_same_steps_one_call_each(small_mnist_dir, script,
+                                                         monkeypatch, capsys):
+    """The steps up to the next figures are trained in one call: the same network and
+    the same figures as one step a call (a stretch ends at a checkpoint step at the
+    latest, so a checkpoint at every step makes every stretch one step long)."""
+    def trained(checkpoint_every):
+        monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", checkpoint_every)
+        stage = load_stage(script, small_mnist_dir, "--iterations", "25")
+        figures = [[float(number) for number in match.groups()]
+                   for match in PROGRESS_LINE.finditer(capsys.readouterr().out)]
+        return [v.numpy() for v in stage["variables"]], figures
 
-    one_by_one = [float(training_step(X[k], Y_[k], tf.constant(50.0 + k))) for k in range(4)]
-    after_one_by_one = [v.numpy() for v in state]
-    for variable, value in zip(state, before):
-        variable.assign(value)
-    train_steps = trainer._stretch_of_steps(training_step, mnist.train.images, mnist.train.labels)
-    losses = train_steps(X, Y_, tf.constant(50.0)).numpy()
-
-    np.testing.assert_allclose(losses, one_by_one, rtol=1e-5)
-    assert losses[-1] < losses[0]
-    for variable, expected, old in zip(state, after_one_by_one, before):
-        np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-4, atol=1e-6,
-                                   err_msg=variable.name)
-    assert any(not np.array_equal(new, old) for new, old in zip(after_one_by_one, before))
+    in_stretches, stretch_figures = trained(trainer.CHECKPOINT_EVERY)
+    one_by_one, step_figures = trained(1)
+    assert stretch_figures[1][0] >= 10  # steps 1 to 10 (or more) in one call
+    np.testing.assert_allclose(stretch_figures, step_figures, atol=2e-4)
+    assert stretch_figures[-1][2] < stretch_figures[0][2]  # it learned
+    for ours, expected in zip(in_stretches, one_by_one):
+        np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_checkpoints_fall_on_their_steps_inside_stretches(small_mnist_dir, tmp_path,
                                                           monkeypatch):
+    """A checkpoint due inside a stretch of steps cuts it there: it holds the step and
+    the network that a run of just that many steps ends with."""
     import tensorflow as tf
-    import trainer
-    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 7)  # not a multiple of 20
+    every = trainer.CHECKPOINT_EVERY
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 7)  # not a multiple of 10
     model_dir = tmp_path / "model"
     load_stage("mnist_1.0_softmax.py", small_mnist_dir, "--iterations", "30",
                "--save-model", str(model_dir))
-    state = tf.train.get_checkpoint_state(str(model_dir / "checkpoints"))
-    kept = [path.rsplit("-", 1)[1] for path in state.all_model_checkpoint_paths]
-    assert kept == ["21", "28", "30"]  # the last three of 7, 14, 21, 28 and the end
-    for path, number in zip(state.all_model_checkpoint_paths, kept):
-        assert tf.train.load_variable(path, "step/.ATTRIBUTES/VARIABLE_VALUE") == int(number)
+    kept = sorted(path.name for path in (model_dir / "checkpoints").glob("ckpt-*.index"))
+    assert kept == ["ckpt-21.index", "ckpt-28.index", "ckpt-30.index"]  # the last three
+    assert checkpoint_step(model_dir) == 30
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", every)
+    for steps in (21, 28):
+        stage = load_stage("mnist_1.0_softmax.py", small_mnist_dir, "--iterations", str(steps))
+        step = tf.Variable(0, dtype=tf.int64)
+        network = [tf.Variable(tf.zeros_like(v)) for v in stage["variables"]]
+        tf.train.Checkpoint(step=step, network=network).read(
+            str(model_dir / "checkpoints" / f"ckpt-{steps}")).expect_partial()
+        assert int(step.numpy()) == steps
+        for saved, expected in zip(network, stage["variables"]):
+            np.testing.assert_allclose(saved.numpy(), expected.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_early_test_figures_only_when_the_curves_are_drawn(small_mnist_dir, tmp_path):
@@ -93,7 +100,6 @@ def test_early_test_figures_only_when_the_curves_are_drawn(small_mnist_dir, tmp_
     nothing is drawn: the test set is evaluated every 50 steps only. With the dashboard
     saved, the first 50 steps get a test point at every training figure, for the curve.
     Training is the same either way."""
-    from test_stages import PROGRESS_LINE, TEST_LINE, run_script
     flags = ("--headless", "--iterations", "60", "--data-dir", small_mnist_dir)
     plain = run_script("mnist_1.0_softmax.py", *flags, cwd=tmp_path)
     drawn = run_script("mnist_1.0_softmax.py", *flags, "--save-image",
@@ -101,7 +107,7 @@ def test_early_test_figures_only_when_the_curves_are_drawn(small_mnist_dir, tmp_
     assert plain.returncode == 0 and drawn.returncode == 0, plain.stderr + drawn.stderr
 
     def tested_steps(out):
-        return [int(m[1]) for m in map(TEST_LINE.match, out.splitlines()) if m]
+        return [int(m["step"]) for m in TEST_LINE.finditer(out)]
 
     def progress(out):
         return [line for line in out.splitlines() if PROGRESS_LINE.match(line)]

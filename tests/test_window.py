@@ -4,55 +4,27 @@ the screen is recorded with ffmpeg, keys are pressed with xdotool.
 Needs Debian's xvfb, xdotool and ffmpeg (.ci/run installs them); skipped without them.
 """
 
-import os
-import queue
-import shutil
 import subprocess
-import sys
-import threading
 import time
-
-import contextlib
 
 import numpy as np
 import pytest
 
-from conftest import REPO, SPEEDRUN_STEPS
-from test_stages import PROGRESS_LINE, TEST_LINE
 import tensorflowvisu
+from helpers import (SPEEDRUN_STEPS, WindowStage, needs_window_tools, press, run_script,
+                     x_display, xdotool)
+from trainer import PROGRESS_LINE, TEST_LINE
 
-TOOLS = ("Xvfb", "xdotool", "ffmpeg")
-pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in TOOLS),
-    reason="needs Xvfb, xdotool and ffmpeg (apt install xvfb xdotool ffmpeg)")
+pytestmark = needs_window_tools
 
 SCREEN = (1400, 850)
 GREY_PANEL = (0xE5, 0xE5, 0xE5)         # the axes' face colour (ggplot style)
 
 
-@contextlib.contextmanager
-def x_server(size):
-    """A private X display of `size` pixels, e.g. ':7', closed at the end."""
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-nolisten", "tcp",
-                               "-screen", "0", f"{size[0]}x{size[1]}x24"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    assert number, "Xvfb did not start"
-    try:
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def display():
     """A private X display, e.g. ':7'; closed after the tests of this file."""
-    with x_server(SCREEN) as name:
+    with x_display(SCREEN) as name:
         yield name
 
 
@@ -106,58 +78,10 @@ def distinct_frames(frames):
     return 1 + int(np.count_nonzero(changed))
 
 
-class Stage:
-    """A stage script running in a window; its stdout lines arrive on a queue; stderr is
-    read at the end (it is short)."""
-
-    def __init__(self, display, script, *flags):
-        env = dict(os.environ, DISPLAY=display, MPLBACKEND="TkAgg")
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.join(REPO, script), *flags], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines, self.stdout = queue.Queue(), []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.stdout.append(line.rstrip("\n"))
-            self.lines.put(line)
-
-    def wait_for(self, start, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                assert self.process.poll() is None, self.process.stderr.read()[-3000:]
-                continue
-            if line.startswith(start):
-                return line
-        raise AssertionError(f"no line starting with {start!r} within {timeout} s")
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-def xdotool(display, *args):
-    done = subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=display),
-                          capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def press(display, window, key, settle=1.0):
-    xdotool(display, "windowfocus", "--sync", window)
-    xdotool(display, "key", "--clearmodifiers", key)
-    time.sleep(settle)                     # the next tick repaints (within ~0.1 s of training)
-
-
 def test_a_stage_animates_in_a_real_window_and_answers_its_keys(display, small_mnist_dir,
                                                                 tmp_path):
-    stage = Stage(display, "mnist_1.0_softmax.py", "--iterations", "12000",
-                  "--data-dir", small_mnist_dir)
+    stage = WindowStage(display, "mnist_1.0_softmax.py", "--iterations", "12000",
+                        "--data-dir", small_mnist_dir)
     try:
         stage.wait_for("step 40:")         # training is under way, the window is up
         frames = record(display, seconds=3)
@@ -196,10 +120,8 @@ def test_a_stage_animates_in_a_real_window_and_answers_its_keys(display, small_m
     assert "Traceback" not in stage.process.stderr.read()
 
     # The window changes nothing in training: the same figures as headless.
-    headless = subprocess.run(
-        [sys.executable, os.path.join(REPO, "mnist_1.0_softmax.py"), "--headless",
-         "--iterations", "12000", "--data-dir", small_mnist_dir],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+    headless = run_script("mnist_1.0_softmax.py", "--headless", "--iterations", "12000",
+                          "--data-dir", small_mnist_dir, cwd=tmp_path)
     progress = [line for line in stage.stdout if PROGRESS_LINE.match(line)]
     assert progress == [line for line in headless.stdout.splitlines() if PROGRESS_LINE.match(line)]
     last_test = [line for line in stage.stdout if TEST_LINE.match(line)][-1]
@@ -210,8 +132,8 @@ def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir,
                                                        speedrun_headless):
     """Stage 5.0 tests only at its first and last step headless; in a window the test
     curve gets a point every 20 steps, and training is the same."""
-    stage = Stage(display, "mnist_5.0_speedrun.py", "--data-dir", small_mnist_dir,
-                  "--seed", "0", "--iterations", str(SPEEDRUN_STEPS))
+    stage = WindowStage(display, "mnist_5.0_speedrun.py", "--data-dir", small_mnist_dir,
+                        "--seed", "0", "--iterations", str(SPEEDRUN_STEPS))
     try:
         # While TensorFlow traces (seconds), the window says so, in its title and on it.
         window = xdotool(display, "search", "--sync", "--name", "^MNIST")
@@ -236,8 +158,8 @@ def test_the_speedrun_draws_its_test_curve_in_a_window(display, small_mnist_dir,
     headless = speedrun_headless.stdout.splitlines()
     in_window = [TEST_LINE.match(line) for line in stage.stdout if TEST_LINE.match(line)]
     alone = [TEST_LINE.match(line) for line in headless if TEST_LINE.match(line)]
-    assert [int(m[1]) for m in alone] == [0, SPEEDRUN_STEPS]
-    assert [int(m[1]) for m in in_window] == list(range(0, SPEEDRUN_STEPS, 20)) + [SPEEDRUN_STEPS]
+    assert [int(m["step"]) for m in alone] == [0, SPEEDRUN_STEPS]
+    assert [int(m["step"]) for m in in_window] == list(range(0, SPEEDRUN_STEPS, 20)) + [SPEEDRUN_STEPS]
     assert in_window[-1][0] == alone[-1][0]  # the same final figure
     progress = [line for line in stage.stdout if PROGRESS_LINE.match(line)]
     assert progress == [line for line in headless if PROGRESS_LINE.match(line)]
@@ -252,9 +174,9 @@ def test_the_window_fits_a_laptop_screen_and_keeps_readable_when_small(small_mni
     bar and a task bar. Made smaller, down to 700 x 450, it keeps its six panels (the
     screenshots are kept in tmp_path to look at; test_tensorflowvisu checks the labels)."""
     from PIL import Image
-    with x_server(LAPTOP) as laptop:
-        stage = Stage(laptop, "mnist_1.0_softmax.py", "--iterations", "200",
-                      "--data-dir", small_mnist_dir)
+    with x_display(LAPTOP) as laptop:
+        stage = WindowStage(laptop, "mnist_1.0_softmax.py", "--iterations", "200",
+                            "--data-dir", small_mnist_dir)
         try:
             stage.wait_for("max test accuracy", timeout=180)
             time.sleep(0.5)
@@ -289,8 +211,8 @@ def test_the_keras_stage_in_a_window_pauses_and_stops_when_closed(display, small
                                                                   tmp_path):
     """Stage 7.0: model.fit with KerasDashboard in a real window. Space pauses fit; closing
     the window (q) stops it cleanly at the next step, with the summary and exit code 0."""
-    stage = Stage(display, "mnist_7.0_keras.py", "--data-dir", small_mnist_dir,
-                  "--iterations", "3000")
+    stage = WindowStage(display, "mnist_7.0_keras.py", "--data-dir", small_mnist_dir,
+                        "--iterations", "3000")
     try:
         stage.wait_for("step 40:", timeout=180)
         frames = record(display, seconds=3)
