@@ -57,7 +57,6 @@ class MnistDataVis:
         self._status = None               # a key of STATUS, or None: shown in the strip
         self._ticks = 0
         self._notebook_output = None
-        self.redraws = {"full": 0, "quick": 0, "layout": 0}   # for the tests and benchmarks
         self.fig.canvas.mpl_connect("key_press_event", self._on_key)
         self.fig.canvas.mpl_connect("close_event", self._on_close)
         self.fig.canvas.mpl_connect("resize_event", self._on_resize)
@@ -186,7 +185,6 @@ class MnistDataVis:
         painted_all = self.painter.paint(panels, rescaled)
         if strip and not painted_all:
             self.painter.paint_strip()
-        self.redraws["full" if painted_all else "quick"] += 1
         if self.display == "notebook":
             self._show_in_notebook()
         elif self.display == "window":
@@ -207,7 +205,6 @@ class MnistDataVis:
         if not self.painter.paint_kept_layout():
             return self._redraw(full=True)
         self._layout_changed = False
-        self.redraws["layout"] += 1
         if self.display == "window":
             self.fig.canvas.flush_events()
         elif self.display == "notebook":
