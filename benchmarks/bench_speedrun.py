@@ -126,7 +126,7 @@ def main():
                         help="with --validation: change a setting of the stage (repeat for several)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                         help="before each run, wait up to S seconds for the CPU to be "
-                             f"less than {QUIET_BUSY:.0%} busy (default: 0, no wait)")
+                             f"less than {QUIET_BUSY * 100:.0f}%% busy (default: 0, no wait)")
     parser.add_argument("--pause", type=float, default=0, metavar="S",
                         help="wait S seconds before each run, so that the load average "
                              "forgets the run before (default: 0)")
