@@ -10,7 +10,7 @@ full budget with --seed 0 on a CPU: the max test accuracy of the recorded ladder
 less a margin of 40 of the 10,000 test images (rounded down to 0.001), so that the
 small changes that a TensorFlow release or a change of the training loop bring do not
 fail it. A stage that makes a promise of its own is held to it instead (5.0: 99 % on
-its final figure).
+its final figure, 5.1: 99.5 %).
 """
 
 import ast
@@ -30,6 +30,7 @@ STAGES = [  # (stage, script)
     ("4.1", "mnist_4.1_batchnorm_five_layers_relu.py"),
     ("4.2", "mnist_4.2_batchnorm_convolutional.py"),
     ("5.0", "mnist_5.0_speedrun.py"),
+    ("5.1", "mnist_5.1_speedrun_augmented.py"),
     ("6.0", "mnist_6.0_recurrent.py"),
     ("7.0", "mnist_7.0_keras.py"),
 ]
@@ -44,6 +45,7 @@ MEASURED = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
 
 LADDER_MARGIN = 0.004  # 40 of the 10,000 test images
 PROMISES = {"5.0": 0.990,  # the speedrun promises 99 %, on its final figure too
+            "5.1": 0.995,  # 99.5 % in a minute, on its final figure too
             "7.0": 0.990}  # 5.0's promise, kept by its Keras twin
 
 

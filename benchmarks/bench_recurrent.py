@@ -30,12 +30,10 @@ Three parts (--parts, default: speed):
     python3 benchmarks/bench_recurrent.py --parts test
 """
 import argparse
-import gzip
 import os
 import re
 import runpy
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -43,10 +41,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import REPO, TEST, TIMING, fmt, machine, markdown_table, run_script  # noqa: E402
+from _runs import (REPO, TEST, TIMING, edited_stage, fmt, machine, markdown_table,  # noqa: E402
+                   run_script, validation_folder)
 
 STAGE = REPO / "mnist_6.0_recurrent.py"
-HELD_OUT = 5000  # the last 5,000 training images: the validation set
 STAMP = re.compile(r"^\[\s*([\d.]+) s\] (.*)$")  # a line of run_script's log
 
 
@@ -155,54 +153,10 @@ def speed(rounds, steps_per_round):
 
 # ------------------------------------------------------------------- validation
 
-def write_idx(path, array):
-    import numpy as np
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb", compresslevel=1) as file:
-        file.write(header + array.tobytes())
-
-
-def validation_folder():
-    """IDX files whose 'training' set is MNIST's first 55,000 training images and whose
-    'test' set is the last 5,000 of them: the stage's test lines then measure them."""
-    import numpy as np
-    import mnistdata
-    mnist = mnistdata.read_data_sets(one_hot=False, reshape=False)
-    images = np.rint(mnist.train.images[..., 0] * 255).astype(np.uint8)
-    labels = mnist.train.labels.astype(np.uint8)
-    folder = Path(tempfile.mkdtemp(prefix="mnist-validation-"))
-    keep = len(images) - HELD_OUT
-    write_idx(folder / "train-images-idx3-ubyte.gz", images[:keep])
-    write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:keep])
-    write_idx(folder / "t10k-images-idx3-ubyte.gz", images[keep:])
-    write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[keep:])
-    return folder
-
-
 GRU_STEP = "    return Z * H + (1 - Z) * HH, Z, R"
 # The plain recurrent cell that gates improve on: the new state is the candidate alone
 # (computed from all of H), each step squashing the state through tanh and Uh.
 PLAIN_STEP = "    return tf.tanh(tf.matmul(Xt, Wh) + tf.matmul(H, Uh) + Bh), Z, R  # no gates"
-
-
-def edited_stage(settings, folder, plain=False):
-    """A copy of the stage with some module-level settings changed ('NAME=VALUE'), and
-    with plain: its cell without gates."""
-    source = STAGE.read_text(encoding="utf-8")
-    if plain:
-        if GRU_STEP not in source:
-            sys.exit(f"error: --plain: no line '{GRU_STEP.strip()}' in {STAGE.name}")
-        source = source.replace(GRU_STEP, PLAIN_STEP)
-    for setting in settings:
-        name, value = setting.split("=", 1)
-        source, count = re.subn(rf"^{name} = [^#\n]*?(\s*#|$)", rf"{name} = {value}\1", source,
-                                count=1, flags=re.MULTILINE)
-        if count != 1:
-            sys.exit(f"error: --set {setting}: no line '{name} = ...' in {STAGE.name}")
-    path = folder / STAGE.name
-    path.write_text(source, encoding="utf-8")
-    return path
 
 
 def one_run(script, flags, log_path):
@@ -221,7 +175,8 @@ def one_run(script, flags, log_path):
 
 def validation(settings, iterations, seeds, plain=False):
     folder = validation_folder()
-    script = edited_stage(settings, folder, plain)
+    plain_cell = [(GRU_STEP, PLAIN_STEP, "--plain")] if plain else []
+    script = edited_stage(STAGE, settings, folder, plain_cell)
     os.environ["PYTHONPATH"] = str(REPO)  # the copy imports trainer from the repository
     flags = ["--data-dir", folder] + (["--iterations", iterations] if iterations else [])
     label = " ".join(settings + (["plain cell, no gates"] if plain else [])) or "as it is"

@@ -180,6 +180,33 @@ def test_a_resumed_run_prints_the_numbers_of_an_uninterrupted_one(small_mnist_di
     assert resumed.stdout.splitlines()[-1] == straight.stdout.splitlines()[-1]
 
 
+def test_an_interrupted_augmented_speedrun_moves_the_same_images_when_resumed(small_mnist_dir,
+                                                                             tmp_path):
+    """Stage 5.1 moves its training images at random. Stopped by Ctrl-C and resumed with
+    --restore, it prints what the uninterrupted run prints after the stop: the generator
+    of the moves is in the checkpoint, so the steps after the stop move the same images
+    the same way."""
+    script, steps = "mnist_5.1_speedrun_augmented.py", "60"
+    flags = ("--headless", "--data-dir", small_mnist_dir, "--iterations", steps, "--seed", "0")
+    straight = run_script(script, *flags, cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    model_dir = tmp_path / "model"
+    process = start_stage(script, *flags, "--save-model", str(model_dir), cwd=tmp_path)
+    _, out, err = ctrl_c_after(process, r"step 20: training accuracy")
+    assert process.returncode == 130, err[-3000:]
+    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
+    assert 20 <= stop < int(steps)
+    resumed = train(script, small_mnist_dir, model_dir, "--iterations", steps, "--restore",
+                    "--seed", "0", cwd=tmp_path)
+
+    def after_the_stop(stdout):
+        return [line for line in numbers_printed(stdout)
+                if line.startswith("step ") and int(line.split()[1].rstrip(":")) > stop]
+
+    assert len(after_the_stop(straight.stdout)) >= 2
+    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
+
+
 def test_an_interrupted_speedrun_resumes_on_its_own_schedule(small_mnist_dir, tmp_path,
                                                             speedrun_headless):
     """Stage 5.0: batches of 256 and a learning rate planned over --iterations. Stopped

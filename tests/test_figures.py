@@ -46,15 +46,26 @@ def test_benchmarks_readme_ladder_table_is_the_recorded_run():
         assert row in text, row
 
 
-def test_the_speedrun_figures_quoted_are_the_recorded_seeds():
-    finals = [seed["final_test_accuracy"] for seed in SPEEDRUN.values()]
-    loops = [seed["loop_seconds"] for seed in SPEEDRUN.values()]
-    quoted = (f"{min(finals):.4f}-{max(finals):.4f} (seeds 0-{len(SPEEDRUN) - 1}) after a "
+@pytest.mark.parametrize("section", ["speedrun", "speedrun_5.1"])
+def test_the_speedrun_figures_quoted_are_the_recorded_seeds(section):
+    seeds = MEASURED[section]["seeds"]
+    finals = [seed["final_test_accuracy"] for seed in seeds.values()]
+    loops = [seed["loop_seconds"] for seed in seeds.values()]
+    quoted = (f"{min(finals):.4f}-{max(finals):.4f} (seeds 0-{len(seeds) - 1}) after a "
               f"training loop of {min(loops):.1f}-{max(loops):.1f} s")
     assert quoted in " ".join(read("README.md").split())
-    for seed, figures in SPEEDRUN.items():
+    for seed, figures in seeds.items():
         row = f"| {seed} | {figures['final_test_accuracy']:.4f} | {figures['loop_seconds']:.1f} s |"
         assert row in read("benchmarks/README.md"), row
+
+
+def test_the_guides_quote_stage_5_1_s_recorded_seeds():
+    finals = [f"{seed['final_test_accuracy']:.4f}"
+              for seed in MEASURED["speedrun_5.1"]["seeds"].values()]
+    english = " ".join(read("docs/codelab.md").split())
+    chinese = "".join(read("docs/codelab.zh-CN.md").split())
+    assert f"final test accuracy {', '.join(finals[:-1])} and {finals[-1]}**" in english
+    assert f"最终测试准确率{'、'.join(finals[:-1])}和{finals[-1]}**" in chinese
 
 
 def test_ladder_targets_sit_below_what_was_measured():

@@ -21,6 +21,8 @@ from trainer import MAX_ACCURACY_LINE, TEST_LINE
 
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]
 SPEEDRUN = "mnist_5.0_speedrun.py"
+AUGMENTED = "mnist_5.1_speedrun_augmented.py"  # 5.0's network, wider, on moved images
+SPEEDRUNS = [SPEEDRUN, AUGMENTED]
 RECURRENT = "mnist_6.0_recurrent.py"
 FEW_STEPS = 40
 
@@ -160,7 +162,7 @@ def variable_values(stage):
 def numpy_forward(stage, X, values=None):
     """The stage's network at test time, in numpy, from its variables or `values`."""
     v = values or variable_values(stage)
-    if stage["__file__"].endswith(SPEEDRUN):
+    if stage["__file__"].endswith(tuple(SPEEDRUNS)):
         return numpy_forward_speedrun(stage, X, v)
     if stage["__file__"].endswith(RECURRENT):
         states, _ = numpy_gru(X, v)
@@ -189,8 +191,8 @@ def numpy_forward(stage, X, values=None):
 
 
 def numpy_forward_speedrun(stage, X, v):
-    """5.0: VALID convolutions, each max-pooled, then batch norm (moving averages), offset,
-    ReLU; a dense layer the same way; the output layer."""
+    """5.0 and 5.1: VALID convolutions, each max-pooled, then batch norm (moving
+    averages), offset, ReLU; a dense layer the same way; the output layer."""
     def bn_relu(Z, i):
         Z = (Z - v[f"MEAN{i}"]) / np.sqrt(v[f"VAR{i}"] + stage["BN_EPSILON"]) + v[f"B{i}"]
         return np.maximum(Z, 0)
@@ -369,10 +371,11 @@ def test_speedrun_fused_batchnorm_is_the_written_out_one(stages, shape):
     np.testing.assert_allclose(at_test, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_speedrun_learning_rate_is_one_cycle(stages):
+@pytest.mark.parametrize("script", SPEEDRUNS)
+def test_speedrun_learning_rate_is_one_cycle(stages, script):
     """0 at the start, a straight climb to LR_MAX at WARMUP of the run, a half cosine down
     to 0 at the end; its length is --iterations (1 in these in-process runs)."""
-    stage = stages[SPEEDRUN]
+    stage = stages[script]
     iterations, peak, warmup = stage["args"].iterations, stage["LR_MAX"], stage["WARMUP"]
     for progress in (0.0, 0.1, warmup / 2, warmup, 0.5, 0.8, 1.0):
         lr = float(stage["learning_rate"](progress * iterations))
@@ -381,6 +384,67 @@ def test_speedrun_learning_rate_is_one_cycle(stages):
         else:
             expected = peak * 0.5 * (1 + np.cos(np.pi * (progress - warmup) / (1 - warmup)))
         assert lr == pytest.approx(expected, abs=1e-7), progress
+
+
+def centre_of_mass(images):
+    """[n, 2]: each image's (x, y) centre of ink, in pixels."""
+    images = images[..., 0]
+    mass = images.sum(axis=(1, 2))
+    grid = np.arange(images.shape[1])
+    x = (images.sum(axis=1) * grid).sum(axis=1) / mass
+    y = (images.sum(axis=2) * grid).sum(axis=1) / mass
+    return np.stack([x, y], axis=1)
+
+
+def test_augmentation_moves_and_turns_each_image_within_its_limits(stages):
+    """5.1's augment(): nearly every image keeps its ink (MNIST's digits mostly sit 4
+    pixels inside the frame, so a move of up to 2 keeps them in it), its centre moves by at most
+    SHIFT plus what a turn of ROTATION degrees moves it, each image by its own amount,
+    and the draws go on (a new batch, new moves) from the saved generator."""
+    stage = stages[AUGMENTED]
+    X = stage["mnist"].test.images[:200]
+    moved = stage["augment"](X).numpy()
+    again = stage["augment"](X).numpy()
+    assert moved.shape == X.shape and moved.dtype == X.dtype
+    assert not np.allclose(moved, again)  # other moves at the next step
+    ink = moved.sum(axis=(1, 2, 3)) / X.sum(axis=(1, 2, 3))
+    assert (ink < 1.001).all()  # none made up
+    kept = ink > 0.995  # the others touch the frame: a move can push some ink out
+    assert kept.mean() > 0.9
+    centre = centre_of_mass(X)
+    offset = centre - 13.5
+    turn = np.radians(stage["ROTATION"])
+    # A turn by t about the image's centre moves a point at distance r by 2 r sin(t / 2).
+    most = stage["SHIFT"] + 2 * np.hypot(*offset.T) * np.sin(turn / 2) + 0.05
+    shift = np.abs(centre_of_mass(moved) - centre).max(axis=1)
+    assert (shift[kept] <= most[kept]).all()
+    assert shift.max() > 0.75 * stage["SHIFT"]  # they do move, and by various amounts
+    assert np.std(shift) > 0.1 * stage["SHIFT"]
+
+
+def test_augmentation_moves_are_numpy_shifts_and_turns(stages):
+    """5.1's move(): by whole pixels with no turn, numpy's shift of the image (black
+    coming in); a quarter turn about the centre, numpy's rot90 (clockwise on screen:
+    y counts downwards); then both at once."""
+    stage = stages[AUGMENTED]
+    X = stage["mnist"].test.images[:3]
+    n = len(X)
+
+    def move(dx, dy, degrees):
+        return stage["move"](X, np.full(n, dx, np.float32), np.full(n, dy, np.float32),
+                             np.full(n, np.radians(degrees), np.float32)).numpy()
+
+    def shifted(images, dx, dy):
+        out = np.zeros_like(images)
+        out[:, max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)] = \
+            images[:, max(-dy, 0):28 + min(-dy, 0), max(-dx, 0):28 + min(-dx, 0)]
+        return out
+
+    for dx, dy in [(2, 0), (0, -1), (-2, 1)]:
+        np.testing.assert_allclose(move(dx, dy, 0), shifted(X, dx, dy), atol=1e-5)
+    clockwise = np.rot90(X, k=-1, axes=(1, 2))
+    np.testing.assert_allclose(move(0, 0, 90), clockwise, atol=1e-5)
+    np.testing.assert_allclose(move(1, -2, 90), shifted(clockwise, 1, -2), atol=1e-5)
 
 
 # ------------------------------------------------------------ the recurrent stage
