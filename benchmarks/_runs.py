@@ -38,6 +38,8 @@ from trainer import PROGRESS_LINE as PROGRESS  # noqa: E402
 from trainer import TEST_LINE as TEST  # noqa: E402
 from trainer import TIMING_LINE as TIMING  # noqa: E402
 
+STAMP = re.compile(r"^\[\s*([\d.]+) s\] (.*)$")  # a line of run_script's log: [seconds] line
+
 
 def select_stages(wanted=None):
     """[(stage, script path, target)] for the stages asked for (all by default), in order."""

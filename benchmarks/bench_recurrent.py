@@ -31,7 +31,6 @@ Three parts (--parts, default: speed):
 """
 import argparse
 import os
-import re
 import runpy
 import statistics
 import sys
@@ -41,11 +40,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import (REPO, TEST, TIMING, edited_stage, fmt, machine, markdown_table,  # noqa: E402
-                   run_script, validation_folder)
+from _runs import (REPO, STAMP, TEST, TIMING, edited_stage, machine,  # noqa: E402
+                   markdown_table, run_script, validation_folder)
 
 STAGE = REPO / "mnist_6.0_recurrent.py"
-STAMP = re.compile(r"^\[\s*([\d.]+) s\] (.*)$")  # a line of run_script's log
 
 
 # ------------------------------------------------------------------------ speed

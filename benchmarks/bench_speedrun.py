@@ -35,7 +35,6 @@ chosen on these; the test set is measured once, for the recipe chosen.
 """
 import argparse
 import os
-import re
 import sys
 import tempfile
 import time
@@ -43,8 +42,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import (REPO, TEST, TIMING, edited_stage, fmt, machine, markdown_table,  # noqa: E402
-                   median, record, record_ladder_stage, run_script, validation_folder)
+from _runs import (REPO, STAMP, TEST, TIMING, edited_stage, fmt, machine,  # noqa: E402
+                   markdown_table, median, record, record_ladder_stage, run_script,
+                   validation_folder)
 
 
 class Speedrun:
@@ -59,7 +59,6 @@ SPEEDRUNS = {"5.0": Speedrun("mnist_5.0_speedrun.py", 0.99, 10.0, "speedrun"),
              "5.1": Speedrun("mnist_5.1_speedrun_augmented.py", 0.995, 60.0, "speedrun_5.1")}
 BUSY_LOAD = 1.0  # 1-minute load average above which a timing is flagged
 QUIET_BUSY = 0.10  # --wait-quiet: CPU share used by others under which a run may start
-STAMP = re.compile(r"^\[\s*([\d.]+) s\] (.*)$")  # a line of run_script's log
 
 
 def cpu_busy(seconds=2.0):
