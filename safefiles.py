@@ -360,7 +360,13 @@ def _try_lock(fd):
     return True
 
 
-def _read_holder(fd):
-    os.lseek(fd, 0, os.SEEK_SET)
-    text = os.read(fd, 4096).decode("utf-8", "replace").strip()
-    return text or "starting"
+def _read_holder(fd, patience=2.0):
+    """Who holds the lock, as the holder wrote it. A holder writes that line just after
+    taking the lock: a file still empty is read again, for up to `patience` seconds."""
+    give_up = time.monotonic() + patience
+    while True:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 4096).decode("utf-8", "replace").strip()
+        if text or time.monotonic() > give_up:
+            return text or "starting"
+        time.sleep(0.02)

@@ -240,3 +240,27 @@ def test_a_folder_lock_names_its_holder_and_a_dead_holder_blocks_no_one(tmp_path
     with safefiles.FolderLock(tmp_path, "mine"):  # taken over from the dead holder
         assert safefiles.lock_holder(tmp_path).startswith(f"pid {os.getpid()} on ")
     assert names(tmp_path) == []  # released: removed
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_a_holder_that_has_not_yet_written_its_line_is_still_named(tmp_path):
+    """Two runs started together: the second can find the lock taken and its file still
+    empty, in the instant before the holder writes who it is. It waits for that line."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('locked', flush=True); time.sleep(0.5)\n"
+         "os.write(fd, b'pid 1 on elsewhere: the first run'); time.sleep(60)\n",
+         str(tmp_path / safefiles.FolderLock.NAME)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        with pytest.raises(safefiles.FolderInUse) as error:
+            safefiles.FolderLock(tmp_path, "mine").acquire()
+        assert str(error.value).endswith("(pid 1 on elsewhere: the first run)")
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
