@@ -630,7 +630,7 @@ class _Run:
         Y, loss, accuracy = Y.numpy(), float(loss), float(accuracy)
         # As the latest step used it (.numpy(): in a distributed run a mirrored variable).
         lr = float(self.stage.optimizer.learning_rate.numpy())
-        print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
+        _say(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} lr: {lr:.6f}")
         self.dashboard.append_training_curves_data(step, accuracy, loss)
         if self.pictures:
             values4, values5 = (np.asarray(v) for v in self.stage.histograms.values(batch_X))
@@ -647,8 +647,8 @@ class _Run:
                                                 self.test_labels)
         self.max_accuracy = max(self.max_accuracy, accuracy)
         epoch = step * self.args.batch_size / self.mnist.train.num_examples
-        print(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
-              f"test loss: {loss:.4f}")
+        _say(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} "
+             f"test loss: {loss:.4f}")
         self.dashboard.append_test_curves_data(step, accuracy, loss)
         if self.pictures:
             # 1000 of the test digits, the misrecognised ones first: the red block's
@@ -832,6 +832,20 @@ class _CtrlC:
                 self.stopped_by = "SIGINT"
         finally:
             self._at_once = False
+
+
+def _say(line):
+    """print(line), also when the terminal has just been closed: the line that meets the
+    closed terminal (EIO) is dropped and the output sent nowhere from then on, so that
+    training goes on to save itself. (SIGHUP comes with the closing, and its handler does
+    the same, but a line can be on its way out before the handler runs; and where SIGHUP
+    is ignored, as by `trap '' HUP`, the run goes on to the end.)"""
+    try:
+        print(line)
+    except OSError as error:
+        if error.errno != errno.EIO:
+            raise
+        _no_terminal_output()
 
 
 def _no_terminal_output():

@@ -220,21 +220,22 @@ def test_sigterm_stops_cleanly_with_the_network_and_the_movie_saved(small_mnist_
     assert not leftovers(tmp_path)
 
 
-def test_closing_the_terminal_stops_cleanly_with_the_network_saved(small_mnist_dir, tmp_path):
-    """The stage runs in a terminal (a pty) that is closed while it trains: SIGHUP, and
-    nowhere left to print to."""
+def run_in_a_terminal_closed_at_step_40(flags, model_dir, cwd, hangup=True):
+    """The stage in a terminal (a pty) that is closed once step 40's line has shown;
+    with hangup=False the stage ignores SIGHUP, as under `trap '' HUP`. Its exit code."""
     import fcntl
     import termios
-    model_dir = tmp_path / "model"
-    master, terminal = pty.openpty()
 
     def take_the_terminal():  # in the child: the pty becomes its controlling terminal
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if not hangup:
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
+    master, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, os.path.join(REPO, STAGE_1_0), "--headless", "--data-dir",
-         small_mnist_dir, "--iterations", FOREVER, "--save-model", str(model_dir)],
-        cwd=tmp_path, env=dict(os.environ, MPLBACKEND="Agg"), stdin=terminal,
+        [sys.executable, os.path.join(REPO, STAGE_1_0), "--headless", *flags,
+         "--save-model", str(model_dir)],
+        cwd=cwd, env=dict(os.environ, MPLBACKEND="Agg"), stdin=terminal,
         stdout=terminal, stderr=terminal, start_new_session=True,
         preexec_fn=take_the_terminal)
     os.close(terminal)
@@ -246,11 +247,30 @@ def test_closing_the_terminal_stops_cleanly_with_the_network_saved(small_mnist_d
             if select.select([master], [], [], 1)[0]:
                 shown += os.read(master, 65536)
         os.close(master)  # the terminal window is closed
-        assert process.wait(timeout=120) == 129
+        return process.wait(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_closing_the_terminal_stops_cleanly_with_the_network_saved(small_mnist_dir, tmp_path):
+    """Closed while it trains: SIGHUP, and nowhere left to print to."""
+    model_dir = tmp_path / "model"
+    flags = ("--data-dir", small_mnist_dir, "--iterations", FOREVER)
+    assert run_in_a_terminal_closed_at_step_40(flags, model_dir, tmp_path) == 129
     assert checkpoint_step(model_dir) >= 40
+    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert not leftovers(model_dir)
+
+
+def test_a_run_that_ignores_hangups_trains_on_to_the_end_when_its_terminal_closes(
+        small_mnist_dir, tmp_path):
+    """SIGHUP ignored (`trap '' HUP`): the next line meets the closed terminal (EIO), and
+    the run goes on, printing nowhere, to its last step and its saved network."""
+    model_dir = tmp_path / "model"
+    flags = ("--data-dir", small_mnist_dir, "--iterations", "300")
+    assert run_in_a_terminal_closed_at_step_40(flags, model_dir, tmp_path, hangup=False) == 0
+    assert checkpoint_step(model_dir) == 300
     assert (model_dir / "saved_model" / "saved_model.pb").is_file()
     assert not leftovers(model_dir)
 
