@@ -228,8 +228,8 @@ def run_in_a_terminal_closed_at_step_40(flags, model_dir, cwd, hangup=True):
 
     def take_the_terminal():  # in the child: the pty becomes its controlling terminal
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        if not hangup:
-            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # As a terminal's shell leaves it, whatever this test runs under (nohup ignores it).
+        signal.signal(signal.SIGHUP, signal.SIG_DFL if hangup else signal.SIG_IGN)
 
     master, terminal = pty.openpty()
     process = subprocess.Popen(
