@@ -4,7 +4,7 @@ Stage 5.0 reaches 99.25 % in one epoch; stage 4.2 99.47 %, in twenty minutes.
 This stage gets there in under a minute: 5.0's network made twice as wide, four
 epochs instead of one, and every training image moved at random by up to 2 pixels
 at each step. The final test figure is 99.57-99.63 % (seeds 0-2), after a training
-loop of 35-37 s headless on a busy machine, 6.4 times 5.0's. Every setting was chosen
+loop of 32-34 s headless, about 6 times 5.0's. Every setting was chosen
 on a validation split (trained on the first 55,000 training images, measured on the
 last 5,000), the test set measured once, for the recipe kept.
 
@@ -38,7 +38,7 @@ What buys the accuracy, and what it costs (validation figures: benchmarks/README
   below) gives 99.55 % on the held-out images, where one epoch gives 99.37 %.
 - Twice the channels (32, 64) and the dense layer (256): 2.7 million multiply-adds
   per image instead of 0.8, 99.63 % held out instead of 99.55 % (seeds 0-2). Cost:
-  each step takes about 1.6 times as long (the rest of a step costs the same
+  each step takes about 1.5 times as long (the rest of a step costs the same
   whatever the width).
 - Random moves (augmentation): at each step every image is shifted by its own random
   amount, up to SHIFT pixels each way, so that no image is seen twice the same and
@@ -51,7 +51,7 @@ What buys the accuracy, and what it costs (validation figures: benchmarks/README
   label smoothing, fused batch norm, tests only at the start and the end headless.
   A training figure every 10 steps (5.0: 5) and, drawn, a test every 50 (5.0: 20):
   each costs more than 5.0's (3.4 times the multiply-adds).
-- Cost in all: 6.4 times 5.0's training loop (4 times the images, each 1.6 times the
+- Cost in all: about 6 times 5.0's training loop (4 times the images, each 1.5 times the
   time), for 99.6 % instead of 99.25 %: 39-43 test digits wrong instead of 74-76.
 
 Run it: python3 mnist_5.1_speedrun_augmented.py    (-h lists the flags)
@@ -256,10 +256,10 @@ trainer.run(args, mnist, model=model, loss_and_accuracy=loss_and_accuracy,
 # ------------------------------------------------------------------------ results
 # Final test accuracy (the last figure, on all 10,000 test images) and the training
 # loop, headless, 2 CPU cores (Intel Xeon), TensorFlow 2.21 CPU,
-# `python3 benchmarks/bench_speedrun.py --stage 5.1 --record`, 2026-12-07, on a machine
-# shared with other jobs (load average 2.3-3.3): seeds 0-2, final 0.9957 0.9963 0.9961
-#   (max = final), loop 36.6 35.4 34.8 s, start-up 3.8-4.5 s more. Stage 5.0 in the
-#   same minutes: 5.5-5.6 s quiet, 7.5-7.9 s busy.
+# `python3 benchmarks/bench_speedrun.py --stage 5.1 --record`, 2026-12-07, nothing
+# else running: seeds 0-2, final 0.9957 0.9963 0.9961 (max = final), loop 32.8 34.4
+#   32.2 s, start-up 4.2-4.7 s more; stage 5.0 in the same minutes: 5.6-5.7 s. Earlier
+#   on a machine shared with other jobs: the same accuracies, loops 34.8-36.6 s.
 #
 # How it got here: every setting on the validation split (the first 55,000 training
 # images to train, the last 5,000 to measure: bench_speedrun.py --validation); held-out
