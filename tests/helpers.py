@@ -119,6 +119,27 @@ def numbers_printed(stdout):
             or trainer.MAX_ACCURACY_LINE.match(line)]
 
 
+def stopped_by_ctrl_c_and_resumed(script, flags, model_dir, at_step, cwd):
+    """`script` with `flags`, saving into model_dir, stopped by Ctrl-C once step
+    `at_step`'s training line shows (exit 130), then run again with --restore:
+    (the step it stopped at, its stderr, the resumed run)."""
+    process = start_stage(script, *flags, "--save-model", str(model_dir), cwd=cwd)
+    _, out, err = ctrl_c_after(process, rf"step {at_step}: training accuracy")
+    assert process.returncode == 130, err[-3000:]
+    steps = flags[flags.index("--iterations") + 1]
+    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
+    assert at_step <= stop < int(steps)
+    resumed = run_script(script, *flags, "--save-model", str(model_dir), "--restore", cwd=cwd)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    return stop, err, resumed
+
+
+def figures_after(stdout, stop):
+    """The progress and test lines of the steps after `stop`."""
+    return [line for line in numbers_printed(stdout)
+            if line.startswith("step ") and int(line.split()[1].rstrip(":")) > stop]
+
+
 def checkpoint_step(folder):
     """The step of the latest checkpoint of the run in `folder`."""
     return runfolder.latest_checkpoint_step(folder)

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from helpers import (REPO, SPEEDRUN_STEPS, STAGE_1_0, STAGE_2_0, STAGE_2_1, STAGE_2_2,
-                     WindowStage, checkpoint_step, ctrl_c_after, needs_window_tools,
-                     no_traceback, numbers_printed, press, run_script, snapshot, start_stage,
-                     train, x_display, xdotool)
+                     WindowStage, checkpoint_step, ctrl_c_after, figures_after,
+                     needs_window_tools, no_traceback, numbers_printed, press, run_script,
+                     snapshot, start_stage, stopped_by_ctrl_c_and_resumed, train, x_display,
+                     xdotool)
 
 
 # ------------------------------------------------------------------ lost work
@@ -186,25 +187,14 @@ def test_an_interrupted_augmented_speedrun_moves_the_same_images_when_resumed(sm
     --restore, it prints what the uninterrupted run prints after the stop: the generator
     of the moves is in the checkpoint, so the steps after the stop move the same images
     the same way."""
-    script, steps = "mnist_5.1_speedrun_augmented.py", "60"
-    flags = ("--headless", "--data-dir", small_mnist_dir, "--iterations", steps, "--seed", "0")
+    script = "mnist_5.1_speedrun_augmented.py"
+    flags = ("--headless", "--data-dir", small_mnist_dir, "--iterations", "60", "--seed", "0")
     straight = run_script(script, *flags, cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
-    model_dir = tmp_path / "model"
-    process = start_stage(script, *flags, "--save-model", str(model_dir), cwd=tmp_path)
-    _, out, err = ctrl_c_after(process, r"step 20: training accuracy")
-    assert process.returncode == 130, err[-3000:]
-    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
-    assert 20 <= stop < int(steps)
-    resumed = train(script, small_mnist_dir, model_dir, "--iterations", steps, "--restore",
-                    "--seed", "0", cwd=tmp_path)
-
-    def after_the_stop(stdout):
-        return [line for line in numbers_printed(stdout)
-                if line.startswith("step ") and int(line.split()[1].rstrip(":")) > stop]
-
-    assert len(after_the_stop(straight.stdout)) >= 2
-    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
+    stop, _, resumed = stopped_by_ctrl_c_and_resumed(script, flags, tmp_path / "model", 20,
+                                                     cwd=tmp_path)
+    assert len(figures_after(straight.stdout, stop)) >= 2
+    assert figures_after(resumed.stdout, stop) == figures_after(straight.stdout, stop)
 
 
 def test_an_interrupted_speedrun_resumes_on_its_own_schedule(small_mnist_dir, tmp_path,
@@ -214,24 +204,13 @@ def test_an_interrupted_speedrun_resumes_on_its_own_schedule(small_mnist_dir, tm
     after the stop, and its saved network answers predict.py."""
     from PIL import Image
     script = "mnist_5.0_speedrun.py"
-    steps = str(SPEEDRUN_STEPS)
     straight = speedrun_headless  # the same flags, uninterrupted
     model_dir = tmp_path / "model"
-    process = start_stage(script, "--headless", "--data-dir", small_mnist_dir, "--iterations",
-                          steps, "--seed", "0", "--save-model", str(model_dir), cwd=tmp_path)
-    _, out, err = ctrl_c_after(process, r"step 60: training accuracy")
-    assert process.returncode == 130, err[-3000:]
-    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
-    assert 60 <= stop < SPEEDRUN_STEPS
-    resumed = train(script, small_mnist_dir, model_dir, "--iterations", steps, "--restore",
-                    cwd=tmp_path)
-
-    def after_the_stop(stdout):
-        return [line for line in numbers_printed(stdout)
-                if line.startswith("step ") and int(line.split()[1].rstrip(":")) > stop]
-
-    assert len(after_the_stop(straight.stdout)) >= 2
-    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
+    flags = ("--headless", "--data-dir", small_mnist_dir, "--iterations", str(SPEEDRUN_STEPS),
+             "--seed", "0")
+    stop, _, resumed = stopped_by_ctrl_c_and_resumed(script, flags, model_dir, 60, cwd=tmp_path)
+    assert len(figures_after(straight.stdout, stop)) >= 2
+    assert figures_after(resumed.stdout, stop) == figures_after(straight.stdout, stop)
     test_image = tmp_path / "digit.png"
     import mnistdata
     mnist = mnistdata.read_data_sets(small_mnist_dir, one_hot=False, reshape=False)

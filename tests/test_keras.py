@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import (REPO, ctrl_c_after, load_stage, randomise, run_cell, run_script,
-                     start_stage)
+from helpers import (REPO, figures_after, load_stage, randomise, run_cell, run_script,
+                     stopped_by_ctrl_c_and_resumed)
 from trainer import PROGRESS_LINE, TEST_LINE
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
@@ -194,24 +194,13 @@ def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_
     straight = run_script(KERAS_STAGE, *flags, cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
     model_dir = tmp_path / "run"
-    process = start_stage(KERAS_STAGE, *flags, "--save-model", str(model_dir), cwd=tmp_path)
-    _, out, err = ctrl_c_after(process, r"step 15: training accuracy")
-    assert process.returncode == 130, err[-3000:]
+    stop, err, resumed = stopped_by_ctrl_c_and_resumed(KERAS_STAGE, flags, model_dir, 15,
+                                                       cwd=tmp_path)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
-    stop = int(re.search(rf"stopped at step (\d+) of {steps} \(Ctrl-C\)", out)[1])
-    assert 15 <= stop < 60 and (model_dir / "model.keras").is_file()
-    resumed = run_script(KERAS_STAGE, *flags, "--save-model", str(model_dir), "--restore",
-                         cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (model_dir / "model.keras").is_file()
     assert f"(step {stop})" in resumed.stdout
-
-    def after_the_stop(stdout):
-        return [line for line in stdout.splitlines()
-                if (PROGRESS_LINE.match(line) or TEST_LINE.match(line))
-                and int(line.split()[1].rstrip(":")) > stop]
-
-    assert len(after_the_stop(straight.stdout)) >= 3
-    assert after_the_stop(resumed.stdout) == after_the_stop(straight.stdout)
+    assert len(figures_after(straight.stdout, stop)) >= 3
+    assert figures_after(resumed.stdout, stop) == figures_after(straight.stdout, stop)
 
     import tensorflow as tf
     import keras
