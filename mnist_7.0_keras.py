@@ -77,7 +77,7 @@ trainer.load_tensorflow()  # with its CPU options set and its start-up notices h
 import keras
 from keras import layers
 
-import kerastrainer
+from codelab import kerastrainer
 
 keras.utils.set_random_seed(args.seed)  # the same seed gives the same numbers (on CPU)
 

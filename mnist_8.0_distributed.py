@@ -37,7 +37,7 @@ through Slurm: srun python3 mnist_8.0_distributed.py   (see workers.py; -h lists
 """
 
 import trainer
-import workers
+from codelab import workers
 
 # ---------------------------------------------------------------------- settings
 ITERATIONS = 10000  # training steps of 100 images (one epoch = 600 steps)

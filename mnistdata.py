@@ -68,7 +68,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-import safefiles
+from codelab import safefiles
 
 # ----------------------------------------------------------------------------
 # What we know about each dataset. Tests replace mirrors and checksums here.

@@ -40,8 +40,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-import runfolder
-import safefiles
+from codelab import runfolder
+from codelab import safefiles
 
 # Grey levels, as a fraction of the way from the paper (0) to the darkest ink (1):
 INK_LEVEL = 0.5  # clear ink: only this counts for the bounding box

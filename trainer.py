@@ -78,11 +78,11 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
-import installed
+from codelab import installed
 import mnistdata
-import runfolder
-import safefiles
-import tfmessages
+from codelab import runfolder
+from codelab import safefiles
+from codelab import tfmessages
 
 BATCH_SIZE = 100  # images per training step, unless the stage gives parse_args its own
 TEST_CHUNK = 2000  # test images evaluated per call: bounds memory on the conv stages

@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 sys.path.insert(0, str(REPO))
-import safefiles  # noqa: E402
-import stages  # noqa: E402  (the one list of stages)
+from codelab import safefiles  # noqa: E402
+from codelab import stages  # noqa: E402  (the one list of stages)
 
 RESULTS = REPO / "benchmarks" / "results.json"  # the one copy of the measured figures
 

@@ -54,7 +54,7 @@ def callback_worker(steps, repeat):
     import trainer
     trainer.import_tensorflow()
     import keras
-    import kerastrainer
+    from codelab import kerastrainer
     from tensorflowvisu import KerasDashboard
     mnist = mnistdata.read_data_sets(None, one_hot=True, reshape=False, seed=0)
     for _ in range(repeat):

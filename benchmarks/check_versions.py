@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from stages import STAGES  # noqa: E402
+from codelab.stages import STAGES  # noqa: E402
 
 TENSORFLOW_PACKAGE = "tensorflow-cpu" if sys.platform in ("linux", "win32") else "tensorflow"
 

@@ -17,7 +17,7 @@ import numpy as np
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-import safefiles
+from codelab import safefiles
 
 MOVIE_FPS = 10
 MAX_MOVIE_FRAMES = 200             # longer runs record every 2nd, 3rd... figure update

@@ -57,7 +57,7 @@ MEASURED_SPEED = {  # stage: (default steps, steps/s, start-up s)
     "7.0": (234, 30.0, 6.0),  # as fast as 5.0: benchmarks/bench_keras.py, 2026-12-07
 }
 sys.path.insert(0, str(REPO))
-import stages as _stages  # noqa: E402  (the one list of stage scripts)
+from codelab import stages as _stages  # noqa: E402  (the one list of stage scripts)
 import trainer  # noqa: E402  (the patterns of the lines a run prints)
 
 STAGES = [(stage, script, *MEASURED_SPEED[stage]) for stage, script in _stages.STAGES

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import runfolder
+from codelab import runfolder
 import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

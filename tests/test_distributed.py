@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import workers
+from codelab import workers
 from helpers import REPO, numbers_printed, read_until, snapshot
 
 STAGE = os.path.join(REPO, "mnist_8.0_distributed.py")
@@ -143,7 +143,7 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
                                                                            capsys):
     import mnistdata
     import predict
-    import runfolder
+    from codelab import runfolder
     where, flags, _, _ = runs
     folder = where / "B"
     flags = (*flags[2:], "--workers", "2", "--save-model", str(folder), "--restore",
@@ -226,7 +226,7 @@ def test_slurm_environment_of_two_local_tasks_gives_the_cluster(monkeypatch):
 
 
 def test_benchmarks_readme_quotes_the_recorded_figures():
-    import stages
+    from codelab import stages
     figures = stages.MEASURED["distributed"]["figures"]["run"]
     text = open(os.path.join(REPO, "benchmarks", "README.md"), encoding="utf-8").read()
     assert f"## Stage 8.0 on several workers, {stages.MEASURED['distributed']['date']}" in text

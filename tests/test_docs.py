@@ -73,7 +73,7 @@ def load_make_pictures():
 def stage_lines():
     """Every line of every stage script, stripped, read now."""
     sys.path.insert(0, str(REPO))
-    from stages import OTHER_SCRIPTS, SCRIPTS
+    from codelab.stages import OTHER_SCRIPTS, SCRIPTS
     scripts = sorted(REPO.glob("mnist_*.py"))
     assert [script.name for script in scripts] == sorted(SCRIPTS + OTHER_SCRIPTS)
     return {line.strip() for script in scripts for line in read(script).splitlines()}

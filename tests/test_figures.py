@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import stages
+from codelab import stages
 from helpers import REPO
 
 MEASURED = stages.MEASURED

@@ -40,7 +40,7 @@ PYTHON_BLOCK = re.compile(r"^[ \t]*```python\n(.*?)^[ \t]*```", re.MULTILINE | r
 
 
 def solution(stage):
-    from stages import SCRIPTS
+    from codelab.stages import SCRIPTS
     [script] = [name for name in SCRIPTS if name.startswith(f"mnist_{stage}_")]
     return script
 

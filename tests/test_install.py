@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-import installed
+from codelab import installed
 from helpers import REPO
 
 SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]  # as INSTALL.txt says

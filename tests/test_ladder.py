@@ -6,7 +6,7 @@ is checked in the default run as well."""
 import pytest
 
 from helpers import run_script
-from stages import LADDER_TARGETS, STAGES
+from codelab.stages import LADDER_TARGETS, STAGES
 from trainer import MAX_ACCURACY_LINE, TEST_LINE
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import safefiles
+from codelab import safefiles
 
 REPO = Path(__file__).parent.parent
 
@@ -148,7 +148,7 @@ def test_a_writer_killed_midway_leaves_a_leftover_that_is_removed_later(tmp_path
     target.write_bytes(b"the previous, complete cache")
     writer = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time, safefiles\n"
+         "import sys, time\nfrom codelab import safefiles\n"
          "with safefiles.atomic_write(sys.argv[1]) as file:\n"
          "    file.write(b'half'); file.flush(); print('writing', flush=True); time.sleep(60)\n",
          str(target)], cwd=REPO, stdout=subprocess.PIPE, text=True)
@@ -214,7 +214,7 @@ def test_a_name_whose_temporary_would_be_too_long_is_refused(tmp_path):
 def hold_lock_in_another_process(folder):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time, safefiles\n"
+         "import sys, time\nfrom codelab import safefiles\n"
          "with safefiles.FolderLock(sys.argv[1], 'a run of mine'):\n"
          "    print('holding', flush=True); time.sleep(60)\n", str(folder)],
         cwd=REPO, stdout=subprocess.PIPE, text=True)

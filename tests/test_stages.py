@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from helpers import REPO, load_stage, numbers_printed, randomise, run_script
-from stages import LOW_LEVEL_SCRIPTS, drawn_shapes
-from stages import SCRIPTS as STAGES
+from codelab.stages import LOW_LEVEL_SCRIPTS, drawn_shapes
+from codelab.stages import SCRIPTS as STAGES
 from trainer import MAX_ACCURACY_LINE, TEST_LINE
 
 BATCHNORM_STAGES = [script for script in STAGES if "batchnorm" in script]

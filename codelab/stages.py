@@ -39,7 +39,7 @@ SCRIPTS = [script for _, script in STAGES]
 # worker processes (tests/test_distributed.py, benchmarks/bench_distributed.py).
 OTHER_SCRIPTS = ["mnist_8.0_distributed.py"]
 
-REPO = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parent.parent  # the repository: codelab/ is one level down
 RESULTS_FILE = REPO / "benchmarks" / "results.json"
 MEASURED = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
 

@@ -5,7 +5,7 @@ stages, around model.fit, written once so that the stage script stays a lesson.
     mnist = trainer.read_data(args)
     trainer.load_tensorflow()
     import keras
-    import kerastrainer
+    from codelab import kerastrainer
     model = keras.Sequential([...])                     # the network, in layers
     model.compile(optimizer=..., loss=...)
     with kerastrainer.training(args, mnist, model, train_every=5, test_every=...) as run:
@@ -36,8 +36,8 @@ import numpy as np
 import keras
 import tensorflow as tf
 
-import runfolder
-import safefiles
+from codelab import runfolder
+from codelab import safefiles
 import trainer
 from tensorflowvisu import KerasDashboard
 

@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 
-import runfolder
+from codelab import runfolder
 import trainer
 
 GRACE_SECONDS = 15  # after a worker is lost, the others get this long to stop by themselves

@@ -32,8 +32,8 @@ import re
 import shutil
 from pathlib import Path
 
-import safefiles
-import tfmessages
+from codelab import safefiles
+from codelab import tfmessages
 
 RUN_RECORD = "stage.json"  # which stage and which network wrote the folder
 CHECKPOINTS = "checkpoints"

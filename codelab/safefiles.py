@@ -1,7 +1,7 @@
 """Output files done safely: say before a long run why a path cannot be written,
 and write so that an interruption never leaves half a file under the final name.
 
-    import safefiles
+    from codelab import safefiles
     path = safefiles.check_writable(args.save_image, "--save-image")  # absolute Path, or PathError
     folder = safefiles.check_writable(args.logdir, "--logdir", folder=True)
 
