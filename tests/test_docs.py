@@ -8,11 +8,10 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO
 DOCS = REPO / "docs"
 ENGLISH = DOCS / "codelab.md"
 CHINESE = DOCS / "codelab.zh-CN.md"

@@ -2,15 +2,11 @@
 return: a stage's error and refusal, predict.py's error. No TensorFlow loads: each
 program stops before it would."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, run_script
 
 
 def documented_codes():
@@ -29,9 +25,7 @@ def documented_codes():
 
 
 def stage(*flags, cwd):
-    return subprocess.run([sys.executable, str(REPO / "mnist_1.0_softmax.py"), *flags],
-                          cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, MPLBACKEND="Agg"))
+    return run_script("mnist_1.0_softmax.py", *flags, cwd=cwd, timeout=120)
 
 
 def test_the_table_names_each_outcome_once():

@@ -22,7 +22,7 @@ KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
 
 @pytest.fixture(scope="module")
 def keras():
-    sys.path.insert(0, REPO)
+    sys.path.insert(0, str(REPO))
     import trainer
     trainer.load_tensorflow()
     import keras
