@@ -86,9 +86,9 @@ def check_marked_stage():
     is not would slow the quick tier down unseen."""
     if running_test is not None and running_test.get_closest_marker("stage") is None:
         raise AssertionError(
-            f"{running_test.nodeid} starts a stage but is not marked `stage`: start it "
-            "with helpers.launch() or helpers.load_stage() (directly, or through a function "
-            "or fixture of the tests), which conftest.py finds and marks")
+            f"{running_test.nodeid} starts a stage but is not marked `stage`: call one of "
+            "helpers.STAGE_STARTERS by its name (directly, or in a function, class or "
+            "fixture of the tests), which conftest.py finds and marks")
 
 
 def stage_environment(env_extra=None):
