@@ -244,7 +244,7 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
     train_x, train_y, test_x, test_y = digits
     data = tmp_path / "digits.npz"
     np.savez(data, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
-    cell = NOTEBOOK_CELL.format(repo=REPO, data=str(data))
+    cell = NOTEBOOK_CELL.format(repo=str(REPO), data=str(data))
     if backend == "widget":
         cell = "%matplotlib widget\n" + cell
     outputs, stdout, counts = run_cell(cell, tmp_path, monkeypatch)
