@@ -139,7 +139,8 @@ def test_relative_links_and_pictures_resolve(page):
 
 
 def test_the_anchors_are_github_s():
-    """Checked against headings whose anchors GitHub shows (by hand, once)."""
+    """GitHub's rule on headings with dots, brackets, backticks and dashes, worked out
+    by hand: "The run folder (`--save-model DIR`)" is #the-run-folder---save-model-dir."""
     page = DOCS / "reference.md"
     made = set(anchors(page))
     assert {"exit-codes", "the-run-folder---save-model-dir", "predictpy",
