@@ -63,7 +63,12 @@ dashboard/ folder (a folder, so that the repository's top level keeps to the fil
 learner opens: the stages, mnistdata.py, tensorflowvisu.py, trainer.py):
 
     dashboard/view.py           MnistDataVis: feeding, start / tick / finish, keys, pause
-    dashboard/panels.py         the six panels: axes, artists, the strip, layouts, margins
+    dashboard/panels.py         the six panels: their axes, put together from these parts:
+    dashboard/curvepanels.py    panels 1 and 2: accuracy and loss curves
+    dashboard/bandpanels.py     panels 4 and 5: percentile bands of weights and biases
+    dashboard/digitpanels.py    panels 3 and 6: the digit mosaics, panel 6's percent scale
+    dashboard/strip.py          the strip above the panels: status and keys
+    dashboard/placement.py      margins sized for the text, the layouts the keys show
     dashboard/mosaics.py        the digit mosaics of panels 3 and 6 (plain numpy)
     dashboard/scales.py         percentile bands, axis ranges that change seldom
     dashboard/painting.py       painting in full, or the moving parts only (blitting)

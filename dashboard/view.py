@@ -100,7 +100,7 @@ class MnistDataVis:
 
     def _new_update(self):
         """Count figure updates (a training and a test figure at one step count once)."""
-        step = max(self.panels.train["step"][-1:] + self.panels.test["step"][-1:])
+        step = self.panels.curves.last_step()
         if step != self._last_update_step:
             self._last_update_step = step
             self._updates += 1
@@ -109,7 +109,7 @@ class MnistDataVis:
                 (self._updates - 1) % self._movie_stride == 0 or step >= self._last_step)
 
     def get_max_test_accuracy(self):
-        return max(self.panels.test["accuracy"], default=0.0)
+        return self.panels.curves.max_test_accuracy()
 
     def is_paused(self):
         return self._paused

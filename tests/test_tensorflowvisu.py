@@ -227,8 +227,8 @@ def test_every_label_stays_whole_and_apart_in_small_windows(size):
         shown = visible_panels(live)
         texts = {panel: texts_of(live.axes[panel], renderer) for panel in shown}
         strip = [t.get_window_extent(renderer) for t in
-                 (live.panels.status_text, live.panels.keys_text) if t.get_visible()]
-        assert live.panels.status_text.get_visible()
+                 (live.panels.strip.status_text, live.panels.strip.keys_text) if t.get_visible()]
+        assert live.panels.strip.status_text.get_visible()
         for box in strip:
             assert figure.x0 <= box.x0 and box.x1 <= figure.x1 and box.y1 <= figure.y1
         assert len(strip) < 2 or not overlap(*strip), (size, "status and keys")
