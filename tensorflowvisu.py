@@ -62,7 +62,9 @@ the stages, trainer.py and the codelab use. Its parts, one job each, are in the
 dashboard/ folder (a folder, so that the repository's top level keeps to the files a
 learner opens: the stages, mnistdata.py, tensorflowvisu.py, trainer.py):
 
-    dashboard/view.py           MnistDataVis: feeding, start / tick / finish, keys, pause
+    dashboard/view.py           MnistDataVis: feeding, start / tick / finish
+    dashboard/controls.py       keys, pause, closing, resizing; the status it shows
+    dashboard/screen.py         bringing the picture up to date, in a window or notebook
     dashboard/panels.py         the six panels: their axes, put together from these parts:
     dashboard/curvepanels.py    panels 1 and 2: accuracy and loss curves
     dashboard/bandpanels.py     panels 4 and 5: percentile bands of weights and biases
