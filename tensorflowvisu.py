@@ -36,7 +36,7 @@ worth computing). trainer.py feeds it like this:
         datavis.append_data_histograms(step, weights, biases)
         datavis.update_image1(mosaic)               # panel 3: the training batch
         datavis.append_test_curves_data(step, accuracy, loss)     # at test steps
-        datavis.update_image2(mosaic)               # panel 6: 1,000 test digits
+        datavis.update_image2(mosaic, test_count=10000)  # panel 6: the test digits
         if not datavis.tick():   # draws if due, answers the window; waits while paused
             break                # the window was closed
         ...                  # train up to the next step with figures

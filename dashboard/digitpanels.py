@@ -4,21 +4,25 @@ Panels 3 and 6: the digit mosaics, and panel 6's percent scale
 
 DigitPanels shows the newest mosaic fed to each panel (mosaics.py makes them), made
 only when it is shown if it was given as a function; panel 6's y-axis is a percent
-scale on which the red block's height reads as the test error rate.
+scale on which the red block's height reads as the test error rate, whatever the
+number of test digits measured (mosaics.py says how).
 """
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from dashboard.mosaics import (TEST_MOSAIC_COUNT, TEST_MOSAIC_LINES, TEST_MOSAIC_SCALE,
-                               TILE, TRAIN_MOSAIC_LINES)
+from dashboard.mosaics import (MNIST_TEST_COUNT, TEST_MOSAIC_COUNT, TEST_MOSAIC_LINES, TILE,
+                               TRAIN_MOSAIC_LINES, test_mosaic_span)
 
 MOSAIC_SIZES = {3: (TRAIN_MOSAIC_LINES * TILE, TRAIN_MOSAIC_LINES * TILE),   # pixels
                 6: (TEST_MOSAIC_LINES * TILE, TEST_MOSAIC_COUNT // TEST_MOSAIC_LINES * TILE)}
+SCALE_TICKS = 5                    # about this many steps between panel 6's percent labels
 
 
 class DigitPanels:
     """The mosaics of panels 3 and 6: the newest fed (`waiting`), the one shown at full
-    size (`full`), and the pictures shown."""
+    size (`full`), and the pictures shown; `test_count`: the test digits behind panel 6's
+    mosaic, which set its scale."""
 
     def __init__(self, axes):
         """axes: panel number -> its Axes, for panels 3 and 6."""
@@ -28,6 +32,8 @@ class DigitPanels:
         self.full = {3: None, 6: None}        # panel -> the mosaic shown, at full size
         self.shown = {3: None, 6: None}       # panel -> (id of that mosaic, halved?)
         self.artists = {panel: self._build(panel, *self.sizes[panel]) for panel in (3, 6)}
+        self.test_count = None
+        self._scale_wanted = MNIST_TEST_COUNT  # panel 6's scale, until it is labelled
 
     def _build(self, panel, height, width):
         ax = self.axes[panel]
@@ -39,20 +45,36 @@ class DigitPanels:
         return image
 
     def label_test_digits(self):
-        """Panel 6's y-axis: 100 % at the top to 90 % at the bottom of the test mosaic."""
+        """Panel 6's y-axis for a test set of `test_count` digits: 100 % at the top; down
+        the mosaic's height, test_mosaic_span(test_count) percent (for MNIST's 10,000:
+        100 % to 90 %). Labels from 0 % up, fewer where the digits fill less of it."""
+        self.test_count = self._scale_wanted
+        span = test_mosaic_span(self.test_count)
         height = self.sizes[6][0]
-        top, bottom = TEST_MOSAIC_SCALE
-        percents = np.arange(top, bottom - 1, -2)
-        positions = (top - percents) / (top - bottom) * height - 0.5
-        self.axes[6].set_yticks(positions, [f"{p}%" for p in percents])
+        bottom = max(0.0, 100.0 - span)
+        bins = max(1, round(SCALE_TICKS * min(1.0, 100.0 / span)))
+        percents = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]).tick_values(bottom, 100)
+        percents = percents[(percents >= bottom - 1e-9) & (percents <= 100 + 1e-9)][::-1]
+        positions = (100 - percents) / span * height - 0.5
+        self.axes[6].set_yticks(positions, [f"{p:g}%" for p in percents])
 
-    def set_image(self, panel, image):
+    def set_image(self, panel, image, test_count=None):
+        """The newest mosaic of `panel` (or a function that makes it); for panel 6, the
+        number of test digits it was made from (None: MNIST's 10,000)."""
         self.waiting[panel] = image
+        if panel == 6:
+            self._scale_wanted = MNIST_TEST_COUNT if test_count is None else int(test_count)
 
     def refresh(self, panels):
+        """Show the newest mosaics of `panels` (3, 6). Returns {6} if panel 6's scale
+        changed (its axes must be painted again), else an empty set."""
         for panel in (3, 6):
             if panel in panels:
                 self._refresh_image(panel)
+        if 6 in panels and self._scale_wanted != self.test_count:
+            self.label_test_digits()
+            return {6}
+        return set()
 
     def _refresh_image(self, panel):
         """Show the newest mosaic. One that is shown at less than half its size (the

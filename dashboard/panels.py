@@ -109,8 +109,8 @@ class Panels:
         self.bands.append(step, values4, values5)
         self.news.update((4, 5))
 
-    def set_image(self, panel, image):
-        self.digits.set_image(panel, image)
+    def set_image(self, panel, image, test_count=None):
+        self.digits.set_image(panel, image, test_count)
         self.news.add(panel)
 
     def curve_ends(self, panel):
@@ -156,6 +156,6 @@ class Panels:
         here if they were given as functions). Returns the panels whose y range changed."""
         rescaled = self.curves.refresh(panels, self.ranges)
         rescaled |= self.bands.refresh(panels, self.ranges)
-        self.digits.refresh(panels)
+        rescaled |= self.digits.refresh(panels)
         self.news.difference_update(panels)
         return rescaled

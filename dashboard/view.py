@@ -80,9 +80,11 @@ class MnistDataVis:
         drawn or saved before the next update replaces it."""
         self.panels.set_image(3, im)
 
-    def update_image2(self, im):
-        """The test digits mosaic (panel 6): an image, or a function that makes it."""
-        self.panels.set_image(6, im)
+    def update_image2(self, im, test_count=None):
+        """The test digits mosaic (panel 6), such as test_digits_mosaic's: an image, or a
+        function that makes it; test_count: how many test digits it was made from (the
+        whole test set measured), which sets panel 6's scale (default: MNIST's 10,000)."""
+        self.panels.set_image(6, im, test_count)
 
     def _new_update(self):
         """Count figure updates (a training and a test figure at one step count once)."""
