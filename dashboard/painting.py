@@ -154,7 +154,9 @@ class Painter:
     def _on_draw(self, event):
         """After every full draw: keep it as the backgrounds and as its layout's picture,
         then paint the moving parts."""
-        if self.canvas.is_saving() or not self.can_blit():
+        # Saving (fig.canvas: while saving .svg or .pdf, that format's own canvas) paints
+        # a file, not the screen.
+        if self.fig.canvas.is_saving() or not self.can_blit():
             return
         if not self._drawing:             # the window's own: a resize, a zoom, a drag...
             self.forget_layouts()         # ... may have changed what the others show
