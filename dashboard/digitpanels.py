@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from dashboard.mosaics import (MNIST_TEST_COUNT, TEST_MOSAIC_COUNT, TEST_MOSAIC_LINES, TILE,
-                               TRAIN_MOSAIC_LINES, test_mosaic_span)
+                               TRAIN_MOSAIC_LINES, panel6_span)
 
 MOSAIC_SIZES = {3: (TRAIN_MOSAIC_LINES * TILE, TRAIN_MOSAIC_LINES * TILE),   # pixels
                 6: (TEST_MOSAIC_LINES * TILE, TEST_MOSAIC_COUNT // TEST_MOSAIC_LINES * TILE)}
@@ -46,10 +46,10 @@ class DigitPanels:
 
     def label_test_digits(self):
         """Panel 6's y-axis for a test set of `test_count` digits: 100 % at the top; down
-        the mosaic's height, test_mosaic_span(test_count) percent (for MNIST's 10,000:
+        the mosaic's height, panel6_span(test_count) percent (for MNIST's 10,000:
         100 % to 90 %). Labels from 0 % up, fewer where the digits fill less of it."""
         self.test_count = self._scale_wanted
-        span = test_mosaic_span(self.test_count)
+        span = panel6_span(self.test_count)
         height = self.sizes[6][0]
         bottom = max(0.0, 100.0 - span)
         bins = max(1, round(SCALE_TICKS * min(1.0, 100.0 / span)))

@@ -11,7 +11,7 @@ its percent scale: of MNIST's 10,000 test digits, the first 1,000 (25 lines of 4
 the top 10 % of the test set, on a scale from 100 % down to 90 %. Another number N of
 test digits changes the scale, never the picture's size. Above 1,000, the first 1,000
 are shown and the scale runs from 100 % down to 100 - 100,000/N % (50 % for 2,000,
-99 % for 100,000). 1,000 or fewer are all shown, in bigger tiles (test_mosaic_grid),
+99 % for 100,000). 1,000 or fewer are all shown, in bigger tiles (panel6_grid),
 and the scale runs from 100 % at the top to 0 % at the height the N digits fill, a
 last line that is part full counting by its share (37 digits in lines of 8 fill 4 5/8
 lines); below it the picture stays blank. Where the red block ends, read the same way
@@ -85,7 +85,7 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n
     return grid.reshape(lines * TILE, columns * TILE, 3)
 
 
-def test_mosaic_grid(count):
+def panel6_grid(count):
     """(lines, columns, tile) of panel 6's mosaic for `count` test digits, tile being the
     side of a digit's square in pixels: (25, 40, 28), the first 1,000, for 1,000 or more;
     for fewer, all of them, in the grid that gives them the biggest tiles that fit in
@@ -101,20 +101,20 @@ def test_mosaic_grid(count):
     return -lines, columns, tile
 
 
-def test_mosaic_span(count):
+def panel6_span(count):
     """How much of a test set of `count` digits, in percent, panel 6's full height stands
     for. 10 for MNIST's 10,000 (the scale runs from 100 % down to 90 %), 50 for 2,000; 100
     or more for 1,000 or fewer, whose 0 % lies at the height the digits fill."""
-    _, columns, tile = test_mosaic_grid(count)
+    _, columns, tile = panel6_grid(count)
     digits = TEST_MOSAIC_SIZE[0] / tile * columns     # the digits the height holds
     return 100.0 * digits / max(1, count)
 
 
 def test_digits_mosaic(images, predicted_ids, correct_ids):
     """Panel 6's mosaic of a test set, misrecognised first: its first 1,000 digits, or
-    all of them in bigger tiles when there are fewer (test_mosaic_grid), from the top
+    all of them in bigger tiles when there are fewer (panel6_grid), from the top
     left. Always TEST_MOSAIC_SIZE (25 lines of 40 digits of 28 x 28 pixels)."""
-    lines, columns, tile = test_mosaic_grid(len(images))
+    lines, columns, tile = panel6_grid(len(images))
     mosaic = mnist_mosaic(images, predicted_ids, correct_ids, lines=lines, n=lines * columns)
     if tile == TILE:
         return mosaic

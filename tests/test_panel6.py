@@ -22,7 +22,7 @@ from PIL import Image
 
 from helpers import REPO, run_script, write_mnist_dir
 from trainer import TEST_LINE
-from dashboard.mosaics import test_mosaic_grid
+from dashboard.mosaics import panel6_grid
 
 COUNTS = (10000, 2000, 500, 37)
 INNER = (0.12, 0.88)                  # the part of a tile read, as shares of its side
@@ -46,7 +46,7 @@ def tiles_seen(count, tile_pixels):
     """(red tiles, tiles with a digit) of panel 6's grid for `count` test digits;
     tile_pixels(line, column, tile side) -> the RGB pixels (0-1, [K, 3]) of a tile's
     inner part (INNER: off its neighbours, which the drawing may blend in)."""
-    lines, columns, tile = test_mosaic_grid(count)
+    lines, columns, tile = panel6_grid(count)
     red = digits = 0
     for line in range(lines):
         for column in range(columns):
@@ -67,7 +67,7 @@ def inner_part(picture, line, column, side):
 def red_block_end(count, red, top, bottom):
     """Where the red block ends, between the picture's top and bottom (in any units):
     its full lines and its last line's share."""
-    lines, columns, tile = test_mosaic_grid(count)
+    lines, columns, tile = panel6_grid(count)
     full_height = 25 * 28                        # the mosaic's pixels, whatever its grid
     return top + (bottom - top) * (red / columns) * tile / full_height
 
