@@ -303,7 +303,7 @@ def draw_ladder(path):
              "5.0": "speedrun:\none epoch", "5.1": "wider,\nmoved\nimages",
              "6.0": "recurrent\n(GRU)", "7.0": "5.0 in\nKeras", "8.0": "3.1 on 2\nworkers"}
     wrong = [round((1 - MEASURED_MAX_ACCURACY[s]) * 10000) for s in stages]
-    fig, ax = plt.subplots(figsize=(12.5, 4.6))
+    fig, ax = plt.subplots(figsize=(14, 4.8))
     colours = [BLUE if s.startswith(("1", "2")) else GREEN if s.startswith("3")
                else PURPLE if s.startswith("5") else GREY if s in ROADS else ORANGE
                for s in stages]
@@ -312,7 +312,7 @@ def draw_ladder(path):
         ax.text(bar.get_x() + bar.get_width() / 2, n + 12,
                 f"{n}\n{MEASURED_MAX_ACCURACY[s] * 100:.2f} %", ha="center", va="bottom",
                 fontsize=9)
-    ax.set_xticks(range(len(stages)), [f"{s}\n{short[s]}" for s in stages], fontsize=9)
+    ax.set_xticks(range(len(stages)), [f"{s}\n{short[s]}" for s in stages], fontsize=8.5)
     roads = stages.index(ROADS[0]) - 0.5
     ax.axvline(roads, color=GREY, linewidth=0.8, linestyle=":")
     ax.set_ylabel("test digits wrong, of 10,000")
@@ -339,7 +339,7 @@ SUMMARY = [  # (stage, the network, what it adds)
     ("3.1", "bigger convolutions, dropout", "more filters, with dropout where the weights are"),
     ("4.0", "2.0 with batch norm", "batch normalisation: steady inputs for every layer"),
     ("4.1", "2.1 with batch norm", "batch norm on ReLU layers; a higher learning rate"),
-    ("4.2", "3.1 with batch norm", "batch norm on convolutions: 99.5 % in 10,000 steps"),
+    ("4.2", "3.1 with batch norm", "batch norm on convolutions, with a bolder learning rate"),
     ("5.0", "a small conv net, pooling", "one epoch, one-cycle rate, label smoothing: 99 % in seconds"),
     ("5.1", "5.0, twice as wide", "a few epochs and images moved at random: 99.5 %"),
     ("6.0", "a GRU reading row by row", "a state carried from row to row; gates keep the gradient"),
@@ -375,8 +375,8 @@ def draw_summary(path):
         ax.text(7, y, _t(network), ha="left", va="center", fontsize=10)
         ax.text(31, y, _t(idea), ha="left", va="center", fontsize=10)
         wrong = round((1 - MEASURED_MAX_ACCURACY[stage]) * 10000)
-        ax.add_patch(plt.Rectangle((93, y - 0.3), 26 * wrong / worst, 0.6, color=colour))
-        ax.text(93.5 + 26 * wrong / worst, y, f"{wrong}  ({MEASURED_MAX_ACCURACY[stage] * 100:.2f} %)",
+        ax.add_patch(plt.Rectangle((93, y - 0.3), 18 * wrong / worst, 0.6, color=colour))
+        ax.text(93.5 + 18 * wrong / worst, y, f"{wrong}  ({MEASURED_MAX_ACCURACY[stage] * 100:.2f} %)",
                 ha="left", va="center", fontsize=9)
     ax.text(1.5, -0.55, "Every run: watch accuracy for how well, loss for how sure, the weights for "
             "how the network changes, and the red digits for what it cannot read yet.",
@@ -1519,7 +1519,7 @@ CHINESE_LABELS = {
     "2.1 with batch norm": "2.1 加批归一化",
     "batch norm on ReLU layers; a higher learning rate": "ReLU 层上的批归一化；更高的学习率",
     "3.1 with batch norm": "3.1 加批归一化",
-    "batch norm on convolutions: 99.5 % in 10,000 steps": "卷积上的批归一化：10,000 步到 99.5%",
+    "batch norm on convolutions, with a bolder learning rate": "卷积上的批归一化，学习率可以更大",
     "a small conv net, pooling": "小卷积网络，池化",
     "one epoch, one-cycle rate, label smoothing: 99 % in seconds": "一个 epoch、单周期学习率、标签平滑：几秒到 99%",
     "5.0, twice as wide": "5.0，宽一倍",
