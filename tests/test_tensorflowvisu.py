@@ -510,6 +510,15 @@ def test_band_range_never_zero_wide_and_ends_on_round_values():
     assert tv.band_axis_range(-0.2, 7.8)[0] < -0.2   # values below 0: room below them
 
 
+def test_band_range_of_values_in_0_to_1_stays_in_0_to_1():
+    # Gates (stage 6.0) and sigmoid activations (4.0): an axis up to 1.4 would show
+    # room that no value can ever fill.
+    assert tv.band_axis_range(0.02, 0.98) == (0.0, 1.0)
+    bottom, top = tv.band_axis_range(0.45, 0.55)      # the gates at step 0, near 0.5
+    assert 0 <= bottom <= 0.45 and 0.55 <= top <= 1
+    assert tv.band_axis_range(0.3, 1.2)[1] >= 1.2     # a value above 1: room above it
+
+
 def test_panels_4_and_5_are_readable_from_the_first_frame(live):
     """Stage 1.0 starts with all weights and biases at 0, the others with biases at 0.1:
     no zero-width range, no offset label such as "1e-8", a handful of short tick labels."""
