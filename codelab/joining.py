@@ -213,13 +213,15 @@ def not_answering(address):
     try:
         with socket.create_connection((host, port), timeout=1) as call:
             call.settimeout(0.5)
-            with contextlib.suppress(socket.timeout):
-                if call.recv(len(GREETING)).startswith(GREETING[:8]):
-                    return None  # a worker, waiting here too
-            call.settimeout(1)
-            call.sendall(HTTP2_PREFACE)
-            reply = call.recv(64)
-            if len(reply) >= 9 and reply[3] == HTTP2_SETTINGS:
+            try:
+                said = call.recv(64)  # a worker waiting here greets at once
+            except socket.timeout:
+                call.settimeout(1)
+                call.sendall(HTTP2_PREFACE)
+                said = call.recv(64)
+            if said.startswith(GREETING[:8]):
+                return None  # a worker, waiting here too
+            if len(said) >= 9 and said[3] == HTTP2_SETTINGS:
                 return None  # a TensorFlow server: a worker that has gone on
             return "something else listens there, not a worker of this stage"
     except ConnectionRefusedError:
