@@ -417,3 +417,62 @@ def test_where_no_private_network_is_allowed_the_launcher_says_so(tmp_path):
     assert notes == ["note: the workers' servers listen on every network interface of this "
                      "machine, without a password, while they run: util-linux's unshare, "
                      "which gives them a network of their own, is not installed"]
+
+
+# ------------------------------------------------------------- what the workers say
+
+def test_a_frozen_chief_is_named_by_the_other_worker(tmp_path, small_mnist_dir):
+    launcher = start("--data-dir", small_mnist_dir, "--workers", "2", "--iterations", "100000",
+                     scratch=tmp_path / "tmp", cwd=tmp_path)
+    seen, pids = [], []
+    try:
+        read_until(launcher, r"^step 20: training", seen)
+        started = {int(index): (int(pid), port)
+                   for index, _, pid, port in START_LINE.findall("\n".join(seen))}
+        pids = [pid for pid, _ in started.values()]
+        os.kill(started[0][0], signal.SIGSTOP)  # the chief frozen
+        stdout, stderr = launcher.communicate(timeout=180)
+    finally:
+        for pid in pids:
+            with __import__("contextlib").suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode == 1
+    assert (f"error: worker 1 of 2: lost worker 0, the chief (127.0.0.1:{started[0][1]}): it "
+            f"stopped answering heartbeats (frozen, or cut off)") in stderr, stderr[-3000:]
+    assert "another worker" not in stderr and "{{node" not in stderr
+
+
+def test_a_second_run_into_a_folder_in_use_is_not_told_to_start_fresh(tmp_path, small_mnist_dir):
+    """Two 2-worker runs into one folder, started together: both pass the flags' check,
+    one chief takes the folder, the other stops with the "in use" line, and its other
+    worker must not then advise --fresh (or --restore) while the first run goes on."""
+    import contextlib
+    folder = tmp_path / "run"
+    runs = [start("--data-dir", small_mnist_dir, "--workers", "2", "--iterations", "100000",
+                  "--save-model", str(folder), scratch=tmp_path / f"tmp-{number}",
+                  cwd=tmp_path) for number in (1, 2)]
+    try:
+        import time
+        deadline = time.monotonic() + 240
+        while all(run.poll() is None for run in runs):
+            assert time.monotonic() < deadline, "neither run stopped"
+            time.sleep(0.5)
+        loser = next(run for run in runs if run.poll() is not None)
+        winner = next(run for run in runs if run is not loser)
+        stdout, stderr = loser.communicate()
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    run.communicate(timeout=60)
+            if run.poll() is None:
+                run.kill()
+    assert winner.returncode == 130
+    assert loser.returncode == 1, stderr[-3000:]
+    assert "in use by another run" in stderr, stderr[-3000:]
+    assert "error: worker 1 of 2: lost worker 0, the chief" in stderr  # it stops too...
+    assert "--fresh" not in stderr and "--restore" not in stderr, stderr  # ... advising nothing
+    assert "Traceback" not in stderr
