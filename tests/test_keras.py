@@ -7,14 +7,16 @@ in a real Tk window is in tests/test_window.py. Its figures are checked against 
 own evaluation of the model, the network of 7.0 against 5.0's given the same values.
 """
 
+import os
 import re
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 from helpers import (REPO, figures_after, load_stage, randomise, run_cell, run_script,
-                     stopped_by_ctrl_c_and_resumed)
+                     stage_environment, stopped_by_ctrl_c_and_resumed)
 from trainer import PROGRESS_LINE, TEST_LINE
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
@@ -258,3 +260,23 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
                    and "application/vnd.jupyter.widget-view+json" in out["data"]]
         assert len(figures) == 1
         assert counts.get("comm_msg with data", 0) >= 3
+
+
+# ------------------------------------------------------------ docs/keras-dashboard.md
+
+def test_the_keras_dashboard_page_s_example_runs_as_written(small_mnist_dir, tmp_path):
+    """The page's complete example, copied into a file of its own and run from another
+    folder as the page says (the repository on PYTHONPATH), on small offline data."""
+    page = open(os.path.join(REPO, "docs", "keras-dashboard.md"), encoding="utf-8").read()
+    examples = [block for block in re.findall(r"^```\n(.*?)^```$", page, re.M | re.S)
+                if "KerasDashboard(" in block]
+    assert len(examples) == 1
+    script = tmp_path / "my_model.py"
+    script.write_text(examples[0], encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300, env=stage_environment({"PYTHONPATH": REPO, "MNIST_DATA_DIR": small_mnist_dir}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "Epoch 2/2" in result.stdout  # fit's own progress: both epochs trained
+    assert small_mnist_dir in result.stdout  # the data: where MNIST_DATA_DIR says, offline
