@@ -8,11 +8,14 @@ Slurm path (the resolver given the environment that srun sets for two tasks on o
 node), and what needs no TensorFlow.
 """
 
+import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -43,6 +46,15 @@ def start(*flags, scratch, cwd):
 def finish(process, timeout=240):
     stdout, stderr = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def ended_by(signal_number, process, within):
+    """Send the signal: the process must end within `within` seconds. (stdout, stderr)"""
+    process.send_signal(signal_number)
+    sent = time.monotonic()
+    stdout, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - sent < within, stderr[-3000:]
+    return stdout, stderr
 
 
 def alive(pid):
@@ -176,7 +188,6 @@ def test_ctrl_c_stops_every_worker_at_the_same_step_and_the_model_answers(runs, 
 
 
 def test_a_taken_port_gets_a_clear_message(tmp_path, small_mnist_dir):
-    import socket
     with socket.socket() as taken:  # held, listening, for the whole run
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -279,7 +290,6 @@ def test_a_bad_tf_config_gets_one_line_naming_it(tf_config, says, tmp_path, smal
 
 def silent_listener():
     """A port where something accepts connections and never says a word."""
-    import socket
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -317,7 +327,6 @@ def test_a_worker_waits_for_the_others_saying_whom_for_then_gives_up(tmp_path, s
     (signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
 def test_ctrl_c_and_sigterm_stop_a_worker_waiting_for_the_others(signal_number, code, name,
                                                                   tmp_path, small_mnist_dir):
-    import time
     from helpers import answer_ctrl_c
     cluster = [f"127.0.0.1:{port}" for port in workers.free_ports(2)]
     process = subprocess.Popen(
@@ -330,10 +339,7 @@ def test_ctrl_c_and_sigterm_stop_a_worker_waiting_for_the_others(signal_number, 
             waiting = process.stderr.readline()
             assert waiting, "the worker ended without saying that it waits"
         time.sleep(1)
-        process.send_signal(signal_number)
-        sent = time.monotonic()
-        stdout, stderr = process.communicate(timeout=60)
-        assert time.monotonic() - sent < 5
+        stdout, stderr = ended_by(signal_number, process, within=5)
     finally:
         if process.poll() is None:
             process.kill()
@@ -372,8 +378,6 @@ def listening_ports():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's namespaces")
 def test_the_local_workers_are_unreachable_from_outside_and_sigterm_ends_them_all(
         tmp_path, small_mnist_dir):
-    import socket
-    import time
     from codelab import privatenet
     if privatenet.why_not()[0]:
         pytest.skip(privatenet.why_not()[0])
@@ -392,10 +396,7 @@ def test_the_local_workers_are_unreachable_from_outside_and_sigterm_ends_them_al
         for port in ports:
             with pytest.raises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
-        launcher.send_signal(signal.SIGTERM)
-        sent = time.monotonic()
-        stdout, stderr = launcher.communicate(timeout=60)
-        assert time.monotonic() - sent < 20
+        stdout, stderr = ended_by(signal.SIGTERM, launcher, within=20)
     finally:
         if launcher.poll() is None:
             launcher.kill()
@@ -434,7 +435,7 @@ def test_a_frozen_chief_is_named_by_the_other_worker(tmp_path, small_mnist_dir):
         stdout, stderr = launcher.communicate(timeout=180)
     finally:
         for pid in pids:
-            with __import__("contextlib").suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if launcher.poll() is None:
             launcher.kill()
@@ -448,13 +449,11 @@ def test_a_second_run_into_a_folder_in_use_is_not_told_to_start_fresh(tmp_path, 
     """Two 2-worker runs into one folder, started together: both pass the flags' check,
     one chief takes the folder, the other stops with the "in use" line, and its other
     worker must not then advise --fresh (or --restore) while the first run goes on."""
-    import contextlib
     folder = tmp_path / "run"
     runs = [start("--data-dir", small_mnist_dir, "--workers", "2", "--iterations", "100000",
                   "--save-model", str(folder), scratch=tmp_path / f"tmp-{number}",
                   cwd=tmp_path) for number in (1, 2)]
     try:
-        import time
         deadline = time.monotonic() + 240
         while all(run.poll() is None for run in runs):
             assert time.monotonic() < deadline, "neither run stopped"
