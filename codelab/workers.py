@@ -8,12 +8,18 @@ from the environment variable TF_CONFIG:
                 "task": {"type": "worker", "index": 0}}'
 
 Three ways to get there, all through cluster_resolver():
-- `--workers N` (one machine, to see it): launch() starts N copies of the script on
-  127.0.0.1, on free ports, each with its TF_CONFIG, and watches them;
-- TF_CONFIG set by you on each machine (or by Kubernetes, one per pod);
+- `--workers N` (one machine, to see it): launch_if_asked() starts N copies of the
+  script on 127.0.0.1, on free ports, each with its TF_CONFIG, and watches them; as
+  many as the memory available holds (WORKER_MEMORY_GB each); on Linux in a network of
+  their own that nothing outside can reach (privatenet.py);
+- TF_CONFIG set by you on each machine (or by Kubernetes, one per pod), checked before
+  TensorFlow loads (tfconfig.py);
 - Slurm: `srun python3 mnist_8.0_distributed.py` sets SLURM_PROCID and the others, which
   TensorFlow's SlurmClusterResolver turns into the cluster.
 Without any of these the script trains alone, as one worker.
+
+join() makes the strategy once every worker has started (joining.py: it says whom it
+waits for, gives up after --join-timeout seconds, and stops on Ctrl-C or SIGTERM).
 
 run() wraps trainer.run on every worker: worker 0, the chief, prints, draws and writes
 the user's files; the others train silently and keep their checkpoint copies in a
@@ -26,9 +32,11 @@ would leave the others waiting for it for ever.
 on several machines DIR must be on a file system that they share.
 
 Faults: a worker that dies makes the others' next all-reduce fail (the connection is
-reset); run() turns that into one line naming the lost worker, exit code 1. The
-launcher also sees the death, names the worker, and ends any worker still running
-after GRACE_SECONDS. No collective timeout is set: in TensorFlow 2.21 one leaks threads
+reset); run() turns that into one line naming the lost worker (the chief by its
+coordination service), exit code 1. The launcher also sees the death, names the
+worker, and ends any worker still running after GRACE_SECONDS; told to end itself
+(SIGTERM, SIGHUP), it stops its workers as Ctrl-C does, waits STOP_GRACE_SECONDS, and
+removes its scratch folder. No collective timeout is set: in TensorFlow 2.21 one leaks threads
 at every step (see benchmarks/README.md); a machine that vanishes silently is detected
 by the coordination service's heartbeats instead.
 """
@@ -50,6 +58,7 @@ import time
 from codelab import joining
 from codelab import privatenet
 from codelab import runfolder
+from codelab import tfconfig
 import trainer
 
 GRACE_SECONDS = 15  # after a worker is lost, the others get this long to stop by themselves
@@ -61,7 +70,6 @@ LOCAL_HOST = "127.0.0.1"
 # workers, when Ctrl-C has its default effect) it was ended by SIGINT.
 STOPPED_BY_CTRL_C = (0, trainer.EXIT_CTRL_C, -signal.SIGINT)
 LAUNCHED = "MNIST_LAUNCHED_WORKER"  # set in the environment of the workers that --workers starts
-PRIVATE_NETWORK = "MNIST_PRIVATE_NETWORK"  # set once the launcher runs in its own network
 JOIN_TIMEOUT = 300  # default --join-timeout: seconds a worker waits for the others to join
 MAX_JOIN_TIMEOUT = 7 * 24 * 3600
 # Memory one worker takes, measured on full MNIST with --workers 2: 0.71 GB each (its
@@ -69,12 +77,6 @@ MAX_JOIN_TIMEOUT = 7 * 24 * 3600
 # resident size, which counts them in full, was 1.09 GB).
 WORKER_MEMORY_GB = 0.7
 STOP_GRACE_SECONDS = 10  # the launcher told to end: its workers get this long to save and stop
-TF_CONFIG_EXAMPLE = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
-                     '"task": {"type": "worker", "index": 0}}\'')
-
-
-class ClusterError(Exception):
-    """The cluster that TF_CONFIG describes cannot be used; the message says why."""
 
 
 # ---------------------------------------------------------------------------- flags
@@ -139,8 +141,8 @@ def launch_if_asked(args):
     Without it: return, and this process is a worker (TF_CONFIG checked first)."""
     if args.workers is None:
         try:
-            cluster = cluster_from_environment()
-        except ClusterError as error:
+            cluster = tfconfig.cluster_from_environment()
+        except tfconfig.ClusterError as error:
             print(f"error: TF_CONFIG: {error}", file=sys.stderr, flush=True)
             sys.exit(trainer.EXIT_ERROR)
         if os.environ.get(LAUNCHED):
@@ -172,61 +174,6 @@ def launch_if_asked(args):
           f"stayed free on {LOCAL_HOST}; is something taking ports as fast as they free up?",
           file=sys.stderr, flush=True)
     sys.exit(trainer.EXIT_ERROR)
-
-
-def cluster_from_environment():
-    """(addresses, index) as TF_CONFIG gives them, checked before TensorFlow loads; None
-    without TF_CONFIG. Raises ClusterError saying what is wrong with it."""
-    if "TF_CONFIG" not in os.environ:
-        return None
-    text = os.environ["TF_CONFIG"]
-    if not text.strip():
-        raise ClusterError(f"it is set but empty (as `export TF_CONFIG=` leaves it): to train "
-                           f"alone, remove it (unset TF_CONFIG); for a cluster, give every "
-                           f"worker's address and this one's index: {TF_CONFIG_EXAMPLE}")
-    try:
-        config = json.loads(text)
-    except ValueError as error:
-        raise ClusterError(f"not JSON ({error}): it should read like {TF_CONFIG_EXAMPLE}") \
-            from None
-    if not isinstance(config, dict):
-        raise ClusterError(f"a JSON {type(config).__name__} where an object with \"cluster\" "
-                           f"and \"task\" was expected, like {TF_CONFIG_EXAMPLE}")
-    cluster, task = config.get("cluster"), config.get("task")
-    if not isinstance(cluster, dict) or not cluster:
-        raise ClusterError(f"no \"cluster\" listing the workers' addresses: it should read "
-                           f"like {TF_CONFIG_EXAMPLE}")
-    if set(cluster) != {"worker"}:
-        raise ClusterError(f"its cluster has {', '.join(sorted(map(str, cluster)))}: this "
-                           f"stage's cluster is workers only (\"worker\": [...]; worker 0 "
-                           f"is the chief)")
-    addresses = cluster["worker"]
-    if not isinstance(addresses, list) or not addresses:
-        raise ClusterError("\"worker\" must be a list of addresses, \"host:port\" each")
-    for number, address in enumerate(addresses):
-        problem = _address_problem(address)
-        if problem:
-            raise ClusterError(f"worker {number}'s address {json.dumps(address)}: {problem}")
-    if not isinstance(task, dict) or task.get("type") != "worker":
-        raise ClusterError(f"no \"task\" saying which worker this is: add \"task\": "
-                           f"{{\"type\": \"worker\", \"index\": I}}, I from 0 to "
-                           f"{len(addresses) - 1}")
-    index = task.get("index")
-    if type(index) is not int or not 0 <= index < len(addresses):
-        raise ClusterError(f"the task index is {json.dumps(index)}: it must be a whole "
-                           f"number from 0 to {len(addresses) - 1} (one per worker listed)")
-    return addresses, index
-
-
-def _address_problem(address):
-    if not isinstance(address, str) or ":" not in address:
-        return "it must read \"host:port\", like \"node1:2222\""
-    host, port = address.rsplit(":", 1)
-    if not host:
-        return "no host before the port"
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        return f"the port {port!r} is not a number from 1 to 65535"
-    return None
 
 
 def free_ports(count):

@@ -11,6 +11,7 @@ node), and what needs no TensorFlow.
 import contextlib
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -334,8 +335,10 @@ def test_ctrl_c_and_sigterm_stop_a_worker_waiting_for_the_others(signal_number, 
         env=dict(environment(tmp_path / "tmp"), TF_CONFIG=workers.tf_config(cluster, 1)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=answer_ctrl_c)
     try:
-        waiting = ""
-        while "waiting for worker 0" not in waiting:
+        waiting, deadline = "", time.monotonic() + 120
+        while "waiting for worker 0" not in waiting:  # a line within 2 min, not for ever
+            assert select.select([process.stderr], [], [], deadline - time.monotonic())[0], \
+                "the worker did not say that it waits"
             waiting = process.stderr.readline()
             assert waiting, "the worker ended without saying that it waits"
         time.sleep(1)
