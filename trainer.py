@@ -78,6 +78,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
+from codelab import hints
 from codelab import installed
 import mnistdata
 from codelab import runfolder
@@ -1004,7 +1005,8 @@ class _SummaryLogger:
             raise TrainingError(f"--logdir {logdir}: cannot write TensorBoard logs there "
                                 f"({tfmessages.reason(error)}); free some space or choose another "
                                 f"folder") from None
-        print(f"TensorBoard logs in {logdir} (view them: tensorboard --logdir {logdir})")
+        print(f"TensorBoard logs in {logdir} "
+              f"(view them: tensorboard --logdir {hints.shell_path(logdir)})")
 
     @contextlib.contextmanager
     def _writing(self, step, writer, folder):

@@ -358,8 +358,8 @@ def test_a_full_disk_while_saving_the_network_keeps_its_checkpoint(small_mnist_d
     error = one_error_line(subprocess.CompletedProcess([], 1, out, err))
     assert error == (f"error: cannot write the trained network in {model_dir / 'saved_model'} "
                      f"(No space left on device). The checkpoint of step 30 is saved: free some "
-                     f"space, then run the stage with --save-model {model_dir} --restore to "
-                     f"save the network from it.")
+                     f"space, then run the stage with --save-model {model_dir} --restore "
+                     f"--iterations 30 to save the network from it.")
     assert not (model_dir / "saved_model").exists() and not leftovers(model_dir)
     filler.unlink()
     restored = train(STAGE_1_0, small_mnist_dir, model_dir, "--iterations", "30", "--restore",
