@@ -237,6 +237,9 @@ class _Launcher:
                 # TensorFlow's own log lines about a lost worker run to dozens of lines
                 # each: the workers' and the launcher's messages say it in one.
                 env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+                # Several workers on one GPU: TensorFlow would give nearly all of its
+                # memory to the first; each takes what it uses instead.
+                env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
                 # Each in a session of its own: the terminal's Ctrl-C reaches the launcher
                 # only, which passes it on to each worker once.
                 self.processes.append(subprocess.Popen(command, env=env,

@@ -388,6 +388,9 @@ def test_the_local_workers_are_unreachable_from_outside_and_sigterm_ends_them_al
         for port in ports:
             with pytest.raises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
+        for pid in pids:  # several workers on one GPU: each takes only what it uses
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                assert b"TF_FORCE_GPU_ALLOW_GROWTH=true" in environ.read().split(b"\0")
         stdout, stderr = ended_by(signal.SIGTERM, launcher, within=20)
     finally:
         if launcher.poll() is None:
