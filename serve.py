@@ -28,7 +28,6 @@ import os
 import re
 import sys
 
-from codelab import restapi
 from codelab import servedmodel
 
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
@@ -59,14 +58,17 @@ def every_interface_warning(host):
 
 def serve(args):
     """Load the model, then serve until Ctrl-C. Raises ServeError."""
+    try:
+        from codelab import restapi  # aiohttp: a requirement that older installs lack
+    except ImportError as error:
+        raise ServeError(f"serve.py needs {error.name}: pip install -r requirements.txt "
+                         f"(or requirements-without-tensorflow.txt)") from None
     import trainer  # TensorFlow's options, its start-up notices hidden
     try:
+        path = servedmodel.locate(args.model)  # a second, not TensorFlow's start, to find out
         trainer.import_tensorflow()
-    except trainer.TrainingError as error:
-        raise ServeError(str(error)) from None
-    try:
-        model = servedmodel.ServedModel.load(args.model, args.name)
-    except servedmodel.ModelError as error:
+        model = servedmodel.ServedModel.load(path, args.name)
+    except (servedmodel.ModelError, trainer.TrainingError) as error:
         raise ServeError(str(error)) from None
     print(f"serving {model.path} as model {model.name!r}, version {model.version}", flush=True)
 

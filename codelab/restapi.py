@@ -123,6 +123,9 @@ def run(app, host, port, listening):
 
 
 async def serve_until_stopped(app, host, port, listening):
+    stopped = asyncio.Event()
+    with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -130,9 +133,6 @@ async def serve_until_stopped(app, host, port, listening):
         await site.start()
         bound_host, bound_port = runner.addresses[0][:2]
         listening(bound_host, bound_port)
-        stopped = asyncio.Event()
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C only
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
         await stopped.wait()
     finally:
         await runner.cleanup()

@@ -2,7 +2,7 @@
 its predictions, as the JSON objects TF Serving answers with. serve.py puts it on HTTP
 (codelab/restapi.py); nothing here knows about HTTP but the status code of a refusal.
 
-    model = ServedModel.load("models/3.1", name="mnist")   # raises ModelError
+    model = ServedModel.load(locate("models/3.1"), name="mnist")   # raise ModelError
     model.status()      # {"model_version_status": [{"version": "1", "state": "AVAILABLE", ...}]}
     model.metadata()    # {"model_spec": {...}, "metadata": {"signature_def": {...}}}
     model.predict(body) # body: the request's bytes -> {"predictions": ...} or {"outputs": ...}
@@ -39,6 +39,17 @@ class BadRequest(Exception):
         self.status = status
 
 
+def locate(model_dir):
+    """The SavedModel folder that model_dir names (runfolder.find_saved_model), found
+    before TensorFlow loads; ModelError if there is none."""
+    path = runfolder.find_saved_model(model_dir)
+    if path is None:
+        raise ModelError(f"no saved model in {model_dir}: train a stage with --save-model "
+                         f"first, e.g. python3 mnist_1.0_softmax.py --save-model models/1.0, "
+                         f"then: python3 serve.py --model models/1.0")
+    return path
+
+
 class ServedModel:
     """One SavedModel version, loaded, with the JSON views TF Serving gives of it."""
 
@@ -49,13 +60,8 @@ class ServedModel:
         self.signature_defs = signature_defs  # {name: SignatureDef as JSON}, as in saved_model.pb
 
     @classmethod
-    def load(cls, model_dir, name):
-        """Load the SavedModel that model_dir names (see runfolder.find_saved_model)."""
-        path = runfolder.find_saved_model(model_dir)
-        if path is None:
-            raise ModelError(f"no saved model in {model_dir}: train a stage with --save-model "
-                             f"first, e.g. python3 mnist_1.0_softmax.py --save-model models/1.0, "
-                             f"then: python3 serve.py --model models/1.0")
+    def load(cls, path, name):
+        """Load the SavedModel in `path` (a folder that locate() found)."""
         import tensorflow as tf
         try:
             loaded = tf.saved_model.load(str(path))
@@ -190,8 +196,8 @@ def only_input(input_specs, where):
 def check_input_names(given, input_specs, where):
     missing, unknown = set(input_specs) - set(given), set(given) - set(input_specs)
     if missing or unknown:
-        problem = (f"input {sorted(missing)[0]!r} is missing" if missing
-                   else f"there is no input {sorted(unknown)[0]!r}")
+        problem = (f"there is no input {sorted(unknown)[0]!r}" if unknown
+                   else f"input {sorted(missing)[0]!r} is missing")
         raise BadRequest(f"{where}: {problem}; the signature's inputs are "
                          + ", ".join(sorted(input_specs)))
 
