@@ -53,10 +53,13 @@ def locate(model_dir):
 class ServedModel:
     """One SavedModel version, loaded, with the JSON views TF Serving gives of it."""
 
-    def __init__(self, name, version, signatures, signature_defs):
+    def __init__(self, name, path, loaded, signature_defs):
         self.name = name
-        self.version = version
-        self.signatures = signatures  # {name: tf ConcreteFunction}
+        self.path = Path(path)
+        # TF Serving's version is the folder's number; a SavedModel outside one: 1
+        self.version = int(self.path.name) if self.path.name.isdigit() else 1
+        self.loaded = loaded  # tf.saved_model.load's object: it keeps the variables alive
+        self.signatures = dict(loaded.signatures)  # {name: tf ConcreteFunction}
         self.signature_defs = signature_defs  # {name: SignatureDef as JSON}, as in saved_model.pb
 
     @classmethod
@@ -69,14 +72,10 @@ class ServedModel:
         except Exception as error:  # a damaged SavedModel: TensorFlow raises many kinds
             raise ModelError(f"cannot load the model in {path} ({type(error).__name__}: "
                              f"{str(error).strip()[:300]})") from None
-        signatures = dict(loaded.signatures)
-        if not signatures:
+        if not loaded.signatures:
             raise ModelError(f"the SavedModel in {path} has no signature to serve: save it "
                              f"with signatures (a stage's --save-model does)")
-        model = cls(name, int(path.name) if path.name.isdigit() else 1, signatures, signature_defs)
-        model.loaded_ = loaded  # keeps the variables that the signatures use alive
-        model.path = path
-        return model
+        return cls(name, path, loaded, signature_defs)
 
     # -------------------------------------------------------------- GET answers
 

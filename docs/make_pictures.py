@@ -1820,8 +1820,8 @@ def main(argv=None):
         if kind == "diagram":
             print(f"  diagram    {stage}  {shown(out / name)}")
         elif kind == "page":
-            print(f"  page       {stage}  {shown(out / name)}: trained by")
-            print(f"      {' '.join(page_command('MODEL'))}, then serve.py --model MODEL")
+            print(f"  page       {stage}  {shown(out / name)}  (stage {stage} trained "
+                  f"{PAGE_STEPS} steps, served by serve.py, a 7 drawn in headless Chromium)")
         else:
             command = dashboard_command(stage, out / name, args.iterations)
             print(f"  dashboard  {stage}  {shown(out / name)}  (about {duration(estimates[stage])}):")
