@@ -24,6 +24,7 @@ cannot serve (no model in DIR, the port taken, a bad flag).
 
 import argparse
 import errno
+import gc
 import os
 import re
 import sys
@@ -71,6 +72,10 @@ def serve(args):
     except (servedmodel.ModelError, trainer.TrainingError) as error:
         raise ServeError(str(error)) from None
     print(f"serving {model.path} as model {model.name!r}, version {model.version}", flush=True)
+    # What is loaded now (TensorFlow, the model: some 300,000 objects) stays for good: kept
+    # out of the garbage collector's passes, which a request's JSON (a list per pixel)
+    # starts often. Walking them all made a 100-image request ten times slower.
+    gc.freeze()
 
     def listening(host, port):
         warning = every_interface_warning(args.host)

@@ -9,7 +9,8 @@ For 1 image and for 100 images per request, in the same run:
   HTTP, 1 client: serve.py in its own process on 127.0.0.1, one kept-alive connection
       sending POST /v1/models/mnist:predict one after the other (the JSON body written
       once beforehand: what a client spends writing it is not the server's);
-  HTTP, 8 clients: the same from 8 threads at once, for requests per second.
+  HTTP, 8 clients: the same number of requests from 8 threads at once, for requests
+      per second under load.
 Each reports requests per second and the p50 / p99 latency. The goal: the HTTP
 overhead (HTTP p50 minus in-process p50) at most 2x the model call, for one image.
 How long training ran does not change the speed, so the network is trained a few steps.
@@ -76,7 +77,7 @@ def http_client(server, body, repeats, latencies):
 
 def over_http(server, images, repeats, clients):
     body = json.dumps({"instances": images.tolist()}).encode()
-    http_client(server, body, 20, [])  # warm
+    http_client(server, body, 5, [])  # warm
     latencies = []
     threads = [threading.Thread(target=http_client, args=(server, body, repeats, latencies))
                for _ in range(clients)]
@@ -107,19 +108,23 @@ def main():
                         "--stage's network a few steps)")
     parser.add_argument("--stage", default="3.1", choices=[s for s, _ in stages.STAGES],
                         help="the stage to train when no --model is given (default: 3.1)")
-    parser.add_argument("--repeats", type=int, default=300,
-                        help="requests per client and per size (default: 300)")
+    parser.add_argument("--repeats", type=int, default=500,
+                        help="calls and requests for 1 image; a tenth of that for 100 images "
+                        "(default: 500)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as temporary:
         model_dir = args.model or trained_model(args.stage, Path(temporary) / "model")
         rng = np.random.default_rng(0)
         rows = []
         with pagedriver.running_server(model_dir) as server:
-            for size in (1, 100):
-                images = rng.uniform(0, 1, (size, 28, 28, 1)).astype(np.float32)
-                model = in_process(model_dir, images, args.repeats)
-                one = over_http(server, images, args.repeats, clients=1)
-                eight = over_http(server, images, args.repeats // 4, clients=8)
+            for size, repeats in ((1, args.repeats), (100, max(10, args.repeats // 10))):
+                # grey levels of 8-bit images, as a client sends them
+                images = np.round(rng.uniform(0, 255, (size, 28, 28, 1))).astype(np.float32) / 255
+                print(f"{size} image(s) per request: {repeats} calls in-process, {repeats} "
+                      f"requests from 1 client, {repeats} from 8 clients", flush=True)
+                model = in_process(model_dir, images, repeats)
+                one = over_http(server, images, repeats, clients=1)
+                eight = over_http(server, images, max(1, repeats // 8), clients=8)
                 overhead = (one[1] - model[1]) / model[1]
                 rows.append((size, model, one, eight, overhead))
     print(f"\n{_runs.machine()}; model: {args.model or 'stage ' + args.stage}\n")
