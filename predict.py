@@ -240,11 +240,10 @@ def shrink(image):
 
 
 def find_saved_model(model_dir):
-    """The SavedModel in model_dir (as --save-model writes it) or model_dir itself, else None."""
-    for candidate in (os.path.join(model_dir, runfolder.SAVED_MODEL), model_dir):
-        if os.path.isfile(os.path.join(candidate, "saved_model.pb")):
-            return candidate
-    return None
+    """The SavedModel in model_dir (as --save-model writes it, in this version's layout
+    or the earlier flat one), or model_dir itself, else None."""
+    found = runfolder.find_saved_model(model_dir)
+    return str(found) if found is not None else None
 
 
 def load_model(model_dir):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from codelab import runfolder  # noqa: E402
 from codelab.stages import STAGES  # noqa: E402
 
 TENSORFLOW_PACKAGE = "tensorflow-cpu" if sys.platform in ("linux", "win32") else "tensorflow"
@@ -74,7 +75,7 @@ def main():
                                  cwd=work, capture_output=True, text=True, timeout=1800)
             seconds = time.perf_counter() - began
             best = re.search(r"max test accuracy: ([\d.]+)", run.stdout)
-            saved = (model_dir / "saved_model" / "saved_model.pb").is_file()
+            saved = runfolder.find_saved_model(model_dir) is not None
             ok = run.returncode == 0 and best and saved and "Traceback" not in run.stderr
             print(f"{stage:4} {script:48} {'ok  ' if ok else 'FAIL'} "
                   f"max test accuracy {best.group(1) if best else '-':7} {seconds:6.1f} s"

@@ -3,7 +3,11 @@
     DIR/stage.json      which stage and which network (variable names, shapes) wrote it
     DIR/checkpoints/    TensorFlow's checkpoints, the latest 3 (trainer.py saves one every
                         trainer.CHECKPOINT_EVERY steps and at the end)
-    DIR/saved_model/    the trained network, for predict.py
+    DIR/saved_model/1/  the trained network, for predict.py and serve.py: DIR/saved_model
+                        is laid out as TensorFlow Serving's model base path (numbered
+                        version folders); earlier versions of the project wrote the
+                        network straight into DIR/saved_model, and find_saved_model()
+                        reads both
     DIR/previous-N/     earlier runs, moved aside by --fresh
     DIR/.lock           held by the run that trains there (safefiles.FolderLock)
 
@@ -39,6 +43,7 @@ from codelab import tfmessages
 RUN_RECORD = "stage.json"  # which stage and which network wrote the folder
 CHECKPOINTS = "checkpoints"
 SAVED_MODEL = "saved_model"
+MODEL_VERSION = "1"  # the version folder inside DIR/saved_model (TensorFlow Serving needs one)
 RUN_ENTRIES = (RUN_RECORD, CHECKPOINTS, SAVED_MODEL)  # what --fresh moves to DIR/previous-N
 CHECKPOINTS_KEPT = 3
 
@@ -71,11 +76,31 @@ def latest_checkpoint_step(folder):
     return int(match[1]) if match else None
 
 
+def find_saved_model(path):
+    """The SavedModel folder that `path` names, or None if there is none: a --save-model
+    folder (DIR/saved_model/1, or the flat DIR/saved_model that earlier versions wrote),
+    a TensorFlow Serving base folder (its highest numbered version), or a SavedModel."""
+    for base in (Path(path) / SAVED_MODEL, Path(path)):
+        if (base / "saved_model.pb").is_file():
+            return base
+        try:
+            versions = [entry for entry in base.iterdir() if entry.name.isdigit()
+                        and (entry / "saved_model.pb").is_file()]
+        except OSError:
+            continue
+        if versions:
+            return max(versions, key=lambda entry: int(entry.name))
+    return None
+
+
 def network_is_saved(folder):
     """Whether the --save-model folder holds the trained network of its latest checkpoint:
     DIR/saved_model, written after that checkpoint (a run saves its network last)."""
+    saved_model = find_saved_model(Path(folder) / SAVED_MODEL)
+    if saved_model is None:
+        return False
     try:
-        saved = (Path(folder) / SAVED_MODEL / "saved_model.pb").stat().st_mtime_ns
+        saved = (saved_model / "saved_model.pb").stat().st_mtime_ns
     except OSError:
         return False
     try:
@@ -374,7 +399,8 @@ def _network_difference(saved, current):
 
 
 def export_saved_model(path, model, variables):
-    """Write a SavedModel whose serving_default maps `images` to `probabilities`.
+    """Write a SavedModel whose serving_default maps `images` to `probabilities`, in
+    path/MODEL_VERSION: `path` is then a model base path that TensorFlow Serving loads.
 
     images: float32 [N, 28, 28, 1] in [0, 1], light ink on black as in MNIST.
     model(images) -> (Ylogits, Y, ...): the network at test time.
@@ -395,7 +421,8 @@ def export_saved_model(path, model, variables):
     # export with "references an 'untracked' resource").
     module.captured_ = list(serve.get_concrete_function().variables)
     with safefiles.replace_folder(path) as temporary:
-        tf.saved_model.save(module, str(temporary), signatures={"serving_default": serve})
+        tf.saved_model.save(module, str(temporary / MODEL_VERSION),
+                            signatures={"serving_default": serve})
 
 
 # ------------------------------------------------------------ resumed runs are exact

@@ -1,6 +1,6 @@
 """Make every picture that the codelab guides show (docs/codelab.md, docs/codelab.zh-CN.md).
 
-Two kinds of picture, all written to docs/pictures/:
+Three kinds of picture, all written to docs/pictures/:
 
 - dashboards: the dashboard at the end of each stage, from a real run of the stage
   script in its own process (headless, --save-image), at the stage's own number of
@@ -15,10 +15,14 @@ Two kinds of picture, all written to docs/pictures/:
   `sudo apt install fonts-noto-cjk` (or `--language en` for the English ones alone).
   dashboard_annotated.png writes notes over the stage 1.0 dashboard (1.0.png): make
   the dashboards first when they change.
+- the page: serve.py's draw-a-digit page (serve.png) in Debian's headless Chromium, a
+  7 drawn on it with the mouse, read by stage 3.1 trained 1,000 steps (a minute or two;
+  needs `apt-get install chromium chromium-driver` and Selenium, requirements-test.txt).
 
     python3 docs/make_pictures.py                   # everything
     python3 docs/make_pictures.py --stage 2.1       # one stage's pictures alone
     python3 docs/make_pictures.py --only diagrams   # the diagrams alone
+    python3 docs/make_pictures.py --only page       # serve.py's page alone
     python3 docs/make_pictures.py --language en     # no Chinese diagrams (no CJK font)
     python3 docs/make_pictures.py --dry-run         # what it would make, and how long
 
@@ -1814,10 +1818,45 @@ def in_chinese(maker):
     return make
 
 
+# ------------------------------------------------------------------------ the page
+# serve.py's draw-a-digit page (the guides' "Serve it"), as Debian's headless Chromium
+# shows it: a 7 drawn with real mouse events, read by stage 3.1 trained PAGE_STEPS steps.
+# Needs chromium and chromium-driver (apt-get) and Selenium (requirements-test.txt).
+PAGE_PICTURE = "serve.png"
+PAGE_STAGE, PAGE_STEPS = "3.1", 1000  # about 98 % of test digits: a clean 7 reads right
+
+
+def page_command(model_dir):
+    return [*dashboard_command(PAGE_STAGE, "", PAGE_STEPS)[:3], "--iterations", str(PAGE_STEPS),
+            "--save-model", str(model_dir)]
+
+
+def make_page_picture(path):
+    from codelab import pagedriver
+    missing = pagedriver.chromium_missing()
+    if missing:
+        raise RuntimeError(missing)
+    path = Path(path)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}-") as folder:
+        model_dir = Path(folder) / "model"
+        subprocess.run(page_command(model_dir), cwd=REPO, check=True, capture_output=True,
+                       env=dict(os.environ, MPLBACKEND="Agg"))
+        with pagedriver.running_server(model_dir) as server, pagedriver.chromium() as browser:
+            browser.get(server.url)
+            pagedriver.wait_for_answer(browser)
+            pagedriver.draw(browser, pagedriver.SEVEN)
+            pagedriver.wait_for_answer(browser)
+            temporary = Path(folder) / path.name
+            temporary.write_bytes(browser.get_screenshot_as_png())
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+
+
 def plan(stages=None, only=None, languages=None):
     """[(kind, stage, file name, maker or None)] in the order they are made: the
     diagrams first (seconds; each in English, then in Chinese in zh/), then the
-    dashboards (minutes; the program's own window, in English)."""
+    dashboards (minutes; the program's own window, in English), then serve.py's page
+    (about a minute; the same picture for both guides)."""
     stages = stages or STAGE_IDS
     languages = languages or LANGUAGES
     items = []
@@ -1832,6 +1871,8 @@ def plan(stages=None, only=None, languages=None):
     if only in (None, "dashboards"):
         items += [("dashboard", stage, dashboard_name(stage), None) for stage in STAGE_IDS
                   if stage in stages]
+    if only in (None, "page") and stages == STAGE_IDS:  # not a stage's: not with --stage
+        items.append(("page", PAGE_STAGE, PAGE_PICTURE, make_page_picture))
     return items
 
 
@@ -1847,8 +1888,9 @@ def parse_args(argv=None):
     parser.add_argument("--stage", action="append", choices=STAGE_IDS, metavar="STAGE",
                         help="only this stage's pictures (repeat for several); stages: "
                              + " ".join(STAGE_IDS))
-    parser.add_argument("--only", choices=["diagrams", "dashboards"],
-                        help="only the diagrams (seconds) or only the dashboards (real runs)")
+    parser.add_argument("--only", choices=["diagrams", "dashboards", "page"],
+                        help="only the diagrams (seconds), only the dashboards (real runs), "
+                        "or only serve.py's page (in headless Chromium)")
     parser.add_argument("--language", choices=LANGUAGES, action="append",
                         help="only the diagrams in this language: en, or zh (Chinese labels, "
                              "in zh/; needs a CJK font such as Debian's fonts-noto-cjk); "
@@ -1871,12 +1913,16 @@ def main(argv=None):
     out = Path(args.out)
     items = plan(args.stage, args.only, args.language)
     dashboards = [(stage, name) for kind, stage, name, _ in items if kind == "dashboard"]
+    pages = [(name, maker) for kind, _, name, maker in items if kind == "page"]
     estimates = {stage: estimate_seconds(stage, args.iterations) for stage, _ in dashboards}
     total = sum(estimates.values())
 
     parts = []
-    if len(items) > len(dashboards):
-        parts.append(f"{count(len(items) - len(dashboards), 'diagram')} (a few seconds)")
+    if len(items) > len(dashboards) + len(pages):
+        parts.append(f"{count(len(items) - len(dashboards) - len(pages), 'diagram')} "
+                     f"(a few seconds)")
+    if pages:
+        parts.append("serve.py's page in headless Chromium (about a minute)")
     if dashboards:
         parts.append(f"{count(len(dashboards), 'dashboard')} from real runs "
                      f"(estimate: {duration(total)} on 2 CPU cores)")
@@ -1884,6 +1930,9 @@ def main(argv=None):
     for kind, stage, name, _ in items:
         if kind == "diagram":
             print(f"  diagram    {stage}  {shown(out / name)}")
+        elif kind == "page":
+            print(f"  page       {stage}  {shown(out / name)}  (stage {stage} trained "
+                  f"{PAGE_STEPS} steps, served by serve.py, a 7 drawn in headless Chromium)")
         else:
             command = dashboard_command(stage, out / name, args.iterations)
             print(f"  dashboard  {stage}  {shown(out / name)}  (about {duration(estimates[stage])}):")
@@ -1921,6 +1970,15 @@ def main(argv=None):
                   flush=True)
     if dashboards:
         print(f"dashboards: {duration(spent)} in all (estimated {duration(total)})")
+    for name, maker in pages:
+        started = time.perf_counter()
+        try:
+            maker(out / name)
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+            failures.append(name)
+            print(f"{name}: FAILED ({error}); the previous picture is kept", flush=True)
+            continue
+        print(f"took {shown(out / name)} ({duration(time.perf_counter() - started)})", flush=True)
     if failures:
         print(f"failed: {' '.join(failures)}; the previous pictures of those stages are kept",
               file=sys.stderr)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from codelab import workers
+from codelab import runfolder, workers
 from helpers import REPO, launch, numbers_printed, read_until, run_script, snapshot
 
 STAGE = os.path.join(REPO, "mnist_8.0_distributed.py")
@@ -110,7 +110,7 @@ def test_one_and_two_workers_compute_the_same_updates(runs, small_mnist_dir):
     # (Not much further: Adam's first steps amplify the rounding differences, about
     # threefold per step here, until after 20 steps the loss differs in its third digit.)
     images = mnistdata.read_data_sets(small_mnist_dir, reshape=False).test.images
-    answers = [tf.saved_model.load(str(where / run / "saved_model"))
+    answers = [tf.saved_model.load(str(runfolder.find_saved_model(where / run)))
                .signatures["serving_default"](images=tf.constant(images))["probabilities"].numpy()
                for run in ("A", "B")]
     difference = np.abs(answers[0] - answers[1]).max()

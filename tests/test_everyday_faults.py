@@ -109,7 +109,7 @@ def test_a_picture_that_fails_at_the_end_costs_neither_the_network_nor_the_summa
                             f"{pictures / 'dash.png'})")
     assert f"the trained network is saved in {model_dir / 'saved_model'}" in error
     assert checkpoint_step(model_dir) == step
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
     assert not leftovers(tmp_path)
 
 
@@ -125,7 +125,7 @@ def test_a_full_disk_at_the_end_costs_the_picture_only(small_mnist_dir, tmp_path
     assert "No space left on device" in error
     assert f"the trained network is saved in {model_dir / 'saved_model'}" in error
     assert result.stdout.splitlines()[-1].startswith("max test accuracy: ")
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
     assert sorted(path.name for path in disk.iterdir()) == ["filler"]
 
 
@@ -161,7 +161,7 @@ def test_tilde_is_the_home_folder_in_every_path_flag(small_mnist_dir, tmp_path):
     assert sorted(path.name for path in home.iterdir()) == ["dash.png", "logs", "model"]
     assert list(work.iterdir()) == []  # no folder named '~'
     assert f"TensorBoard logs in {home / 'logs'}" in result.stdout
-    assert (home / "model" / "saved_model" / "saved_model.pb").is_file()
+    assert (home / "model" / "saved_model" / "1" / "saved_model.pb").is_file()
 
 
 # ------------------------------------------------------ 2. one run per folder
@@ -213,7 +213,7 @@ def test_sigterm_stops_cleanly_with_the_network_and_the_movie_saved(small_mnist_
     assert f"saved the dashboard in {tmp_path / 'run.gif'}" in out
     assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.M)
     assert checkpoint_step(model_dir) == step
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
     from PIL import Image
     with Image.open(tmp_path / "run.gif") as movie:
         assert movie.n_frames >= 1  # a whole movie, not a hidden .part file
@@ -256,7 +256,7 @@ def test_closing_the_terminal_stops_cleanly_with_the_network_saved(small_mnist_d
     flags = ("--data-dir", small_mnist_dir, "--iterations", FOREVER)
     assert run_in_a_terminal_closed_at_step_40(flags, model_dir, tmp_path) == 129
     assert checkpoint_step(model_dir) >= 40
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
     assert not leftovers(model_dir)
 
 
@@ -268,7 +268,7 @@ def test_a_run_that_ignores_hangups_trains_on_to_the_end_when_its_terminal_close
     flags = ("--data-dir", small_mnist_dir, "--iterations", "300")
     assert run_in_a_terminal_closed_at_step_40(flags, model_dir, tmp_path, hangup=False) == 0
     assert checkpoint_step(model_dir) == 300
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
     assert not leftovers(model_dir)
 
 
@@ -305,7 +305,7 @@ def test_a_run_killed_while_saving_its_network_gets_it_from_restore(small_mnist_
     assert "had ended at step 30, but its trained network was not saved" in restored.stdout
     assert f"saved the trained network in {model_dir / 'saved_model'}" in restored.stdout
     assert not re.search(r"^step \d+:", restored.stdout, re.M)  # no training
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
     # (the killed export's hidden folder goes once it is SETTLE_SECONDS old)
     assert sorted(path.name for path in model_dir.iterdir() if path.name[0] != ".") == [
         "checkpoints", "saved_model", "stage.json"]
@@ -365,7 +365,7 @@ def test_a_full_disk_while_saving_the_network_keeps_its_checkpoint(small_mnist_d
     restored = train(STAGE_1_0, small_mnist_dir, model_dir, "--iterations", "30", "--restore",
                      cwd=tmp_path)
     assert "had ended at step 30, but its trained network was not saved" in restored.stdout
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
 
 
 def test_a_full_disk_at_the_start_is_one_line(small_mnist_dir, tmp_path, small_disk):
@@ -416,7 +416,7 @@ def test_an_ascii_terminal_and_paths_in_other_alphabets(small_mnist_dir, tmp_pat
     assert "MNIST: loaded from the IDX files in " in result.stdout
     assert "mod\\xe8le" in result.stdout  # escaped, not a crash
     assert result.stdout.splitlines()[-1].startswith("max test accuracy: ")
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows paths are always Unicode")

@@ -126,7 +126,7 @@ def test_ctrl_c_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
     assert any(line.startswith(f"trained {step} steps in ") for line in lines)
     assert re.fullmatch(r"max test accuracy: 0\.\d{4}", lines[-1])
     assert checkpoint_step(model_dir) == step
-    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+    assert (model_dir / "saved_model" / "1" / "saved_model.pb").is_file()
 
     resumed = train(STAGE_2_1, small_mnist_dir, model_dir, "--iterations", str(step + 20),
                     "--restore", cwd=tmp_path)

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 
+from codelab import runfolder
 from helpers import (REPO, figures_after, load_stage, randomise, run_cell, run_script,
                      stopped_by_ctrl_c_and_resumed)
 from trainer import PROGRESS_LINE, TEST_LINE
@@ -206,7 +207,7 @@ def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_
     import tensorflow as tf
     import keras
     loaded = keras.models.load_model(model_dir / "model.keras")
-    served = tf.saved_model.load(str(model_dir / "saved_model"))
+    served = tf.saved_model.load(str(runfolder.find_saved_model(model_dir)))
     X = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
     probabilities = served.signatures["serving_default"](images=tf.constant(X))["probabilities"]
     np.testing.assert_allclose(probabilities.numpy(),

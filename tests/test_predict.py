@@ -240,7 +240,7 @@ def run_predict(*args):
 def test_recognises_enlarged_mnist_test_digits_printed_on_paper(mnist, model_dir, tmp_path, capsys):
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(model_dir / "saved_model")).signatures["serving_default"]
+    serve = tf.saved_model.load(str(model_dir / "saved_model" / "1")).signatures["serving_default"]
     probabilities = serve(images=tf.constant(mnist.test.images[:500]))["probabilities"].numpy()
     # one test digit per class that the model gets right and sure from the raw 28x28
     # array, so that what is checked here is the preparation, not the model

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from codelab import runfolder
 from helpers import load_stage, run_script
 
 
@@ -19,7 +20,7 @@ def test_checkpoint_and_saved_model_give_identical_predictions(small_mnist_dir, 
     X = trained["mnist"].test.images[:200]
     expected = trained["model"](X)[1].numpy()
 
-    served = tf.saved_model.load(str(model_dir / "saved_model")).signatures["serving_default"]
+    served = tf.saved_model.load(str(runfolder.find_saved_model(model_dir))).signatures["serving_default"]
     np.testing.assert_allclose(served(images=tf.constant(X))["probabilities"].numpy(),
                                expected, rtol=1e-5, atol=1e-6)
 

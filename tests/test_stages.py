@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 
+from codelab import runfolder
 from helpers import REPO, load_stage, numbers_printed, randomise, run_script
 from codelab.stages import LOW_LEVEL_SCRIPTS, drawn_shapes
 from codelab.stages import SCRIPTS as STAGES
@@ -112,7 +113,7 @@ def test_every_stage_exports_a_saved_model_that_serves_its_network(stages, saved
     it holds. Keras before 3.14 failed this export for the dropout stages (the dropout
     seed generator's state, read by the served function, was not saved with it)."""
     import tensorflow as tf
-    loaded = tf.saved_model.load(str(saved_models[script] / "saved_model"))
+    loaded = tf.saved_model.load(str(runfolder.find_saved_model(saved_models[script])))
     values = {v.name.split(":")[0]: v.numpy().astype(np.float64) for v in loaded.variables_}
     assert set(values) == set(variable_values(stages[script]))
     X = stages[script]["mnist"].test.images[:20]
