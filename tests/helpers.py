@@ -365,4 +365,15 @@ def run_cell(source, folder, monkeypatch):
 
 # What starts a stage (or, for run_cell, trains in a kernel): conftest.py marks `stage`
 # every test that reaches one of these.
-STAGE_STARTERS = (launch, load_stage, run_cell)
+def train_here(run_arguments, *flags, iterations=1, prog="tiny_stage.py"):
+    """trainer.run() in the test's own process, as a stage script calls it, for a stage
+    that the test writes itself (run_arguments: what run() takes besides the flags and
+    the data)."""
+    check_marked_stage()
+    import trainer
+    args = trainer.parse_args("A stage of the tests.", iterations, prog=prog,
+                              argv=["--headless", *flags])
+    return trainer.run(args, trainer.read_data(args), **run_arguments)
+
+
+STAGE_STARTERS = (launch, load_stage, run_cell, train_here)

@@ -10,6 +10,7 @@ import re
 import pytest
 
 import trainer
+from helpers import train_here
 
 
 def tiny_stage(dropout, model=None, loss_and_accuracy=None):
@@ -47,9 +48,7 @@ def tiny_stage(dropout, model=None, loss_and_accuracy=None):
 
 def run(stage, data_dir, folder, **more):
     """trainer.run() as a stage script calls it: one step, saving into `folder`."""
-    args = trainer.parse_args("A tiny stage.", 1, prog="tiny_stage.py", argv=[
-        "--headless", "--data-dir", data_dir, "--save-model", str(folder)])
-    return trainer.run(args, trainer.read_data(args), **stage, **more)
+    return train_here(dict(stage, **more), "--data-dir", data_dir, "--save-model", str(folder))
 
 
 def refused(stage, data_dir, folder, capsys, **more):
