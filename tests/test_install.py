@@ -130,6 +130,86 @@ def test_tensorflows_own_load_error_names_the_likely_cause():
     assert sys.executable in installed.why_not_loaded(missing)
 
 
+# ------------------------------------- the full tensorflow package on a machine without GPU
+
+# What TensorFlow 2.21's full package (built for NVIDIA GPUs) printed on a machine with no
+# GPU and no NVIDIA driver, whatever TF_CPP_MIN_LOG_LEVEL said: the first line twice while
+# loading, the second at the first look for devices.
+CUDA_LINES_WITHOUT_GPU = [
+    "I0000 00:00:1796646908.563561   23768 cudart_stub.cc:31] Could not find cuda drivers on "
+    "your machine, GPU will not be used.",
+    "E0000 00:00:1796646915.631522   23768 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"]
+
+
+def python_in_repo(code, **env):
+    environment = dict(os.environ, PYTHONPATH=REPO, **env)
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a learner's shell has it
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def nvidia_driver_library(tmp_path):
+    """A folder holding a libcuda.so.1, the name of NVIDIA's driver library: put on
+    LD_LIBRARY_PATH, the process finds a driver there, as on a machine with a GPU."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("NVIDIA's driver library is looked for on Linux only")
+    source = tmp_path / "libcuda.c"
+    source.write_text("int cuda_driver_stand_in(void) { return 0; }\n")
+    try:
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "libcuda.so.1"),
+                        str(source)], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("no C compiler (cc) to build a library")
+    return str(tmp_path)
+
+
+def without_a_driver_here():
+    import ctypes.util
+    if ctypes.util.find_library("cuda"):  # the system's own search (ldconfig), not ours
+        pytest.skip("this machine has NVIDIA's driver library")
+
+
+@pytest.mark.quick
+def test_cuda_lines_are_hidden_only_where_no_nvidia_driver_is_installed(nvidia_driver_library):
+    """What tfmessages hides while TensorFlow starts: the CUDA lines of the real package,
+    but not TensorFlow's other errors, and not the CUDA lines where a driver is installed
+    (a GPU machine: there they are its real errors)."""
+    other_error = "E0000 00:00:1796646915.7 23768 op_kernel.cc:1857] something else failed"
+    written = ["before", *CUDA_LINES_WITHOUT_GPU, other_error, "after"]
+    code = ("import os; from codelab import tfmessages\n"
+            "with tfmessages.stderr_lines_hidden(tfmessages.start_up_notices()):\n"
+            f"    os.write(2, {chr(10).join(written + [''])!r}.encode())\n")
+    with_driver = python_in_repo(code, LD_LIBRARY_PATH=nvidia_driver_library)
+    assert with_driver.returncode == 0 and with_driver.stderr.splitlines() == written
+    without_a_driver_here()
+    without = python_in_repo(code)
+    assert without.returncode == 0 and without.stderr.splitlines() == ["before", other_error, "after"]
+
+
+LOAD_TENSORFLOW = "import trainer; trainer.import_tensorflow()"
+
+
+@pytest.mark.quick
+def test_tensorflow_loads_without_a_word_on_a_machine_without_gpu():
+    """What every stage does first. With tensorflow-cpu, and with the full tensorflow package
+    (CI's Python 3.13 has that one), which printed CUDA_LINES_WITHOUT_GPU here before."""
+    without_a_driver_here()
+    result = python_in_repo(LOAD_TENSORFLOW)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+
+
+@pytest.mark.quick
+def test_a_gpu_machine_still_sees_the_full_packages_cuda_errors(nvidia_driver_library):
+    if the_installed_tensorflow()[0] != "tensorflow":
+        pytest.skip("needs the full tensorflow package (tensorflow-cpu has no CUDA)")
+    result = python_in_repo(LOAD_TENSORFLOW, LD_LIBRARY_PATH=nvidia_driver_library)
+    assert result.returncode == 0
+    assert "] Could not find cuda drivers on your machine" in result.stderr
+    assert "] failed call to cuInit: " in result.stderr
+
+
 # ------------------------------------------------ the requirements, for each Python
 
 def requirements_for(path, environment):
