@@ -261,14 +261,16 @@ def check_versions_defaults():
 
 
 def test_the_oldest_keras_checked_is_the_oldest_the_requirements_install():
-    """For each Python: installed.py refuses what is older than the requirements allow, and
-    INSTALL.txt names the pair checked (on the oldest Python with that Keras); here,
-    check_versions.py checks that pair when given no versions."""
+    """For each Python: installed.py refuses what is older than the requirements allow,
+    INSTALL.txt names the pair checked (on the oldest Python with that Keras), and
+    benchmarks/README.md holds that check's run; here, check_versions.py checks that pair
+    when given no versions."""
     install = " ".join(open(os.path.join(REPO, "INSTALL.txt"), encoding="utf-8").read().split())
     pairs = {keras: (tensorflow, python) for tensorflow, keras, python in
              re.findall(r"with TensorFlow (\d+\.\d+\.\d+) and Keras (\d+\.\d+\.0) on Python "
                         r"(\d+\.\d+)", install)}
     assert pairs, "INSTALL.txt names no checked pair"
+    record = open(os.path.join(REPO, "benchmarks", "README.md"), encoding="utf-8").read()
     for python in SUPPORTED_PYTHONS:
         floor = keras_floor(python)
         assert installed.lowest_keras(installed.version_tuple(python)) == floor, python
@@ -278,6 +280,10 @@ def test_the_oldest_keras_checked_is_the_oldest_the_requirements_install():
         assert installed.version_tuple(tensorflow)[:2] == installed.LOWEST_TENSORFLOW
         assert checked_on == min((p for p in SUPPORTED_PYTHONS if keras_floor(p) == floor),
                                  key=installed.version_tuple), (python, checked_on)
+        run = re.search(rf"^tensorflow-cpu {re.escape(tensorflow)} keras {re.escape(keras)} numpy "
+                        rf"\S+ Python {re.escape(checked_on)}\.\d+, .*?^verdict: ([^\n]*)$", record,
+                        re.MULTILINE | re.DOTALL)
+        assert run and run.group(1) == "every stage ran", ("benchmarks/README.md", tensorflow, keras)
         if python == THIS_PYTHON:
             assert installed.LOWEST_KERAS == floor
             assert check_versions_defaults() == {"tensorflow": tensorflow, "keras": keras}
