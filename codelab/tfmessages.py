@@ -2,7 +2,8 @@
 stderr, hidden, and the operating system's reason found in its long error messages.
 
     with tfmessages.stderr_lines_hidden(tfmessages.start_up_notices()):
-        import tensorflow                   # no notices, no CUDA lines on a machine without GPU
+        import tensorflow                   # no notices; and on a machine without GPU ...
+        tensorflow.config.list_physical_devices()  # ... no CUDA lines
     with tfmessages.stderr_lines_hidden(tfmessages.FAILED_OPERATION_NOTICES):
         manager.save()                      # a full disk: no C++ warnings, only the error
     ...
