@@ -63,10 +63,10 @@ import keras
 
 # ------------------------------------------------------------------ the strategy
 # First, before TensorFlow computes anything: the strategy connects to the other
-# workers (from TF_CONFIG or Slurm) and waits until all of them are there.
-with workers.joining():  # a port that is taken: a clear message, not a traceback
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(
-        cluster_resolver=workers.cluster_resolver())
+# workers (from TF_CONFIG or Slurm). workers.join waits until all of them are there
+# (saying whom it waits for, at most --join-timeout seconds), then makes it:
+# tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=<the cluster>).
+strategy = workers.join(tf.distribute.MultiWorkerMirroredStrategy, args.join_timeout)
 worker = workers.start(strategy, GLOBAL_BATCH)  # prints "worker I of W: pid P, HOST:PORT"
 REPLICAS = strategy.num_replicas_in_sync  # copies of the network: one per worker on CPUs
 PER_REPLICA_BATCH = GLOBAL_BATCH // REPLICAS  # images each copy computes at each step

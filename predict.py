@@ -33,6 +33,7 @@ and crop close around the digit (a dark speck away from it widens its box).
 
 import argparse
 import os
+import stat
 import sys
 import warnings
 from pathlib import Path
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from codelab import hints
 from codelab import runfolder
 from codelab import safefiles
 
@@ -162,6 +164,9 @@ def prepare_digit(image):
 def load_image(path):
     """Open an image file, at most WORK_SIDE pixels on its longer side; a phone photo
     is turned upright from its EXIF tag. Raises ImageError saying what is wrong."""
+    kind = not_a_file(path)
+    if kind:  # a named pipe would wait for a writer for ever: never opened
+        raise ImageError(f"is {kind}, not an image file: skipped")
     try:
         with warnings.catch_warnings():
             # Pillow warns about images above its own limit (ours, below, says more) and
@@ -189,6 +194,22 @@ def load_image(path):
         # SyntaxError ("broken PNG file"), struct.error, IndexError... by format
         raise ImageError(f"cannot read the image, damaged? ({type(error).__name__}: "
                          f"{error})") from None
+
+
+def not_a_file(path):
+    """'a named pipe', 'a device', 'a socket' for what is none of a file, a folder or
+    missing; else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # opening it says what is wrong
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def too_large(size):
@@ -238,10 +259,13 @@ def load_model(model_dir):
         if model_dir and os.path.isfile(os.path.join(model_dir, runfolder.CHECKPOINTS,
                                                      "checkpoint")):
             stage = (runfolder.read_run_record(model_dir) or {}).get("stage", "STAGE.py")
+            step = runfolder.latest_checkpoint_step(model_dir)
+            # --iterations: the checkpoint's own step, or --restore trains further first
             raise PredictError(
                 f"no saved model in {shown}, but the checkpoints of a run: it was stopped "
                 f"before its trained network was saved. Save it from the latest checkpoint "
-                f"with: python3 {stage} --save-model {shown} --restore")
+                f"(step {step}) with: python3 {hints.shell_path(stage)} --save-model "
+                f"{hints.shell_path(model_dir)} --restore --iterations {step}")
         raise PredictError(f"no saved model in {shown}\n{HOW_TO_GET_A_MODEL}")
     import trainer  # its TensorFlow options, start-up notices hidden
     try:

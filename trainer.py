@@ -78,6 +78,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
+from codelab import hints
 from codelab import installed
 import mnistdata
 from codelab import runfolder
@@ -653,10 +654,10 @@ class _Run:
         self.dashboard.append_test_curves_data(step, accuracy, loss)
         if self.pictures:
             # 1000 of the test digits, the misrecognised ones first: the red block's
-            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
+            # height on panel 6's scale (for 10,000: 100 % to 90 %) reads as the error rate.
             mosaic = functools.partial(tensorflowvisu.test_digits_mosaic,
                                        self.mnist.test.images, Y, self.mnist.test.labels)
-            self.dashboard.update_image2(mosaic)
+            self.dashboard.update_image2(mosaic, test_count=len(self.mnist.test.images))
             if self.logger:
                 self.logger.test(step, accuracy, loss, mosaic)
 
@@ -1005,7 +1006,8 @@ class _SummaryLogger:
             raise TrainingError(f"--logdir {logdir}: cannot write TensorBoard logs there "
                                 f"({tfmessages.reason(error)}); free some space or choose another "
                                 f"folder") from None
-        print(f"TensorBoard logs in {logdir} (view them: tensorboard --logdir {logdir})")
+        print(f"TensorBoard logs in {logdir} "
+              f"(view them: tensorboard --logdir {hints.shell_path(logdir)})")
 
     @contextlib.contextmanager
     def _writing(self, step, writer, folder):

@@ -13,6 +13,10 @@ Measured (headless, seed 0, full MNIST):
 Then a paper estimate of the speed-up on 2, 4 and 8 machines over 1 and 10 Gbit/s
 networks (see estimate_speedup).
 
+Its 2-worker runs are the stage's own `--workers 2`: on Linux they run in a network of
+their own that holds only the loopback (codelab/privatenet.py), unreachable from other
+machines; where the system does not allow it, the stage says so in a `note:` line.
+
     python3 benchmarks/bench_distributed.py                      # speed and bytes
     python3 benchmarks/bench_distributed.py --accuracy-steps 3000 --record
 """

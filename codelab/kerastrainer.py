@@ -36,6 +36,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from codelab import hints
 from codelab import runfolder
 from codelab import safefiles
 import trainer
@@ -177,7 +178,7 @@ class Run:
             self.callbacks.append(keras.callbacks.TensorBoard(
                 log_dir=args.logdir, update_freq=train_every, histogram_freq=1))
             print(f"TensorBoard logs in {args.logdir} (view them: tensorboard --logdir "
-                  f"{args.logdir})")
+                  f"{hints.shell_path(args.logdir)})")
 
     def checkpoint(self, step):
         self.step_counter.assign(step)

@@ -32,6 +32,7 @@ import re
 import shutil
 from pathlib import Path
 
+from codelab import hints
 from codelab import safefiles
 from codelab import tfmessages
 
@@ -130,7 +131,7 @@ def _check_restore(args, folder):
     record, step = read_run_record(folder), latest_checkpoint_step(folder)
     if step is None:
         raise RunFolderError(f"--restore: no checkpoint in {folder / CHECKPOINTS}; train once "
-                             f"with --save-model {args.save_model} first")
+                             f"with --save-model {hints.shell_path(args.save_model)} first")
     if record is None:
         raise RunFolderError(
             f"--restore: {folder} holds checkpoints but no {RUN_RECORD} saying which stage "
@@ -351,10 +352,10 @@ class RunFolder:
             raise RunFolderError(
                 f"cannot write the trained network in {path} ({tfmessages.reason(error)}). "
                 f"The checkpoint of step {self.step} is saved: free some space, then run the "
-                f"stage with --save-model {self.folder} --restore to save the network from "
-                f"it.") from None
+                f"stage with --save-model {hints.shell_path(self.folder)} --restore "
+                f"--iterations {self.step} to save the network from it.") from None
         print(f"saved the trained network in {path} "
-              f"(try: python3 predict.py --model {self.folder} my_digit.png)")
+              f"(try: python3 predict.py --model {hints.shell_path(self.folder)} my_digit.png)")
 
 
 def _network_difference(saved, current):

@@ -8,12 +8,18 @@ from the environment variable TF_CONFIG:
                 "task": {"type": "worker", "index": 0}}'
 
 Three ways to get there, all through cluster_resolver():
-- `--workers N` (one machine, to see it): launch() starts N copies of the script on
-  127.0.0.1, on free ports, each with its TF_CONFIG, and watches them;
-- TF_CONFIG set by you on each machine (or by Kubernetes, one per pod);
+- `--workers N` (one machine, to see it): launch_if_asked() starts N copies of the
+  script on 127.0.0.1, on free ports, each with its TF_CONFIG, and watches them; as
+  many as the memory available holds (WORKER_MEMORY_GB each); on Linux in a network of
+  their own that nothing outside can reach (privatenet.py);
+- TF_CONFIG set by you on each machine (or by Kubernetes, one per pod), checked before
+  TensorFlow loads (tfconfig.py);
 - Slurm: `srun python3 mnist_8.0_distributed.py` sets SLURM_PROCID and the others, which
   TensorFlow's SlurmClusterResolver turns into the cluster.
 Without any of these the script trains alone, as one worker.
+
+join() makes the strategy once every worker has started (joining.py: it says whom it
+waits for, gives up after --join-timeout seconds, and stops on Ctrl-C or SIGTERM).
 
 run() wraps trainer.run on every worker: worker 0, the chief, prints, draws and writes
 the user's files; the others train silently and keep their checkpoint copies in a
@@ -26,9 +32,11 @@ would leave the others waiting for it for ever.
 on several machines DIR must be on a file system that they share.
 
 Faults: a worker that dies makes the others' next all-reduce fail (the connection is
-reset); run() turns that into one line naming the lost worker, exit code 1. The
-launcher also sees the death, names the worker, and ends any worker still running
-after GRACE_SECONDS. No collective timeout is set: in TensorFlow 2.21 one leaks threads
+reset); run() turns that into one line naming the lost worker (the chief by its
+coordination service), exit code 1. The launcher also sees the death, names the
+worker, and ends any worker still running after GRACE_SECONDS; told to end itself
+(SIGTERM, SIGHUP), it stops its workers as Ctrl-C does, waits STOP_GRACE_SECONDS, and
+removes its scratch folder. No collective timeout is set: in TensorFlow 2.21 one leaks threads
 at every step (see benchmarks/README.md); a machine that vanishes silently is detected
 by the coordination service's heartbeats instead.
 """
@@ -47,26 +55,48 @@ import sys
 import tempfile
 import time
 
+from codelab import joining
+from codelab import privatenet
 from codelab import runfolder
+from codelab import tfconfig
 import trainer
 
 GRACE_SECONDS = 15  # after a worker is lost, the others get this long to stop by themselves
 PORT_TRIES = 3  # a port taken between finding it and binding it: start again, this many times
-EXIT_PORT_TAKEN = 3  # a worker's exit code when its port was taken before it could bind it
+EXIT_PORT_TAKEN = joining.EXIT_PORT_TAKEN  # a worker's port taken: the launcher starts again
 SLURM_PORT_BASE = 8888  # Slurm: the tasks on one node listen on 8888, 8889, ...
 LOCAL_HOST = "127.0.0.1"
+# A worker's exit codes after Ctrl-C: it stopped, or (while TensorFlow connected the
+# workers, when Ctrl-C has its default effect) it was ended by SIGINT.
+STOPPED_BY_CTRL_C = (0, trainer.EXIT_CTRL_C, -signal.SIGINT)
 LAUNCHED = "MNIST_LAUNCHED_WORKER"  # set in the environment of the workers that --workers starts
+JOIN_TIMEOUT = 300  # default --join-timeout: seconds a worker waits for the others to join
+MAX_JOIN_TIMEOUT = 7 * 24 * 3600
+# Memory one worker takes, measured on full MNIST with --workers 2: 0.71 GB each (its
+# proportional share, the libraries' pages counted once between the workers; the peak
+# resident size, which counts them in full, was 1.09 GB).
+WORKER_MEMORY_GB = 0.7
+STOP_GRACE_SECONDS = 10  # the launcher told to end: its workers get this long to save and stop
 
 
 # ---------------------------------------------------------------------------- flags
 
 def add_flags(parser):
-    """The flag of the distributed stage, besides every stage's flags."""
+    """The flags of the distributed stage, besides every stage's flags."""
     parser.add_argument(
         "--workers", type=_worker_count, metavar="N",
-        help="start N worker processes on this machine (127.0.0.1) and train with all of "
-             "them; without it, the script is one worker of the cluster that TF_CONFIG or "
-             "Slurm describes, or trains alone")
+        help="start N worker processes on this machine (127.0.0.1, in a network of their "
+             "own where Linux allows it; about %.1f GB of memory each) and train with all "
+             "of them; without it, the script is one worker of the cluster that TF_CONFIG "
+             "or Slurm describes, or trains alone" % WORKER_MEMORY_GB)
+    parser.add_argument(
+        "--join-timeout", type=_join_seconds, default=JOIN_TIMEOUT, metavar="SECONDS",
+        help=f"how long a worker waits for the other workers to start before it gives up "
+             f"(default: {JOIN_TIMEOUT})")
+
+
+def _join_seconds(text):
+    return trainer._whole_number(1, MAX_JOIN_TIMEOUT)(text)
 
 
 def _worker_count(text):
@@ -75,27 +105,65 @@ def _worker_count(text):
         raise argparse.ArgumentTypeError(
             f"the global batch of 100 images must split evenly between the workers: "
             f"choose 1, 2, 4, 5, 10, 20, 25, 50 or 100, not {count}")
+    available = available_memory()
+    if available is not None and count * WORKER_MEMORY_GB * 1e9 > available:
+        fits = [n for n in (1, 2, 4, 5, 10, 20, 25, 50, 100)
+                if n * WORKER_MEMORY_GB * 1e9 <= available]
+        choose = (f"choose {', '.join(map(str, fits))}" if fits
+                  else "close other programs first")
+        raise argparse.ArgumentTypeError(
+            f"{count} workers need about {count * WORKER_MEMORY_GB:.1f} GB of memory "
+            f"({WORKER_MEMORY_GB} GB each) and this machine has {available / 1e9:.1f} GB "
+            f"available: {choose}")
     return count
+
+
+def available_memory():
+    """Bytes of memory available for new programs now, or None where the system does
+    not say (Linux: MemAvailable, which counts the caches that can be dropped)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # other Unix systems: free pages only (a low estimate)
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 # ------------------------------------------------------------------------- launcher
 
 def launch_if_asked(args):
     """With --workers N: start the N workers, wait for them, exit with their verdict.
-    Without it: return, and this process is a worker."""
+    Without it: return, and this process is a worker (TF_CONFIG checked first)."""
     if args.workers is None:
+        try:
+            cluster = tfconfig.cluster_from_environment()
+        except tfconfig.ClusterError as error:
+            print(f"error: TF_CONFIG: {error}", file=sys.stderr, flush=True)
+            sys.exit(trainer.EXIT_ERROR)
         if os.environ.get(LAUNCHED):
             # The workers share the launcher's terminal: whole lines in one write each,
             # so that two workers' lines never run into one another.
             for stream in (sys.__stdout__, sys.__stderr__):
                 stream.reconfigure(line_buffering=True, write_through=False)
-        if _index_from_environment() > 0:  # not the chief: no progress lines
+        index = cluster[1] if cluster else os.environ.get("SLURM_PROCID", "0")
+        if str(index) not in ("0", ""):  # not the chief: no progress lines
             sys.stdout = open(os.devnull, "w")
         return
     if os.environ.get(LAUNCHED):  # a worker that would launch workers: never
         print("error: --workers: this process is a worker started by --workers already",
               file=sys.stderr, flush=True)
         sys.exit(trainer.EXIT_ERROR)
+    privatenet.enter()  # Linux: start again in a network of our own, if allowed
+    available = available_memory()
+    print(f"starting {args.workers} workers on {LOCAL_HOST}: about "
+          f"{args.workers * WORKER_MEMORY_GB:.1f} GB of memory"
+          + (f" of the {available / 1e9:.1f} GB available" if available else ""),
+          file=sys.stderr, flush=True)
     for attempt in range(PORT_TRIES):
         code = _Launcher(args.workers).run()
         if code != EXIT_PORT_TAKEN:
@@ -106,17 +174,6 @@ def launch_if_asked(args):
           f"stayed free on {LOCAL_HOST}; is something taking ports as fast as they free up?",
           file=sys.stderr, flush=True)
     sys.exit(trainer.EXIT_ERROR)
-
-
-def _index_from_environment():
-    """This worker's index as TF_CONFIG or Slurm give it (0 without them), read before
-    TensorFlow loads."""
-    try:
-        if os.environ.get("TF_CONFIG"):
-            return int(json.loads(os.environ["TF_CONFIG"])["task"]["index"])
-        return int(os.environ.get("SLURM_PROCID", 0))
-    except (ValueError, KeyError, TypeError):
-        return 0  # TensorFlow's resolver will say what is wrong with it
 
 
 def free_ports(count):
@@ -165,19 +222,24 @@ class _Launcher:
 
     def run(self):
         command = [sys.executable, os.path.abspath(sys.argv[0]), *worker_command(sys.argv[1:])]
+        endings = [number for number in (signal.SIGTERM, signal.SIGHUP)  # told to end,
+                   if signal.getsignal(number) != signal.SIG_IGN]  # its terminal closed
         previous = {signal.SIGINT: signal.signal(signal.SIGINT, self._on_ctrl_c)}
-        for ending in (signal.SIGTERM, signal.SIGHUP):  # the launcher told to end, or its
-            previous[ending] = signal.signal(ending, _end_launcher)  # terminal closed
-        # The workers' own temporary folders go in here: removed at the end even if a
-        # worker was killed before it could remove its own.
-        scratch = tempfile.mkdtemp(prefix="mnist-workers-")
+        previous.update((number, signal.signal(number, _end_launcher)) for number in endings)
+        scratch = None
         try:
+            # The workers' own temporary folders go in here: removed at the end even if
+            # a worker was killed before it could remove its own.
+            scratch = tempfile.mkdtemp(prefix="mnist-workers-")
             for index in range(self.count):
                 env = dict(os.environ, TF_CONFIG=tf_config(self.addresses, index),
                            TMPDIR=scratch, **{LAUNCHED: "1"})
                 # TensorFlow's own log lines about a lost worker run to dozens of lines
                 # each: the workers' and the launcher's messages say it in one.
                 env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+                # Several workers on one GPU: TensorFlow would give nearly all of its
+                # memory to the first; each takes what it uses instead.
+                env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
                 # Each in a session of its own: the terminal's Ctrl-C reaches the launcher
                 # only, which passes it on to each worker once.
                 self.processes.append(subprocess.Popen(command, env=env,
@@ -185,13 +247,18 @@ class _Launcher:
                                                        preexec_fn=_END_WITH_THE_LAUNCHER))
             return self._watch()
         except SystemExit:  # the launcher told to end (SIGTERM, SIGHUP): the workers too
+            for number in endings:  # once is enough: a second one must not stop the ending
+                signal.signal(number, signal.SIG_IGN)
             self._end_the_rest(clean=True)
             raise
         finally:
+            for number in endings:
+                signal.signal(number, signal.SIG_IGN)
             self._end_the_rest()
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
             for number, handler in previous.items():
                 signal.signal(number, handler)
-            shutil.rmtree(scratch, ignore_errors=True)
 
     def _on_ctrl_c(self, signal_number, frame):
         self.ctrl_c = True
@@ -209,7 +276,7 @@ class _Launcher:
                 self._end_the_rest()
                 return EXIT_PORT_TAKEN
             for index, code in enumerate(codes):
-                if code is not None and code not in (0, trainer.EXIT_CTRL_C) and index not in lost:
+                if code is not None and code not in STOPPED_BY_CTRL_C and index not in lost:
                     lost.append(index)
                     if len(lost) == 1:
                         print(f"worker {index} of {self.count} ({self.addresses[index]}, pid "
@@ -234,13 +301,14 @@ class _Launcher:
     def _end_the_rest(self, clean=False):
         """End each worker still running, by its own process id: at once with SIGKILL
         (TensorFlow takes SIGTERM as a notice of preemption and goes on), or, if `clean`,
-        first as Ctrl-C would, waiting GRACE_SECONDS for them to stop together."""
+        first as Ctrl-C would, waiting STOP_GRACE_SECONDS for them to save and stop
+        together."""
         running = [process for process in self.processes if process.poll() is None]
         if clean:
             for process in running:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGINT)
-            deadline = time.monotonic() + GRACE_SECONDS
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
             for process in running:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -283,7 +351,7 @@ def cluster_resolver():
     set by you), else from Slurm's variables (srun), else None (one worker alone)."""
     import tensorflow as tf
     resolvers = tf.distribute.cluster_resolver
-    if os.environ.get("TF_CONFIG"):
+    if "TF_CONFIG" in os.environ:  # checked by launch_if_asked
         return resolvers.TFConfigClusterResolver()
     if "SLURM_PROCID" in os.environ and "SLURM_STEP_NUM_TASKS" in os.environ:
         return slurm_cluster_resolver(resolvers)
@@ -303,29 +371,19 @@ def slurm_cluster_resolver(resolvers, port_base=None):
                                           gpus_per_task=1, auto_set_gpu=False)
 
 
-@contextlib.contextmanager
-def joining():
-    """Around the strategy's creation, where this worker starts its server on its port
-    and waits for the others: a port that is taken ends it with a message (and exit code
-    EXIT_PORT_TAKEN, which makes the launcher start again on other ports)."""
-    import tensorflow as tf
-    try:
-        yield
-    except tf.errors.UnknownError as error:
-        if "Could not start gRPC server" not in str(error):
-            raise
-        index = _index_from_environment()
-        addresses = _addresses_from_environment()
-        where = addresses[index] if index < len(addresses) else "its port"
-        _exit(f"worker {index} could not listen on {where}: another program (or another "
-              f"worker) is using that port; choose another one for it", EXIT_PORT_TAKEN)
-
-
-def _addresses_from_environment():
-    try:
-        return list(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"])
-    except (ValueError, KeyError, TypeError):
-        return []
+def join(make_strategy, join_timeout):
+    """make_strategy(cluster_resolver=...) once every worker of the cluster has started:
+    the strategy of this worker (joining.py waits, says whom for, and gives up after
+    `join_timeout` seconds). Without a cluster: make_strategy(), this worker alone."""
+    resolver = cluster_resolver()
+    if resolver is None:
+        return make_strategy()
+    addresses = resolver.cluster_spec().as_dict().get("worker", [])
+    # The workers that --workers starts all start at once: only a long wait is news.
+    notice_after = (joining.WAIT_REMINDER_SECONDS if os.environ.get(LAUNCHED)
+                    else joining.WAIT_NOTICE_SECONDS)
+    return joining.Joining(addresses, int(resolver.task_id or 0), join_timeout,
+                           notice_after).strategy(make_strategy, resolver)
 
 
 class Worker:
@@ -341,6 +399,7 @@ class Worker:
         self.address = addresses[self.index] if addresses else "alone, no cluster"
         self.chief = self.index == 0
         self.strategy = strategy
+        self.in_step = False  # once every worker has agreed on a first stretch: True
 
     def __str__(self):
         return f"worker {self.index} of {self.count}"
@@ -358,10 +417,7 @@ def start(strategy, batch_size):
 
 
 def _exit(message, code=trainer.EXIT_ERROR):
-    sys.stdout.flush()
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    # Not sys.exit: TensorFlow's shutdown would wait for the lost worker.
-    os._exit(code)
+    joining.leave(message, code)
 
 
 # ------------------------------------------------------------------------ training
@@ -379,6 +435,9 @@ def run(worker, args, mnist, **stage):
         code = exit_.code
     except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError,
             tf.errors.DeadlineExceededError, tf.errors.InternalError) as error:
+        if not worker.in_step:  # it stopped before training: its own message says why
+            _exit(f"{worker}: {_lost_worker(error, worker)}, before training began (its "
+                  f"own message says why). The run stops here")
         _exit(f"{worker}: {_lost_worker(error, worker)}. The run stops here; "
               f"{_how_to_go_on(args)}")
     finally:
@@ -434,25 +493,32 @@ def _agreement(worker):
         wishes[0] = float(stop)
         wishes[1 + worker.index] = float(end)
         agreed = gather(tf.constant(wishes, tf.float64)).numpy()
+        worker.in_step = True  # every worker got this far: training has begun
         return bool(agreed[0]), int(min(agreed[1:]))
     return agree_on_stretch
 
 
 def _lost_worker(error, worker):
     """Which worker was lost, and how, from TensorFlow's message (which names the
-    others by their task: "/job:worker/replica:0/task:1")."""
+    others by their task: "/job:worker/replica:0/task:1", and the chief, whose
+    coordination service every worker calls on, by that service)."""
     message = str(error)
     lost = [int(index) for index in re.findall(r"/job:worker/(?:replica:\d+/)?task:(\d+)",
                                                 message) if int(index) != worker.index]
-    why = ("it stopped sending heartbeats" if "heartbeat" in message
+    if not lost and "CoordinationService" in message and not worker.chief:
+        lost = [0]
+    why = ("it stopped answering heartbeats (frozen, or cut off)"
+           if "heartbeat" in message.lower()
            else "its connection was reset" if "reset by peer" in message.lower()
            else next((line.strip() for line in reversed(message.splitlines())
-                      if line.strip() and not line.startswith(" ")), type(error).__name__))
+                      if line.strip() and not line.startswith(" ")
+                      and "{{node" not in line), type(error).__name__))
     if not lost:
         return f"lost contact with another worker ({why[:300]})"
+    name = "worker 0, the chief" if lost[0] == 0 else f"worker {lost[0]}"
     addresses = worker.addresses
     where = f" ({addresses[lost[0]]})" if lost[0] < len(addresses) else ""
-    return f"lost worker {lost[0]}{where}: {why[:300]}"
+    return f"lost {name}{where}: {why[:300]}"
 
 
 def _how_to_go_on(args):

@@ -358,7 +358,7 @@ class KerasDashboard(keras.callbacks.Callback):
         if self.pictures:
             images, ids = self.test_images, self.test_ids
             self.datavis.update_image2(lambda: test_digits_mosaic(
-                as_ink(images), probabilities, ids))
+                as_ink(images), probabilities, ids), test_count=len(ids))
 
     def _weights_and_biases(self):
         """Panel 4: every trainable variable but the biases; panel 5: the biases and

@@ -74,7 +74,8 @@ def band_axis_range(low, high, current=None):
     """(bottom, top) for panel 4 or 5, whose values span low..high.
 
     Never narrower than BAND_MIN_SPAN, ends on round tick values, with half the values'
-    span as room on each side, but not below 0 when no value is (ReLU activations).
+    span as room on each side, but not below 0 when no value is (ReLU activations), and
+    not above 1 when every value lies in 0..1 (sigmoid activations, the gates of 6.0).
     Keeps `current` while the values fit in it and fill at least a quarter of it, so
     that the range changes seldom as the spread grows.
     """
@@ -86,5 +87,10 @@ def band_axis_range(low, high, current=None):
             return current
     middle, span = (low + high) / 2, max(high - low, BAND_MIN_SPAN)
     bottom = max(middle - span, 0.0) if low >= 0 and high > 0 else middle - span
-    ticks = MaxNLocator(nbins=5).tick_values(bottom, middle + span)
-    return float(ticks[0]), float(ticks[-1])
+    probability_like = 0 <= low and 0 < high <= 1
+    top = min(middle + span, 1.0) if probability_like else middle + span
+    ticks = MaxNLocator(nbins=5).tick_values(bottom, top)
+    bottom, top = float(ticks[0]), float(ticks[-1])
+    if probability_like:  # a gate or a sigmoid never leaves 0..1
+        bottom, top = max(bottom, 0.0), min(top, 1.0)
+    return bottom, top

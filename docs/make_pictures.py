@@ -55,12 +55,17 @@ MEASURED_SPEED = {  # stage: (default steps, steps/s, start-up s)
     "5.0": (234, 30.0, 5.3),  # 2026-11-29, Intel Xeon: benchmarks/bench_speedrun.py
     "6.0": (5000, 26.0, 8.0),  # 2026-12-07, Intel Xeon, busy: benchmarks/bench_recurrent.py
     "7.0": (234, 30.0, 6.0),  # as fast as 5.0: benchmarks/bench_keras.py, 2026-12-07
+    "5.1": (937, 28.0, 6.0),  # 2026-12-07, Intel Xeon: benchmarks/bench_speedrun.py --stage 5.1
+    "8.0": (10000, 28.0, 12.0),  # two workers, 2026-12-07, Intel Xeon, busy: a full run
 }
+# Stage 8.0's picture: its chief's dashboard, with two workers on this machine.
+DASHBOARD_FLAGS = {"8.0": ["--workers", "2"]}
 sys.path.insert(0, str(REPO))
 from codelab import stages as _stages  # noqa: E402  (the one list of stage scripts)
 import trainer  # noqa: E402  (the patterns of the lines a run prints)
 
-STAGES = [(stage, script, *MEASURED_SPEED[stage]) for stage, script in _stages.STAGES
+STAGES = [(stage, script, *MEASURED_SPEED[stage])
+          for stage, script in _stages.STAGES + [("8.0", _stages.OTHER_SCRIPTS[0])]
           if stage in MEASURED_SPEED]
 STAGE_IDS = [stage for stage, *_ in STAGES]
 PICTURE_OVERHEAD = 1.1  # --save-image computes the mosaics and bands a headless run skips
@@ -70,8 +75,10 @@ PICTURE_OVERHEAD = 1.1  # --save-image computes the mosaics and bands a headless
 # 6.0 measured on its own): the one copy that README and the guide quote too.
 MEASURED_MAX_ACCURACY = {stage: figures["max_test_accuracy"]
                          for stage, figures in _stages.MEASURED["ladder"]["stages"].items()}
-# The ladder climbs from 1.0 to 5.0; 6.0 reads the digits another way (step 11).
-LADDER = [stage for stage in STAGE_IDS if stage not in ("6.0", "7.0")]  # 7.0 is 5.0 in Keras
+# The ladder: every stage, 1.0 to 5.1 the climb, then the three roads beyond it (6.0
+# reads the digits another way, 7.0 is 5.0 in Keras, 8.0 is 3.1 on two workers).
+LADDER = [stage for stage in STAGE_IDS if stage in MEASURED_MAX_ACCURACY]
+ROADS = ("6.0", "7.0", "8.0")
 
 
 def dashboard_name(stage):
@@ -87,7 +94,8 @@ def estimate_seconds(stage, iterations=None):
 
 def dashboard_command(stage, path, iterations=None):
     script = REPO / STAGES[STAGE_IDS.index(stage)][1]
-    command = [sys.executable, str(script), "--headless", "--save-image", str(path)]
+    command = [sys.executable, str(script), "--headless", "--save-image", str(path),
+               *DASHBOARD_FLAGS.get(stage, [])]
     if iterations:
         command += ["--iterations", str(iterations)]
     return command
@@ -292,26 +300,90 @@ def draw_ladder(path):
     short = {"1.0": "softmax", "2.0": "sigmoid", "2.1": "ReLU,\nlr decay", "2.2": "+ dropout",
              "3.0": "conv", "3.1": "bigger conv,\ndropout", "4.0": "batch norm,\nsigmoid",
              "4.1": "batch norm,\nReLU", "4.2": "batch norm,\nconv",
-             "5.0": "speedrun:\none epoch"}
+             "5.0": "speedrun:\none epoch", "5.1": "wider,\nmoved\nimages",
+             "6.0": "recurrent\n(GRU)", "7.0": "5.0 in\nKeras", "8.0": "3.1 on 2\nworkers"}
     wrong = [round((1 - MEASURED_MAX_ACCURACY[s]) * 10000) for s in stages]
-    fig, ax = plt.subplots(figsize=(10.5, 4.4))
+    fig, ax = plt.subplots(figsize=(14, 4.8))
     colours = [BLUE if s.startswith(("1", "2")) else GREEN if s.startswith("3")
-               else PURPLE if s.startswith("5") else ORANGE for s in stages]
+               else PURPLE if s.startswith("5") else GREY if s in ROADS else ORANGE
+               for s in stages]
     bars = ax.bar(range(len(stages)), wrong, color=colours, width=0.7)
     for bar, s, n in zip(bars, stages, wrong):
         ax.text(bar.get_x() + bar.get_width() / 2, n + 12,
                 f"{n}\n{MEASURED_MAX_ACCURACY[s] * 100:.2f} %", ha="center", va="bottom",
                 fontsize=9)
-    ax.set_xticks(range(len(stages)), [f"{s}\n{short[s]}" for s in stages], fontsize=9)
+    ax.set_xticks(range(len(stages)), [f"{s}\n{short[s]}" for s in stages], fontsize=8.5)
+    roads = stages.index(ROADS[0]) - 0.5
+    ax.axvline(roads, color=GREY, linewidth=0.8, linestyle=":")
     ax.set_ylabel("test digits wrong, of 10,000")
     ax.set_ylim(0, max(wrong) * 1.25)
     ax.set_title("From 92 % to 99.5 %: test digits still wrong at each stage's best test point\n"
                  "(measured: full runs, seed 0, 2 CPU cores)")
     ax.spines[["top", "right"]].set_visible(False)
     ax.text(0.99, 0.93, "blue: dense layers\ngreen: convolutions\norange: batch norm\n"
-            "purple: the speedrun, 99 % in\none pass over the training images",
-            transform=ax.transAxes, ha="right", va="top", fontsize=9, color="#444444")
+            "purple: the speedrun, 99 % in one pass\nand 99.5 % in four\n"
+            "grey: the roads beyond", transform=ax.transAxes, ha="right", va="top",
+            fontsize=9, color="#444444")
     fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+# What each stage adds, for the one-page summary (step 14).
+SUMMARY = [  # (stage, the network, what it adds)
+    ("1.0", "one dense layer, softmax", "a layer is a matrix product; cross-entropy; gradient descent"),
+    ("2.0", "five dense layers, sigmoid", "depth; random initial weights; Adam; the loss from the logits"),
+    ("2.1", "five dense layers, ReLU", "ReLU against vanishing gradients; learning-rate decay"),
+    ("2.2", "2.1 with dropout", "overfitting, seen on the curves; dropout"),
+    ("3.0", "three convolutions", "filters shared across the image; strides; channels"),
+    ("3.1", "bigger convolutions, dropout", "more filters, with dropout where the weights are"),
+    ("4.0", "2.0 with batch norm", "batch normalisation: steady inputs for every layer"),
+    ("4.1", "2.1 with batch norm", "batch norm on ReLU layers; a higher learning rate"),
+    ("4.2", "3.1 with batch norm", "batch norm on convolutions, with a bolder learning rate"),
+    ("5.0", "a small conv net, pooling", "one epoch, one-cycle rate, label smoothing: 99 % in seconds"),
+    ("5.1", "5.0, twice as wide", "a few epochs and images moved at random: 99.5 %"),
+    ("6.0", "a GRU reading row by row", "a state carried from row to row; gates keep the gradient"),
+    ("7.0", "5.0 in Keras layers", "layers, compile, fit, callbacks: the same network, less code"),
+    ("8.0", "3.1 on two workers", "data parallelism: slices of the batch, an all-reduce"),
+]
+
+
+def draw_summary(path):
+    """The whole codelab on one page: each stage, what it adds, and what it bought."""
+    plt = _pyplot()
+    fig = plt.figure(figsize=(12.5, 8.2))
+    ax = fig.add_axes([0.0, 0.0, 1.0, 1.0])
+    ax.set_xlim(0, 125)
+    ax.set_ylim(-1.6, len(SUMMARY) + 2.2)
+    ax.axis("off")
+    top = len(SUMMARY) + 1.2
+    ax.text(62.5, top + 0.55, "TensorFlow and deep learning, without a PhD: the whole codelab",
+            ha="center", va="center", fontsize=15, fontweight="bold")
+    for x, heading in ((1.5, "stage"), (7, "the network"), (31, "what it adds"),
+                       (93, "test digits wrong, of 10,000 (best)")):
+        ax.text(x, top - 0.45, heading, ha="left", va="center", fontsize=10, color="#555555",
+                fontweight="bold")
+    worst = max(round((1 - MEASURED_MAX_ACCURACY[s]) * 10000) for s, _, _ in SUMMARY)
+    for row, (stage, network, idea) in enumerate(SUMMARY):
+        y = len(SUMMARY) - row - 0.2
+        colour = (BLUE if stage.startswith(("1", "2")) else GREEN if stage.startswith("3")
+                  else PURPLE if stage.startswith("5") else GREY if stage in ROADS else ORANGE)
+        if row % 2 == 0:
+            ax.add_patch(plt.Rectangle((0.5, y - 0.5), 124, 1.0, color="#f3f3f3", zorder=0))
+        ax.text(1.5, y, stage, ha="left", va="center", fontsize=11, fontweight="bold",
+                color=colour)
+        ax.text(7, y, _t(network), ha="left", va="center", fontsize=10)
+        ax.text(31, y, _t(idea), ha="left", va="center", fontsize=10)
+        wrong = round((1 - MEASURED_MAX_ACCURACY[stage]) * 10000)
+        ax.add_patch(plt.Rectangle((93, y - 0.3), 18 * wrong / worst, 0.6, color=colour))
+        ax.text(93.5 + 18 * wrong / worst, y, f"{wrong}  ({MEASURED_MAX_ACCURACY[stage] * 100:.2f} %)",
+                ha="left", va="center", fontsize=9)
+    ax.text(1.5, -0.55, "Every run: watch accuracy for how well, loss for how sure, the weights for "
+            "how the network changes, and the red digits for what it cannot read yet.",
+            ha="left", va="center", fontsize=10)
+    ax.text(1.5, -1.2, "Choose settings on held-out training images, never on the test set. "
+            "Change one thing at a time, and predict the result before you run it.",
+            ha="left", va="center", fontsize=10)
     save_figure(fig, path)
     plt.close(fig)
 
@@ -1388,7 +1460,7 @@ CHINESE_LABELS = {
     "its copy of the\nnetwork; g3: the\ngradients of its\n25 images": "它的网络副本；\ng3：它那 25 张\n图片的梯度",
     # unrolled GRU (6.0)
     "H = Z * H + (1 - Z) * HH\nnumber by number: Z near 1 keeps the old\nvalue, Z near 0 takes the candidate's":
-        "H = Z * H + (1 - Z) * HH\n逐个数字：Z 接近 1 保留旧值，\nZ 接近 0 取候选值",
+        "H = Z * H + (1 - Z) * HH\n逐个数字：Z 接近 1 保留旧值，\nZ 接近 0 取候选状态的值",
     "sigmoid: from 0 to 1, a gate.  tanh: from -1 to 1, a value.  '*': number by number.  '.': matrix product (a dense layer)":
         "sigmoid：从 0 到 1，是门。  tanh：从 -1 到 1，是值。  '*'：逐个数字相乘。  '.'：矩阵乘法（一个全连接层）",
     "the new state H\n[128], to the\nnext row's cell": "新的状态 H\n[128]，传给\n下一行的单元",
@@ -1396,10 +1468,10 @@ CHINESE_LABELS = {
     "H0: zeros": "H0：全零",
     "H: the state\nafter row t - 1\n[128]": "H：第 t - 1 行\n之后的状态\n[128]",
     "HH = tanh(Xt . Wh + (R * H) . Uh + Bh)\ncandidate: a new state, from the row\nand the part of H that R lets through":
-        "HH = tanh(Xt . Wh + (R * H) . Uh + Bh)\n候选值：由这一行和 R 放过的那部分 H\n算出的新状态",
+        "HH = tanh(Xt . Wh + (R * H) . Uh + Bh)\n候选状态：由这一行和 R 放过的那部分 H\n算出的新状态",
     "Inside the cell at step t": "第 t 步时单元的内部",
     "R = sigmoid(Xt . Wr + H . Ur + Br)\nreset gate: how much of H the candidate sees":
-        "R = sigmoid(Xt . Wr + H . Ur + Br)\n重置门：候选值能看到多少 H",
+        "R = sigmoid(Xt . Wr + H . Ur + Br)\n重置门：候选状态能看到多少 H",
     "X15: row 15 [28]": "X15：第 15 行 [28]",
     "X1: row 1 [28]": "X1：第 1 行 [28]",
     "X28: row 28 [28]": "X28：第 28 行 [28]",
@@ -1421,9 +1493,47 @@ CHINESE_LABELS = {
     "3.0\nconv": "3.0\n卷积", "3.1\nbigger conv,\ndropout": "3.1\n更大的卷积，\nDropout",
     "4.0\nbatch norm,\nsigmoid": "4.0\n批归一化，\nsigmoid", "4.1\nbatch norm,\nReLU": "4.1\n批归一化，\nReLU",
     "4.2\nbatch norm,\nconv": "4.2\n批归一化，\n卷积", "5.0\nspeedrun:\none epoch": "5.0\n速通：\n一个 epoch",
-    "blue: dense layers\ngreen: convolutions\norange: batch norm\npurple: the speedrun, 99 % in\n"
-    "one pass over the training images":
-        "蓝：全连接层\n绿：卷积\n橙：批归一化\n紫：速通，训练图片\n只过一遍就到 99%",
+    "5.1\nwider,\nmoved\nimages": "5.1\n更宽，\n图片\n随机平移", "6.0\nrecurrent\n(GRU)": "6.0\n循环网络\n（GRU）",
+    "7.0\n5.0 in\nKeras": "7.0\n用 Keras\n写 5.0", "8.0\n3.1 on 2\nworkers": "8.0\n3.1 在 2 个\n工作进程上",
+    "blue: dense layers\ngreen: convolutions\norange: batch norm\n"
+    "purple: the speedrun, 99 % in one pass\nand 99.5 % in four\ngrey: the roads beyond":
+        "蓝：全连接层\n绿：卷积\n橙：批归一化\n紫：速通，训练图片过一遍到 99%，\n过四遍到 99.5%\n灰：之后的三条路",
+    # summary
+    "TensorFlow and deep learning, without a PhD: the whole codelab": "不读博士也能学会 TensorFlow 和深度学习：整个 codelab 一页纸",
+    "stage": "阶段", "the network": "网络", "what it adds": "新学到的东西",
+    "test digits wrong, of 10,000 (best)": "认错的测试数字（共 10,000 张，最好成绩）",
+    "one dense layer, softmax": "一个全连接层，softmax",
+    "a layer is a matrix product; cross-entropy; gradient descent": "一层就是一次矩阵乘法；交叉熵；梯度下降",
+    "five dense layers, sigmoid": "五个全连接层，sigmoid",
+    "depth; random initial weights; Adam; the loss from the logits": "深度；随机初始权重；Adam；从 logits 算损失",
+    "five dense layers, ReLU": "五个全连接层，ReLU",
+    "ReLU against vanishing gradients; learning-rate decay": "用 ReLU 对付梯度消失；学习率衰减",
+    "2.1 with dropout": "2.1 加 Dropout",
+    "overfitting, seen on the curves; dropout": "从曲线上看出过拟合；Dropout",
+    "three convolutions": "三个卷积层",
+    "filters shared across the image; strides; channels": "在整张图上共享的滤波器；步长；通道",
+    "bigger convolutions, dropout": "更大的卷积，Dropout",
+    "more filters, with dropout where the weights are": "更多滤波器，Dropout 放在权重多的地方",
+    "2.0 with batch norm": "2.0 加批归一化",
+    "batch normalisation: steady inputs for every layer": "批归一化：让每一层的输入保持稳定",
+    "2.1 with batch norm": "2.1 加批归一化",
+    "batch norm on ReLU layers; a higher learning rate": "ReLU 层上的批归一化；更高的学习率",
+    "3.1 with batch norm": "3.1 加批归一化",
+    "batch norm on convolutions, with a bolder learning rate": "卷积上的批归一化，学习率可以更大",
+    "a small conv net, pooling": "小卷积网络，池化",
+    "one epoch, one-cycle rate, label smoothing: 99 % in seconds": "一个 epoch、单周期学习率、标签平滑：几秒到 99%",
+    "5.0, twice as wide": "5.0，宽一倍",
+    "a few epochs and images moved at random: 99.5 %": "多几个 epoch，图片随机平移：99.5%",
+    "a GRU reading row by row": "逐行读图的 GRU",
+    "a state carried from row to row; gates keep the gradient": "状态一行行往下传；门让梯度不消失",
+    "5.0 in Keras layers": "用 Keras 层写的 5.0",
+    "layers, compile, fit, callbacks: the same network, less code": "层、compile、fit、回调：同一个网络，代码更少",
+    "3.1 on two workers": "3.1 在两个工作进程上",
+    "data parallelism: slices of the batch, an all-reduce": "数据并行：批次切片，all-reduce",
+    "Every run: watch accuracy for how well, loss for how sure, the weights for how the network changes, and the red digits for what it cannot read yet.":
+        "每次运行都看：准确率看好不好，损失看有多确定，权重看网络怎么变，红色数字看它还认不出什么。",
+    "Choose settings on held-out training images, never on the test set. Change one thing at a time, and predict the result before you run it.":
+        "在留出的训练图片上选设置，绝不在测试集上选。一次只改一处，运行前先预测结果。",
     "test digits wrong, of 10,000": "认错的测试数字（共 10,000 张）",
     # dashboard map and annotated dashboard
     "Accuracy": "准确率", "Cross-entropy loss": "交叉熵损失", "Training digits": "训练数字",
@@ -1659,6 +1769,7 @@ KEPT_AS_IS = {
 # (file name, the stage whose step in the guides shows it, how to draw it)
 DIAGRAMS = [
     ("ladder.png", "1.0", draw_ladder),
+    ("summary.png", "1.0", draw_summary),
     ("dashboard_map.png", "1.0", draw_dashboard_map),
     ("dashboard_annotated.png", "1.0", draw_dashboard_annotated),
     ("tensor.png", "1.0", draw_tensor),

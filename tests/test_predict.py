@@ -3,6 +3,8 @@ files it cannot use, and recognition end to end with a briefly trained model."""
 
 import io
 import os
+import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from PIL import Image, ImageDraw
 
 import predict
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import REPO, run_script
 
 # Digit-like shapes as strokes in a unit box (x right, y down), drawn with a thick pen.
 SHAPES = {
@@ -221,18 +223,14 @@ def model_dir(tmp_path_factory):
     """What a learner gets from `mnist_1.0_softmax.py --save-model DIR`, briefly trained
     (300 steps, about 90 %): DIR/checkpoints and DIR/saved_model."""
     directory = tmp_path_factory.mktemp("model")
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "mnist_1.0_softmax.py"), "--headless",
-         "--iterations", "300", "--save-model", str(directory)],
-        capture_output=True, text=True, timeout=300, cwd=directory,
-        env=dict(os.environ, MPLBACKEND="Agg"))
+    result = run_script("mnist_1.0_softmax.py", "--headless", "--iterations", "300",
+                        "--save-model", str(directory), cwd=directory)
     assert result.returncode == 0, result.stderr[-2000:]
     return directory
 
 
 def run_predict(*args):
-    return subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    return run_script("predict.py", *map(str, args), cwd=REPO, timeout=120)
 
 
 # ---------------------------------------------------------------------------
@@ -340,10 +338,8 @@ def test_damaged_images_get_one_line_each_and_the_others_are_recognised(model_di
 def test_image_names_in_other_alphabets_on_an_ascii_terminal(model_dir, tmp_path):
     good, missing = tmp_path / "quatre-é.png", tmp_path / "manquant-é.png"
     draw_digit("4").save(good)
-    result = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
-                             str(model_dir), str(good), str(missing)],
-                            capture_output=True, text=True, timeout=120, cwd=REPO,
-                            env=dict(os.environ, PYTHONIOENCODING="ascii"))
+    result = run_script("predict.py", "--model", str(model_dir), str(good), str(missing),
+                        cwd=REPO, timeout=120, env_extra={"PYTHONIOENCODING": "ascii"})
     assert result.returncode == 1
     assert result.stdout.startswith(str(good).replace("é", "\\xe9") + ": ")
     assert result.stderr == str(missing).replace("é", "\\xe9") + ": error: file not found\n"
@@ -351,11 +347,9 @@ def test_image_names_in_other_alphabets_on_an_ascii_terminal(model_dir, tmp_path
 
 def test_tilde_is_the_home_folder_in_predicts_paths(model_dir, tmp_path):
     draw_digit("4").save(tmp_path / "four.png")
-    result = subprocess.run([sys.executable, os.path.join(REPO, "predict.py"), "--model",
-                             f"~/{model_dir.name}", "--save-prepared",
-                             f"~/{tmp_path.name}/prepared", f"~/{tmp_path.name}/four.png"],
-                            capture_output=True, text=True, timeout=120, cwd=REPO,
-                            env=dict(os.environ, HOME=str(model_dir.parent)))
+    result = run_script("predict.py", "--model", f"~/{model_dir.name}", "--save-prepared",
+                        f"~/{tmp_path.name}/prepared", f"~/{tmp_path.name}/four.png",
+                        cwd=REPO, timeout=120, env_extra={"HOME": str(model_dir.parent)})
     assert model_dir.parent == tmp_path.parent  # (both in this session's temporary folder)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{tmp_path / 'four.png'}: ")
@@ -449,3 +443,51 @@ def test_inputs_with_the_same_name_get_their_own_prepared_files(model_dir, tmp_p
     for path, name in zip(inputs, names):
         expected = np.uint8(np.round(predict.prepare_digit(predict.load_image(path))[:, :, 0] * 255))
         np.testing.assert_array_equal(np.asarray(Image.open(prepared_dir / name)), expected)
+
+
+def test_a_named_pipe_among_the_images_is_skipped_and_the_others_are_read(model_dir, tmp_path):
+    first, last = tmp_path / "four.png", tmp_path / "seven.png"
+    draw_digit("4").save(first)
+    draw_digit("7").save(last)
+    pipe = tmp_path / "x.png"
+    os.mkfifo(pipe)  # nothing ever writes into it: opening it to read would wait for ever
+    result = run_predict("--model", model_dir, first, pipe, last)
+    assert result.returncode == 1
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [str(first), str(last)]
+    assert result.stderr.strip() == f"{pipe}: error: is a named pipe, not an image file: skipped"
+
+
+def test_the_advice_to_save_a_missing_network_saves_it_without_training(small_mnist_dir,
+                                                                        tmp_path):
+    """A run stopped before its network was saved; predict.py's advice, pasted as it is
+    into a shell (a folder with spaces and a quote), saves it from the checkpoint.
+    (Not brackets: TensorFlow reads a checkpoint's path as a pattern, where [1] is one.)"""
+    import shlex
+    folder = tmp_path / "my runs" / "Ana's 1.0"
+    trained = run_script("mnist_1.0_softmax.py", "--headless", "--data-dir", small_mnist_dir,
+                         "--iterations", "30", "--save-model", str(folder), cwd=REPO)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    shutil.rmtree(folder / "saved_model")  # as a run stopped while saving it leaves it
+    image = tmp_path / "seven.png"
+    draw_digit("7").save(image)
+    refused = run_predict("--model", folder, image)
+    assert refused.returncode == 2
+    advice = refused.stderr.strip().split("Save it from the latest checkpoint (step 30) with: ")[1]
+    command = shlex.split(advice)  # as the shell reads it
+    assert command[:2] == ["python3", "mnist_1.0_softmax.py"] and str(folder) in command
+    saved = run_script(command[1], *command[2:], "--headless", "--data-dir", small_mnist_dir,
+                       cwd=REPO)
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    assert not re.search(r"^step \d+: training", saved.stdout, re.M)  # nothing trained
+    assert "had ended at step 30, but its trained network was not saved" in saved.stdout
+    assert run_predict("--model", folder, image).returncode == 0
+
+
+@pytest.mark.parametrize("name", ["plain/models-3.1", "my runs/3.1", "Ana's run", "$HOME [1] *",
+                                  "~ tilde", "semi;colon&amp"])
+def test_a_path_in_a_hint_pastes_into_a_real_shell_as_itself(name, tmp_path):
+    from codelab import hints
+    path = str(tmp_path / name)
+    shell = subprocess.run(["sh", "-c", f"printf '%s' {hints.shell_path(path)}"],
+                           capture_output=True, text=True, timeout=30)
+    assert shell.stdout == path
