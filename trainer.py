@@ -339,13 +339,14 @@ def import_tensorflow():
     notices = contextlib.nullcontext() if level in ("", "0") else _start_up_notices_hidden()
     try:
         with notices:
-            import tensorflow  # noqa: F401
+            import tensorflow
+            tensorflow.config.list_physical_devices()  # CUDA starts, or fails, in here
     except Exception as error:  # ImportError, SystemError (NumPy), TensorFlow's own
         raise TrainingError(installed.why_not_loaded(error)) from None
 
 
 def _start_up_notices_hidden():
-    return tfmessages.stderr_lines_hidden(tfmessages.START_UP_NOTICES)
+    return tfmessages.stderr_lines_hidden(tfmessages.start_up_notices())
 
 
 def _known_errors():

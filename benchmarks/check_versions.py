@@ -1,11 +1,15 @@
 """Do the stages run on the oldest TensorFlow and Keras that INSTALL.txt promises?
 
+The oldest Keras is the one requirements-without-tensorflow.txt allows on the Python that
+runs this script (installed.lowest_keras(): 3.14, on Python 3.10 3.12); run it with each.
+
 Makes a virtual environment with those versions (and the rest of
 requirements-without-tensorflow.txt), then runs every stage briefly there, headless on
 the real MNIST, with --save-model, and asks predict.py to read one of the saved networks.
 Prints one line per stage and a verdict; exits 1 if any stage failed.
 
-    python3 benchmarks/check_versions.py                       # TensorFlow 2.18.1, Keras 3.12.0
+    python3 benchmarks/check_versions.py                       # TensorFlow 2.18.1, Keras 3.14.0
+    python3.10 benchmarks/check_versions.py                    # TensorFlow 2.18.1, Keras 3.12.0
     python3 benchmarks/check_versions.py --tensorflow 2.19.1 --keras 3.14.0 --venv /tmp/v219
 
 Needs the package index once (the venv is kept and reused: --venv). Takes a few
@@ -23,10 +27,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from codelab import runfolder  # noqa: E402
+from codelab import installed, runfolder  # noqa: E402
 from codelab.stages import STAGES  # noqa: E402
 
 TENSORFLOW_PACKAGE = "tensorflow-cpu" if sys.platform in ("linux", "win32") else "tensorflow"
+OLDEST_TENSORFLOW = "2.18.1"  # the newest 2.18: installed.LOWEST_TENSORFLOW, with its fixes
+OLDEST_KERAS = "{}.{}.0".format(*installed.LOWEST_KERAS)  # what the requirements allow here
+VENV = Path(tempfile.gettempdir()) / "mnist-oldest-py{}.{}".format(*sys.version_info[:2])
 
 
 def make_venv(venv, tensorflow, keras):
@@ -56,9 +63,9 @@ def versions(python):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tensorflow", default="2.18.1", help="default: %(default)s")
-    parser.add_argument("--keras", default="3.12.0", help="default: %(default)s")
-    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir()) / "mnist-oldest",
+    parser.add_argument("--tensorflow", default=OLDEST_TENSORFLOW, help="default: %(default)s")
+    parser.add_argument("--keras", default=OLDEST_KERAS, help="default: %(default)s")
+    parser.add_argument("--venv", type=Path, default=VENV,
                         help="the virtual environment, made or reused (default: %(default)s)")
     parser.add_argument("--iterations", type=int, default=100, help="steps per stage")
     args = parser.parse_args()

@@ -5,8 +5,9 @@ loads, and what to tell a learner whose TensorFlow will not load.
     ...
     import tensorflow                           # on failure: installed.why_not_loaded(error)
 
-The stages need TensorFlow LOWEST_TENSORFLOW or newer and Keras LOWEST_KERAS or newer
-(measured: benchmarks/check_versions.py, figures in benchmarks/README.md). TensorFlow comes
+The stages need TensorFlow LOWEST_TENSORFLOW or newer and Keras LOWEST_KERAS or newer: the
+oldest that requirements-without-tensorflow.txt lets pip install on this Python, checked
+together (benchmarks/check_versions.py, figures in benchmarks/README.md). TensorFlow comes
 in several packages that hold the same files (tensorflow, tensorflow-cpu, ...): two of them
 installed side by side overwrite each other's files, and TensorFlow then fails to load with
 an error that does not say why. That is what installing requirements.txt does on a machine
@@ -19,7 +20,15 @@ import re
 import sys
 
 LOWEST_TENSORFLOW = (2, 18)
-LOWEST_KERAS = (3, 12)  # the newest Keras for Python 3.10; 3.14 or newer from Python 3.11 on
+
+
+def lowest_keras(python=sys.version_info[:2]):
+    """The oldest Keras that requirements-without-tensorflow.txt installs on `python`
+    (major, minor): 3.14, and 3.12 on Python 3.10, which newer Keras releases leave out."""
+    return (3, 14) if tuple(python) >= (3, 11) else (3, 12)
+
+
+LOWEST_KERAS = lowest_keras()
 
 # The packages that install TensorFlow's own files (the folder `tensorflow`).
 TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel",

