@@ -15,7 +15,7 @@ import pytest
 
 from helpers import (REPO, figures_after, load_stage, randomise, run_cell, run_script,
                      stopped_by_ctrl_c_and_resumed)
-from trainer import PROGRESS_LINE, TEST_LINE
+from test_everyday_faults import small_disk  # noqa: F401  (the fixture: a small file system)
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
 
@@ -60,20 +60,19 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     image = tmp_path / "dashboard.png"
     dashboard = KerasDashboard(test_x, test_y, training_images=train_x,
                                training_labels=train_y, headless=True, save_image=image,
-                               train_every=5, test_every=20, progress_lines=True)
+                               train_every=5, test_every=20)
     model.fit(train_x, train_y, batch_size=50, epochs=1, callbacks=[dashboard], verbose=0)
-    out = capsys.readouterr().out.splitlines()
-    training = [PROGRESS_LINE.match(line) for line in out if PROGRESS_LINE.match(line)]
-    tests = [TEST_LINE.match(line) for line in out if TEST_LINE.match(line)]
-    assert [int(m["step"]) for m in training] == list(range(0, 41, 5))  # 2,000 / 50 = 40 steps
-    assert [int(m["step"]) for m in tests] == [0, 20, 40]
+    assert capsys.readouterr().out == ""  # it only shows: the lines are the stage's
+    training, tests = dashboard.history["training"], dashboard.history["test"]
+    assert [step for step, _, _ in training] == list(range(0, 41, 5))  # 2,000 / 50 = 40
+    assert [step for step, _, _ in tests] == [0, 20, 40]
     # The last test figure is Keras' own evaluation of the trained model, loss x 100.
     loss, accuracy = model.evaluate(test_x, test_y, verbose=0)
-    assert float(tests[-1]["accuracy"]) == pytest.approx(accuracy, abs=1e-4)
-    assert float(tests[-1]["loss"]) == pytest.approx(loss * 100, rel=1e-3)
-    assert dashboard.max_test_accuracy == max(float(m["accuracy"]) for m in tests)
-    assert float(tests[-1]["accuracy"]) > 0.7                                # it learned
-    assert f"saved the dashboard in {image}" in out
+    assert tests[-1][1] == pytest.approx(accuracy, abs=1e-4)
+    assert tests[-1][2] == pytest.approx(loss * 100, rel=1e-3)
+    assert dashboard.max_test_accuracy == max(accuracy for _, accuracy, _ in tests)
+    assert tests[-1][1] > 0.7                                                # it learned
+    assert dashboard.written == [str(image)]
     with Image.open(image) as picture:
         assert picture.size == (1300, 720)
         pixels = np.asarray(picture.convert("RGB"))
@@ -81,22 +80,25 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     assert red[:, 870:].mean() > 0.005                # panels 3 and 6 show digits, some red
 
 
-def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits, tmp_path,
-                                                      monkeypatch):
+def test_the_weight_and_bias_panels_and_fit_goes_on_to_its_end(keras, digits, tmp_path,
+                                                               monkeypatch):
+    """The dashboard never stops fit: every epoch is trained, every figure shown, also
+    after its window is gone."""
     from tensorflowvisu import KerasDashboard
     train_x, train_y, test_x, test_y = digits
     model = outside_model(keras)
     dashboard = KerasDashboard(test_x.reshape(-1, 784).reshape(-1, 28, 28), test_y,
-                               headless=True, steps=7, train_every=3, test_every=100,
+                               headless=True, train_every=3, test_every=100,
                                save_image=tmp_path / "dashboard.png")  # panels 4, 5 kept
     panels = {}
     monkeypatch.setattr(dashboard.datavis, "append_data_histograms",   # what they are given
                         lambda step, weights, biases: panels.update({step: (weights, biases)}))
+    monkeypatch.setattr(dashboard.datavis, "is_closed", lambda: True)  # closed at once
     history = model.fit(train_x, train_y, batch_size=100, epochs=3, callbacks=[dashboard],
                         verbose=0)
-    assert dashboard.step == 7 and len(history.history["loss"]) == 1   # stopped at step 7
-    assert sorted(panels) == [3, 6, 7]  # at step 0 fit has logged no figures yet
-    weights, biases = panels[7]                        # the trained network
+    assert dashboard.step == 60 and len(history.history["loss"]) == 3   # 3 x 20 steps
+    assert sorted(panels) == list(range(3, 61, 3))  # at step 0 fit has logged no figures
+    weights, biases = panels[60]                       # the trained network
     assert weights.size == 784 * 32 + 32 * 10 and biases.size == 32 + 10
     np.testing.assert_array_equal(biases[:32], model.get_layer("hidden").bias.numpy())
 
@@ -211,6 +213,35 @@ def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_
     np.testing.assert_allclose(probabilities.numpy(),
                                keras.ops.convert_to_numpy(keras.ops.softmax(loaded(X))),
                                atol=1e-5)
+
+
+def test_the_keras_stage_logs_for_tensorboard_as_the_other_stages(small_mnist_dir, tmp_path):
+    """One trainer path: 7.0's TensorBoard logs have the other stages' tags (the
+    dashboard's panel names), not Keras' own callback's (epoch_loss, ...)."""
+    pytest.importorskip("tensorboard", reason="TensorBoard is optional (.ci/run installs it)")
+    from test_saving import event_tags
+    logdir = tmp_path / "logs"
+    result = run_script(KERAS_STAGE, "--headless", "--iterations", "10", "--data-dir",
+                        small_mnist_dir, "--logdir", str(logdir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert event_tags(logdir / "train") == {"accuracy", "loss", "learning_rate", "weights",
+                                            "biases", "training_digits"}
+    assert event_tags(logdir / "test") == {"accuracy", "loss", "test_digits"}
+
+
+def test_a_full_disk_under_logdir_is_said_and_the_keras_stage_goes_on(small_mnist_dir,
+                                                                     tmp_path, small_disk):
+    pytest.importorskip("tensorboard", reason="TensorBoard is optional (.ci/run installs it)")
+    logs = small_disk("256k") / "logs"
+    result = run_script(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir,
+                        "--iterations", "100", "--logdir", str(logs), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    warnings = re.findall(rf"^warning: --logdir {re.escape(str(logs))}: the TensorBoard logs "
+                          r"stop at step \d+: they cannot be written \(No space left on "
+                          r"device\); training goes on$", result.stderr, re.M)
+    assert len(warnings) == 1, result.stderr[-3000:]
+    assert "step 100: training accuracy" in result.stdout
 
 
 # --------------------------------------------------------------------- Jupyter
