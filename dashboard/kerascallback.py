@@ -86,6 +86,13 @@ def check_images(images, what="images"):
                          f"images as [N, 28, 28, 1], [N, 28, 28] or [N, 784]")
     if len(images) == 0:
         raise ValueError(f"KerasDashboard: {what} is empty")
+    if images.dtype.kind == "f":
+        bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
+        if bad.any():
+            raise ValueError(f"KerasDashboard: {what} hold NaN or infinite values, in "
+                             f"{int(bad.sum())} of {len(images)} images (the first: image "
+                             f"{int(np.argmax(bad))}); the figures of such images mean nothing: "
+                             f"drop them or replace the values")
     return images
 
 
@@ -127,6 +134,114 @@ def _logged_figures(logs):
                     None)
     loss = logs.get("loss")
     return accuracy, None if loss is None else float(loss) * 100
+
+
+class ModelFigures:
+    """The stages' figures of a Keras model, measured from its outputs in test mode: on
+    the first `test_count` test images, and on `training_count` training images drawn
+    from (seed, step) for the training figures of that step (so that a resumed run
+    shows what an unbroken one would). Its inputs are checked here: a ValueError that
+    names the argument, before fit starts."""
+
+    def __init__(self, test_images, test_labels, training_images=None, training_labels=None,
+                 test_count=None, training_count=100, layers=None, seed=0):
+        self.test_images, self.test_ids = checked_pair(test_images, test_labels, "test")
+        if test_count is not None:
+            if not (isinstance(test_count, (int, np.integer))
+                    and 1 <= test_count <= len(self.test_images)):
+                raise ValueError(f"KerasDashboard: test_count must be a whole number from 1 "
+                                 f"to {len(self.test_images)} (the test_images given), not "
+                                 f"{test_count!r}; leave it out to test on all of them")
+            self.test_images = self.test_images[:test_count]
+            self.test_ids = self.test_ids[:test_count]
+        self.training_images = self.training_ids = None
+        if (training_images is None) != (training_labels is None):
+            raise ValueError("KerasDashboard: give training_images and training_labels "
+                             "together, or neither")
+        if training_images is not None:
+            self.training_images, self.training_ids = checked_pair(
+                training_images, training_labels, "training")
+        self.training_count = min(int(training_count), len(self.training_images)
+                                  if self.training_images is not None else int(training_count))
+        self.layers, self.seed = layers, seed
+
+    def outputs(self, model, images):
+        """The model's outputs for `images`, in test mode, training_count images per call:
+        one shape for every call (the last one padded), so that Keras compiles its
+        predict function once, not once per shape. The images are shaped as the model
+        takes them ([N, 784], [N, 28, 28] or [N, 28, 28, 1]: the same pixels)."""
+        images = as_model_input(model, images)
+        size = self.training_count
+        outputs = []
+        for begin in range(0, len(images), size):
+            chunk = images[begin:begin + size]
+            if len(chunk) < size:
+                padding = np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            output = model.predict_on_batch(chunk)
+            if isinstance(output, (list, tuple, dict)):
+                raise ValueError(f"KerasDashboard: the model has {len(output)} outputs; the "
+                                 f"dashboard reads one, of 10 scores per image (for a model "
+                                 f"with several, build one that ends at the classifier's)")
+            outputs.append(np.asarray(output))
+        return np.concatenate(outputs)[:len(images)]
+
+    def training(self, model, step):
+        """(images, ids, probabilities, loss x 100, accuracy) of the training figures at
+        `step`."""
+        rng = np.random.default_rng([self.seed, step])
+        picked = rng.choice(len(self.training_images), self.training_count, replace=False)
+        images, ids = self.training_images[picked], self.training_ids[picked]
+        return (images, ids, *figures(self.outputs(model, images), ids))
+
+    def test(self, model):
+        """(probabilities, loss x 100, accuracy) on the test images."""
+        return figures(self.outputs(model, self.test_images), self.test_ids)
+
+    def weights_and_biases(self, model):
+        """Panel 4: every trainable variable but the biases; panel 5: the biases and
+        batch-norm offsets. Empty ones show as a flat 0."""
+        layers = self.layers or [model]
+        variables = [v for layer in layers
+                     for v in (model.get_layer(layer) if isinstance(layer, str)
+                               else layer).trainable_weights]
+        weights, biases = [np.zeros(1)], [np.zeros(1)]
+        for v in variables:
+            name = v.path.rsplit("/", 1)[-1]
+            (biases if name in ("bias", "beta") else weights).append(
+                np.asarray(v.numpy(), dtype=np.float32).ravel())
+        return (np.concatenate(weights[1:] or weights), np.concatenate(biases[1:] or biases))
+
+
+def checked_pair(images, labels, what):
+    """(images, class ids) of `what` ("test", "training") after checking them."""
+    images = check_images(images, f"{what}_images")
+    ids = class_ids(labels, f"{what}_labels")
+    if len(ids) != len(images):
+        raise ValueError(f"KerasDashboard: {len(images)} {what}_images but {len(ids)} "
+                         f"{what}_labels; they must match")
+    return images, ids
+
+
+def as_model_input(model, images):
+    """`images` reshaped to the model's input, [N, 784], [N, 28, 28] or [N, 28, 28, 1]."""
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or None in shape[1:] or len(shape) < 2:
+        return images  # several inputs, or a model not built yet: as given
+    if int(np.prod(shape[1:])) != 784:
+        raise ValueError(f"KerasDashboard: the model takes inputs of shape {shape}; the "
+                         f"dashboard gives it 28 x 28 images ([N, 784], [N, 28, 28] or "
+                         f"[N, 28, 28, 1])")
+    return images.reshape(len(images), *shape[1:])
+
+
+def due(previous, step, last_step, train_every, test_every):
+    """(training figures?, test figures?) at `step`, reached from `previous`: when it
+    passed a multiple of train_every or test_every (fit's steps_per_execution can step
+    over them), and both at the last step."""
+    last = step >= last_step
+    return (last or step // train_every > previous // train_every,
+            last or step // test_every > previous // test_every)
 
 
 class Shown(NamedTuple):
@@ -174,33 +289,12 @@ class KerasDashboard(keras.callbacks.Callback):
                             ("training_count", training_count)):
             if int(value) < 1:
                 raise ValueError(f"KerasDashboard: {name} must be at least 1, not {value}")
-        self.test_images = check_images(test_images, "test_images")
-        self.test_ids = class_ids(test_labels, "test_labels")
-        if len(self.test_ids) != len(self.test_images):
-            raise ValueError(f"KerasDashboard: {len(self.test_images)} test_images but "
-                             f"{len(self.test_ids)} test_labels; they must match")
-        if test_count is not None:
-            self.test_images = self.test_images[:int(test_count)]
-            self.test_ids = self.test_ids[:int(test_count)]
-        self.training_images = self.training_ids = None
-        if (training_images is None) != (training_labels is None):
-            raise ValueError("KerasDashboard: give training_images and training_labels "
-                             "together, or neither")
-        if training_images is not None:
-            self.training_images = check_images(training_images, "training_images")
-            self.training_ids = class_ids(training_labels, "training_labels")
-            if len(self.training_ids) != len(self.training_images):
-                raise ValueError(f"KerasDashboard: {len(self.training_images)} training_images"
-                                 f" but {len(self.training_ids)} training_labels; they must "
-                                 f"match")
+        self.measure = ModelFigures(test_images, test_labels, training_images,
+                                    training_labels, test_count, training_count, layers, seed)
         self.headless, self.save_image, self.save_movie = headless, save_image, save_movie
         self.train_every, self.test_every = int(train_every), int(test_every)
-        self.training_count = min(int(training_count), len(self.training_images)
-                                  if self.training_images is not None else int(training_count))
-        self.layers = layers
         self.titles = (title4, title5)
         self.keep_pictures = pictures
-        self.seed = seed                          # draws the training samples
         self.max_test_accuracy = 0.0
         self.history = {"training": [], "test": []}
         self.step = 0                             # steps trained (fit's batches) so far
@@ -235,7 +329,7 @@ class KerasDashboard(keras.callbacks.Callback):
         self._epoch_first_step = first_step
         self._logs = None
         updates = len([s for s in range(first_step, last_step + 1)
-                       if any(self._due(s - 1, s, last_step))])
+                       if any(due(s - 1, s, last_step, self.train_every, self.test_every))])
         self.start(first_step, last_step, updates)
         self.show_figures(first_step, training=True, test=True)
         self.tick()
@@ -252,7 +346,8 @@ class KerasDashboard(keras.callbacks.Callback):
         done = batch + 1 if not steps_per_epoch else min(batch + 1, steps_per_epoch)
         previous, step = self.step, self._epoch_first_step + done
         self._logs = logs
-        training, test = self._due(previous, step, self.last_step)
+        training, test = due(previous, step, self.last_step, self.train_every,
+                             self.test_every)
         if training or test:
             self.show_figures(step, training, test)
             self.tick()
@@ -316,9 +411,6 @@ class KerasDashboard(keras.callbacks.Callback):
         """True once the window was closed."""
         return self.datavis.is_closed()
 
-    def is_paused(self):
-        return self.datavis.is_paused()
-
     def abandon(self):
         """fit failed or was interrupted: drop the movie being recorded."""
         if self.datavis is not None:
@@ -326,40 +418,10 @@ class KerasDashboard(keras.callbacks.Callback):
 
     # -- the figures -----------------------------------------------------------------
 
-    def _due(self, previous, step, last_step):
-        """(training figures?, test figures?) at `step`, reached from `previous`: when
-        it passed a multiple of train_every or test_every (fit's steps_per_execution
-        can step over them), and both at the last step."""
-        last = step >= last_step
-        return (last or step // self.train_every > previous // self.train_every,
-                last or step // self.test_every > previous // self.test_every)
-
-    def _outputs(self, images):
-        """The model's outputs for `images`, in test mode, training_count images per call:
-        one shape for every call (the last one padded), so that Keras compiles its
-        predict function once, not once per shape."""
-        size = self.training_count
-        outputs = []
-        for begin in range(0, len(images), size):
-            chunk = images[begin:begin + size]
-            if len(chunk) < size:
-                padding = np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)
-                chunk = np.concatenate([chunk, padding])
-            outputs.append(np.asarray(self.model.predict_on_batch(chunk)))
-        return np.concatenate(outputs)[:len(images)]
-
-    def _training_sample(self, step):
-        """The training images of the figure at `step`: drawn from (seed, step), so that a
-        resumed run (first_step) shows what an unbroken one would."""
-        rng = np.random.default_rng([self.seed, step])
-        return rng.choice(len(self.training_images), self.training_count, replace=False)
-
     def _training_figures(self, step):
         mosaic = values4 = values5 = None
-        if self.training_images is not None:
-            picked = self._training_sample(step)
-            images, ids = self.training_images[picked], self.training_ids[picked]
-            probabilities, loss, accuracy = figures(self._outputs(images), ids)
+        if self.measure.training_images is not None:
+            images, ids, probabilities, loss, accuracy = self.measure.training(self.model, step)
         else:
             accuracy, loss = _logged_figures(self._logs)
             if accuracy is None or loss is None:
@@ -367,9 +429,9 @@ class KerasDashboard(keras.callbacks.Callback):
         self.history["training"].append((step, accuracy, loss))
         self.datavis.append_training_curves_data(step, accuracy, loss)
         if self.pictures:
-            values4, values5 = self._weights_and_biases()
+            values4, values5 = self.measure.weights_and_biases(self.model)
             self.datavis.append_data_histograms(step, values4, values5)
-            if self.training_images is not None:
+            if self.measure.training_images is not None:
                 def mosaic():
                     return mnist_mosaic(as_ink(images), probabilities, ids,
                                         n=TRAIN_MOSAIC_COUNT)
@@ -377,29 +439,15 @@ class KerasDashboard(keras.callbacks.Callback):
         return Shown(accuracy, loss, mosaic, values4, values5)
 
     def _test_figures(self, step):
-        probabilities, loss, accuracy = figures(self._outputs(self.test_images), self.test_ids)
+        probabilities, loss, accuracy = self.measure.test(self.model)
         self.max_test_accuracy = max(self.max_test_accuracy, accuracy)
         self.history["test"].append((step, accuracy, loss))
         self.datavis.append_test_curves_data(step, accuracy, loss)
         mosaic = None
         if self.pictures:
-            images, ids = self.test_images, self.test_ids
+            images, ids = self.measure.test_images, self.measure.test_ids
 
             def mosaic():
                 return test_digits_mosaic(as_ink(images), probabilities, ids)
             self.datavis.update_image2(mosaic)
         return Shown(accuracy, loss, mosaic)
-
-    def _weights_and_biases(self):
-        """Panel 4: every trainable variable but the biases; panel 5: the biases and
-        batch-norm offsets. Empty ones show as a flat 0."""
-        layers = self.layers or [self.model]
-        variables = [v for layer in layers
-                     for v in (self.model.get_layer(layer) if isinstance(layer, str)
-                               else layer).trainable_weights]
-        weights, biases = [np.zeros(1)], [np.zeros(1)]
-        for v in variables:
-            name = v.path.rsplit("/", 1)[-1]
-            (biases if name in ("bias", "beta") else weights).append(
-                np.asarray(v.numpy(), dtype=np.float32).ravel())
-        return (np.concatenate(weights[1:] or weights), np.concatenate(biases[1:] or biases))

@@ -125,6 +125,8 @@ def test_figures_from_logits_and_probabilities_are_the_same(keras):
     (np.zeros((5, 784)), np.zeros((5, 3)), "test_labels of shape (5, 3)"),
     (np.zeros((5, 784)), np.full(5, 12), "values from 12 to 12"),
     (np.zeros((5, 28, 28, 1)), np.zeros(4), "5 test_images but 4 test_labels"),
+    (np.where(np.arange(5)[:, None] == 3, np.nan, np.zeros((5, 784))), np.zeros(5),
+     "test_images hold NaN or infinite values, in 1 of 5 images (the first: image 3)"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(keras, images, labels, message):
     from tensorflowvisu import KerasDashboard
@@ -137,7 +139,52 @@ def test_one_hot_labels_and_flat_images_are_accepted(keras, digits):
     _, _, test_x, test_y = digits
     one_hot = np.eye(10)[test_y]
     dashboard = KerasDashboard(test_x.reshape(-1, 784), one_hot, headless=True)
-    np.testing.assert_array_equal(dashboard.test_ids, test_y)
+    np.testing.assert_array_equal(dashboard.measure.test_ids, test_y)
+
+
+@pytest.mark.parametrize("count", [-1, 0, 6, 2.5])
+def test_test_count_must_count_some_of_the_test_images(keras, count):
+    from tensorflowvisu import KerasDashboard
+    with pytest.raises(ValueError, match=re.escape(
+            f"test_count must be a whole number from 1 to 5 (the test_images given), "
+            f"not {count!r}")):
+        KerasDashboard(np.zeros((5, 784)), np.zeros(5), headless=True, test_count=count)
+
+
+def test_flat_images_are_given_to_the_model_as_it_takes_them(keras, digits):
+    """[N, 784] images for a model of [28, 28, 1] inputs: the same pixels, reshaped."""
+    from tensorflowvisu import KerasDashboard
+    train_x, train_y, test_x, test_y = digits
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10)])
+    model.compile(optimizer="adam", metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    dashboard = KerasDashboard(test_x.reshape(-1, 784), test_y, headless=True,
+                               training_images=train_x.reshape(-1, 784),
+                               training_labels=train_y, train_every=10, test_every=10)
+    model.fit(train_x[..., None], train_y, batch_size=100, epochs=1, callbacks=[dashboard],
+              verbose=0)
+    assert [step for step, _, _ in dashboard.history["test"]] == [0, 10, 20]
+    _, accuracy = model.evaluate(test_x[..., None], test_y, verbose=0)
+    assert dashboard.history["test"][-1][1] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_a_model_with_two_outputs_is_refused_before_training(keras, digits):
+    from tensorflowvisu import KerasDashboard
+    train_x, train_y, test_x, test_y = digits
+    inputs = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(10)(flat), keras.layers.Dense(10)(flat)])
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy"] * 2)
+    dashboard = KerasDashboard(test_x, test_y, headless=True)
+    before = [v.numpy() for v in model.trainable_variables]
+    with pytest.raises(ValueError, match=re.escape("the model has 2 outputs; the dashboard "
+                                                   "reads one, of 10 scores per image")):
+        model.fit(train_x[:200], [train_y[:200]] * 2, batch_size=100, callbacks=[dashboard],
+                  verbose=0)
+    for variable, value in zip(model.trainable_variables, before):  # nothing trained
+        np.testing.assert_array_equal(variable.numpy(), value)
 
 
 # ------------------------------------------------------------------ stage 7.0
