@@ -33,6 +33,7 @@ and where the batches had got to: the resumed run is the same run.
 """
 
 import contextlib
+import gc
 import math
 import os
 import sys
@@ -46,6 +47,7 @@ import tensorflow as tf
 from codelab import report
 from codelab import runfolder
 from codelab import safefiles
+from codelab import tfmessages
 from codelab.cadence import Cadence
 from codelab.errors import TrainingError, exit_on_error
 from codelab.figures import dashboard_files, more_tests_every
@@ -115,11 +117,22 @@ class KerasRunFolder(runfolder.RunFolder):
             os.rename(self.folder / KERAS_FILE, previous / KERAS_FILE)
 
     def export(self):
+        """DIR/model.keras first, then DIR/saved_model: the SavedModel is written last, so
+        that runfolder.network_is_saved() (a SavedModel newer than the checkpoint) says
+        that both are, and --restore writes both again if either is missing."""
+        path = self.folder / KERAS_FILE
+        try:
+            with tfmessages.stderr_lines_hidden(tfmessages.FAILED_OPERATION_NOTICES), \
+                    safefiles.atomic_path(path) as temporary:
+                self.keras_model.save(temporary)
+        except OSError as error:  # a full disk: zipfile's and h5py's errors are OSErrors
+            raise runfolder.RunFolderError(
+                f"cannot write the Keras model in {path} ({tfmessages.reason(error)}). The "
+                f"checkpoint of step {self.step} is saved: free some space, then run the stage "
+                f"with --save-model {self.folder} --restore to save the model from it."
+            ) from None
+        print(f"saved the Keras model in {path} (keras.models.load_model reads it)")
         super().export()
-        with safefiles.atomic_path(self.folder / KERAS_FILE) as temporary:
-            self.keras_model.save(temporary)
-        print(f"saved the Keras model in {self.folder / KERAS_FILE} "
-              f"(keras.models.load_model reads it)")
 
 
 class NothingToTrain(Exception):
@@ -283,6 +296,12 @@ def training(args, mnist, model, *, train_every, test_every, drawn_test_every=No
                 except BaseException:
                     run.dashboard.abandon()
                     raise
+                finally:
+                    # fit stopped early leaves its reader of run.batches (a tf.data
+                    # generator) for the garbage collector: close it now, while Python can
+                    # still run its clean-up, not at exit (TensorFlow's "Error occurred
+                    # when finalizing GeneratorDataset iterator").
+                    gc.collect()
                 run.end()
         finally:
             run.close_logs()

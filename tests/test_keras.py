@@ -8,13 +8,16 @@ own evaluation of the model, the network of 7.0 against 5.0's given the same val
 """
 
 import re
+import shutil
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from helpers import (REPO, figures_after, load_stage, randomise, run_cell, run_script,
-                     stopped_by_ctrl_c_and_resumed)
+from helpers import (REPO, checkpoint_step, ctrl_c_after, figures_after, load_stage, randomise,
+                     read_until, run_cell, run_script, start_stage,
+                     stopped_by_ctrl_c_and_resumed, train)
 from test_everyday_faults import small_disk  # noqa: F401  (the fixture: a small file system)
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
@@ -289,6 +292,75 @@ def test_a_full_disk_under_logdir_is_said_and_the_keras_stage_goes_on(small_mnis
                           r"device\); training goes on$", result.stderr, re.M)
     assert len(warnings) == 1, result.stderr[-3000:]
     assert "step 100: training accuracy" in result.stdout
+
+
+def test_the_keras_stage_saves_a_missing_network_on_restore_without_training(
+        small_mnist_dir, tmp_path):
+    """saved_model gone (a disk-full stop, deleted): --restore saves it and model.keras
+    again, as the other stages do, also with fewer --iterations than the run has (as
+    predict.py's advice, --restore alone, gives after a longer run); no step trained."""
+    model_dir = tmp_path / "run"
+    train(KERAS_STAGE, small_mnist_dir, model_dir, "--iterations", "20", cwd=tmp_path)
+    for iterations in ("20", "10"):
+        shutil.rmtree(model_dir / "saved_model")
+        (model_dir / "model.keras").unlink()
+        restored = train(KERAS_STAGE, small_mnist_dir, model_dir, "--iterations", iterations,
+                         "--restore", cwd=tmp_path)
+        assert "had ended at step 20, but its trained network was not saved" in restored.stdout
+        assert not re.search(r"^step \d+:", restored.stdout, re.M)  # no training
+        assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+        assert (model_dir / "model.keras").is_file()
+        assert "Traceback" not in restored.stderr
+    again = run_script(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir, "--iterations",
+                       "20", "--save-model", str(model_dir), "--restore", cwd=tmp_path)
+    assert again.returncode == 2 and "is at step 20 already" in again.stderr
+
+
+def test_a_full_disk_while_saving_the_keras_model_keeps_its_checkpoint(small_mnist_dir,
+                                                                      tmp_path, small_disk):
+    """One clear line, exit 1, nothing half-written; once there is space, --restore
+    writes model.keras and the SavedModel without training further."""
+    from test_everyday_faults import fill, one_error_line, wait_for
+    model_dir = small_disk("12m") / "model"
+    process = start_stage(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir,
+                          "--iterations", "30", "--save-model", str(model_dir), cwd=tmp_path)
+    try:
+        read_until(process, r"step 30: epoch", [])  # the last figures: the saving is next
+        wait_for(lambda: checkpoint_step(model_dir) == 30, process)
+        filler = fill(model_dir.parent)  # while model.keras is being written
+        out, err = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, err[-3000:]
+    error = one_error_line(subprocess.CompletedProcess([], 1, out, err))
+    assert re.fullmatch(r"error: cannot write the (Keras model|trained network) in .*\(No "
+                        r"space left on device\)\. The checkpoint of step 30 is saved: free "
+                        r"some space, then run the stage with --save-model .* --restore to "
+                        r"save the (model|network) from it\.", error), error
+    assert not (model_dir / "saved_model").exists()
+    assert not [path for path in model_dir.rglob(".*") if ".part" in path.name]
+    filler.unlink()
+    restored = train(KERAS_STAGE, small_mnist_dir, model_dir, "--iterations", "30",
+                     "--restore", cwd=tmp_path)
+    assert "had ended at step 30, but its trained network was not saved" in restored.stdout
+    assert not re.search(r"^step \d+:", restored.stdout, re.M)  # no training
+    assert (model_dir / "model.keras").is_file()
+    assert (model_dir / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_the_keras_stage_starts_at_once_for_the_largest_iterations_and_stops_quietly(
+        small_mnist_dir, tmp_path):
+    """--iterations 10**15 (the most the flag takes) allocates nothing per step ahead;
+    Ctrl-C then stops it with the summary, and no TensorFlow line about its data
+    iterator at exit."""
+    process = start_stage(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir,
+                          "--iterations", str(10**15), cwd=tmp_path)
+    _, out, err = ctrl_c_after(process, r"step 10: training accuracy")
+    assert process.returncode == 130, err[-3000:]
+    assert re.search(rf"^stopped at step \d+ of {10**15} \(Ctrl-C\)$", out, re.M), out
+    assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.M)
+    assert err.strip() == "", err[-3000:]  # no GeneratorDataset finalizing error
 
 
 # --------------------------------------------------------------------- Jupyter
