@@ -1,8 +1,8 @@
 """The run folder of `--save-model DIR`: what a run keeps there, and who may use it.
 
     DIR/stage.json      which stage and which network (variable names, shapes) wrote it
-    DIR/checkpoints/    TensorFlow's checkpoints, the latest 3 (trainer.py saves one every
-                        trainer.CHECKPOINT_EVERY steps and at the end)
+    DIR/checkpoints/    TensorFlow's checkpoints, the latest 3 (runstate.py saves one every
+                        runstate.CHECKPOINT_EVERY steps and at the end)
     DIR/saved_model/    the trained network, for predict.py
     DIR/previous-N/     earlier runs, moved aside by --fresh
     DIR/.lock           held by the run that trains there (safefiles.FolderLock)
