@@ -95,12 +95,13 @@ from codelab.misfit import stage_functions_named
 from codelab.runstate import CHECKPOINT_EVERY, RunState  # noqa: F401
 from codelab.schedule import Schedule
 from codelab.signals import EXIT_CTRL_C, STOP_SIGNALS, StoppedBySignal  # noqa: F401
-from codelab.signals import StopSignals as _CtrlC  # train() says "Ctrl-C" for all three
+from codelab.signals import StopSignals as _CtrlC  # train()'s name: SIGTERM, SIGHUP too
 from codelab.stepping import Stepper
 from codelab.summaries import SummaryLogger
 from codelab.tfload import import_tensorflow, load_tensorflow  # noqa: F401
 
-
+# The names a stage script, predict.py, workers.py and the tests take from here: the
+# contract above, and what trainer.py re-exports from codelab/ (marked noqa: F401).
 
 # ------------------------------------------------------------------------ data
 
@@ -118,7 +119,6 @@ def read_data(args):
                 f"{args.batch_size} that {args.stage} trains on: give --data-dir a folder "
                 f"with at least {args.batch_size} training images (MNIST has 60,000)")
         return mnist
-
 
 
 # ----------------------------------------------------------------------- the run

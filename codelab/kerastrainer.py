@@ -89,7 +89,12 @@ class Batches(keras.utils.PyDataset):
     def state_before(self, k):
         """Where the drawing stood before the batch of the k-th step from here."""
         with self.lock:
-            return self.drawn[k][0] if k in self.drawn else self.train.state()
+            if k in self.drawn:
+                return self.drawn[k][0]
+            if k == self.next_k:  # not drawn yet: where the drawing stands now
+                return self.train.state()
+        raise IndexError(f"the batch of step {k} from here is not among the latest "
+                         f"{DRAWN_BATCHES_KEPT} drawn (up to {self.next_k - 1})")
 
 
 def probabilities_network(model):

@@ -37,12 +37,10 @@ class StopSignals:
     """Ctrl-C, SIGTERM (kill, timeout, docker stop) or SIGHUP (the terminal was closed)
     while training: the first one asks the loop to stop after the current stretch of
     steps (a clean stop, with everything saved); a second one, or one inside
-    may_stop_at_once() or while at_once_when() is true (the dashboard is paused), stops
-    at once."""
+    may_stop_at_once() (the dashboard is paused there), stops at once."""
 
-    def __init__(self, at_once_when=None):
+    def __init__(self):
         self.stopped_by = None  # the name of the first signal: a key of STOP_SIGNALS
-        self.at_once_when = at_once_when
         self._at_once = False
         self._previous = {}  # signal number: its handler before ours
 
@@ -79,7 +77,7 @@ class StopSignals:
 
     def _on_signal(self, number, frame):
         name = signal.Signals(number).name
-        at_once = self.pressed or self._at_once or bool(self.at_once_when and self.at_once_when())
+        at_once = self.pressed or self._at_once
         if not self.pressed:
             self.stopped_by = name
         if name == "SIGHUP":
