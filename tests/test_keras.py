@@ -9,15 +9,13 @@ own evaluation of the model, the network of 7.0 against 5.0's given the same val
 
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from helpers import (REPO, checkpoint_step, ctrl_c_after, figures_after, load_stage, randomise,
-                     read_until, run_cell, run_script, start_stage,
-                     stopped_by_ctrl_c_and_resumed, train)
+from helpers import (REPO, ctrl_c_after, figures_after, load_stage, randomise, run_cell,
+                     run_script, start_stage, stopped_by_ctrl_c_and_resumed, train)
 from test_everyday_faults import small_disk  # noqa: F401  (the fixture: a small file system)
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
@@ -320,20 +318,11 @@ def test_a_full_disk_while_saving_the_keras_model_keeps_its_checkpoint(small_mni
                                                                       tmp_path, small_disk):
     """One clear line, exit 1, nothing half-written; once there is space, --restore
     writes model.keras and the SavedModel without training further."""
-    from test_everyday_faults import fill, one_error_line, wait_for
-    model_dir = small_disk("12m") / "model"
-    process = start_stage(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir,
-                          "--iterations", "30", "--save-model", str(model_dir), cwd=tmp_path)
-    try:
-        read_until(process, r"step 30: epoch", [])  # the last figures: the saving is next
-        wait_for(lambda: checkpoint_step(model_dir) == 30, process)
-        filler = fill(model_dir.parent)  # while model.keras is being written
-        out, err = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 1, err[-3000:]
-    error = one_error_line(subprocess.CompletedProcess([], 1, out, err))
+    from test_everyday_faults import full_disk_while_saving, one_error_line
+    model_dir = small_disk("12m") / "model"  # 7.0's checkpoints take 1.3 MB each
+    result, filler = full_disk_while_saving(KERAS_STAGE, small_mnist_dir, model_dir, tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    error = one_error_line(result)
     assert re.fullmatch(r"error: cannot write the (Keras model|trained network) in .*\(No "
                         r"space left on device\)\. The checkpoint of step 30 is saved: free "
                         r"some space, then run the stage with --save-model .* --restore to "
