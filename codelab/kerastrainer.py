@@ -300,13 +300,12 @@ def training(args, mnist, model, *, train_every, test_every, drawn_test_every=No
                     yield run
                 except BaseException:
                     run.dashboard.abandon()
-                    raise
-                finally:
-                    # fit stopped early leaves its reader of run.batches (a tf.data
-                    # generator) for the garbage collector: close it now, while Python can
-                    # still run its clean-up, not at exit (TensorFlow's "Error occurred
-                    # when finalizing GeneratorDataset iterator").
-                    gc.collect()
+                    raise  # (errors.exit_on_error collects what fit left, see below)
+                # fit stopped early leaves its reader of run.batches, a tf.data generator,
+                # to the garbage collector: close it now, while Python can still run its
+                # clean-up, not at exit (TensorFlow's "Error occurred when finalizing
+                # GeneratorDataset iterator").
+                gc.collect()
                 run.end()
         finally:
             run.close_logs()

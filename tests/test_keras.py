@@ -9,6 +9,7 @@ own evaluation of the model, the network of 7.0 against 5.0's given the same val
 
 import re
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -350,6 +351,28 @@ def test_the_keras_stage_starts_at_once_for_the_largest_iterations_and_stops_qui
     assert re.search(rf"^stopped at step \d+ of {10**15} \(Ctrl-C\)$", out, re.M), out
     assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.M)
     assert err.strip() == "", err[-3000:]  # no GeneratorDataset finalizing error
+
+
+def test_a_nan_loss_stops_the_keras_stage_with_the_stages_explanation(small_mnist_dir,
+                                                                     tmp_path):
+    """A learner's edit: 7.0 with a learning rate far too high stops as the other stages
+    do, with report.py's message (one error line, exit code 1)."""
+    import os
+    from codelab.report import nan_message
+    source = open(os.path.join(REPO, KERAS_STAGE)).read()
+    edited = source.replace("LR_MAX = 0.02", "LR_MAX = 1e38")
+    assert edited != source
+    script = tmp_path / "my_keras.py"
+    script.write_text(edited)
+    result = subprocess.run(
+        [sys.executable, str(script), "--headless", "--iterations", "100",
+         "--data-dir", small_mnist_dir],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg"))
+    assert result.returncode == 1, result.stderr[-3000:]
+    step = re.search(r"^error: the loss became NaN at step (\d+);", result.stderr, re.M)
+    assert step, result.stderr[-3000:]
+    assert result.stderr.strip() == f"error: {nan_message(int(step[1]))}"
 
 
 # --------------------------------------------------------------------- Jupyter
