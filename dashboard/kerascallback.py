@@ -11,10 +11,11 @@ dashboard.kerascallback: the six-panel dashboard for any Keras model, fed by mod
 
 A keras.callbacks.Callback that shows tensorflowvisu's six panels while model.fit trains
 a classifier of 28 x 28 images into 10 classes (MNIST, Fashion-MNIST or your own):
-    images  [N, 28, 28, 1], [N, 28, 28] or [N, 784], as the model takes them; the
-            mosaics show values from 0 to 1 as ink (uint8 or floats up to 255: /255)
+    images  [N, 28, 28, 1], [N, 28, 28] or [N, 784], whichever the model takes: they
+            are reshaped to its input; NaN or infinite values are refused; the mosaics
+            show values from 0 to 1 as ink (uint8 or floats up to 255: /255)
     labels  class ids [N] (or [N, 1]), or one-hot [N, 10]
-    outputs 10 per image: probabilities, or scores / logits. Outputs that are all
+    outputs one output of 10 per image: probabilities, or scores / logits. Outputs that are all
             >= 0 and sum to 1 on every row are taken as probabilities; anything else
             goes through softmax first. So a model ending in Dense(10) (logits, loss
             from_logits=True) and one ending in softmax both show the same figures.
