@@ -39,7 +39,7 @@ worth computing). trainer.py feeds it like this:
         datavis.append_data_histograms(step, weights, biases)
         datavis.update_image1(mosaic)               # panel 3: the training batch
         datavis.append_test_curves_data(step, accuracy, loss)     # at test steps
-        datavis.update_image2(mosaic)               # panel 6: 1,000 test digits
+        datavis.update_image2(mosaic, test_count=10000)  # panel 6: the test digits
         if not datavis.tick():   # draws if due, answers the window; waits while paused
             break                # the window was closed
         ...                  # train up to the next step with figures
@@ -65,8 +65,15 @@ the stages, trainer.py and the codelab use. Its parts, one job each, are in the
 dashboard/ folder (a folder, so that the repository's top level keeps to the files a
 learner opens: the stages, mnistdata.py, tensorflowvisu.py, trainer.py):
 
-    dashboard/view.py           MnistDataVis: feeding, start / tick / finish, keys, pause
-    dashboard/panels.py         the six panels: axes, artists, the strip, layouts, margins
+    dashboard/view.py           MnistDataVis: feeding, start / tick / finish
+    dashboard/controls.py       keys, pause, closing, resizing; the status it shows
+    dashboard/screen.py         bringing the picture up to date, in a window or notebook
+    dashboard/panels.py         the six panels: their axes, put together from these parts:
+    dashboard/curvepanels.py    panels 1 and 2: accuracy and loss curves
+    dashboard/bandpanels.py     panels 4 and 5: percentile bands of weights and biases
+    dashboard/digitpanels.py    panels 3 and 6: the digit mosaics, panel 6's percent scale
+    dashboard/strip.py          the strip above the panels: status and keys
+    dashboard/placement.py      margins sized for the text, the layouts the keys show
     dashboard/mosaics.py        the digit mosaics of panels 3 and 6 (plain numpy)
     dashboard/scales.py         percentile bands, axis ranges that change seldom
     dashboard/painting.py       painting in full, or the moving parts only (blitting)

@@ -53,10 +53,10 @@ class Figures:
         self.dashboard.append_test_curves_data(step, accuracy, loss)
         if self.pictures:
             # 1000 of the test digits, the misrecognised ones first: the red block's
-            # height on panel 6's scale (100 % to 90 %) reads as the error rate.
+            # height on panel 6's scale (for 10,000: 100 % to 90 %) reads as the error rate.
             mosaic = functools.partial(tensorflowvisu.test_digits_mosaic,
                                        self.mnist.test.images, Y, self.mnist.test.labels)
-            self.dashboard.update_image2(mosaic)
+            self.dashboard.update_image2(mosaic, test_count=len(self.mnist.test.images))
             if self.logger:
                 self.logger.test(step, accuracy, loss, mosaic)
 

@@ -450,5 +450,5 @@ class KerasDashboard(keras.callbacks.Callback):
 
             def mosaic():
                 return test_digits_mosaic(as_ink(images), probabilities, ids)
-            self.datavis.update_image2(mosaic)
+            self.datavis.update_image2(mosaic, test_count=len(ids))
         return Shown(accuracy, loss, mosaic)

@@ -5,8 +5,17 @@ Digit mosaics for panels 3 and 6: plain numpy, usable without a dashboard
 A mosaic is an RGB picture of digits in a grid, misrecognised ones first on red, with
 the correct digit drawn small at the top left and the predicted one at the bottom
 right (a 3 x 5 pixel font of our own, so that no installed font is needed).
-Panel 3 shows the training batch (10 x 10), panel 6 the first 1,000 test digits
-(25 lines of 40), which, sorted misrecognised first, reads as the error rate.
+Panel 3 shows the training batch (10 x 10). Panel 6 shows the test digits sorted
+misrecognised first, so that the red block's height reads as the test error rate on
+its percent scale: of MNIST's 10,000 test digits, the first 1,000 (25 lines of 40),
+the top 10 % of the test set, on a scale from 100 % down to 90 %. Another number N of
+test digits changes the scale, never the picture's size. Above 1,000, the first 1,000
+are shown and the scale runs from 100 % down to 100 - 100,000/N % (50 % for 2,000,
+99 % for 100,000). 1,000 or fewer are all shown, in bigger tiles (panel6_grid),
+and the scale runs from 100 % at the top to 0 % at the height the N digits fill, a
+last line that is part full counting by its share (37 digits in lines of 8 fill 4 5/8
+lines); below it the picture stays blank. Where the red block ends, read the same way
+(its part-red last line by its share), the scale says the test accuracy, for any N.
 """
 
 import math
@@ -35,12 +44,13 @@ GLYPHS.flags.writeable = False
 GLYPH_TOP, GLYPH_LEFT = 1, 1
 GLYPH_BOTTOM, GLYPH_RIGHT = TILE - 1 - GLYPHS.shape[1], TILE - 1 - GLYPHS.shape[2]
 
-# Panel 6 shows the first 1000 of the 10,000 test images sorted misrecognised first,
-# that is the top 10 % of the test set: its y-axis runs from 100 % down to 90 %.
+# Panel 6 shows at most the first 1000 test images sorted misrecognised first: of
+# MNIST's 10,000, the top 10 % of the test set, so its y-axis runs from 100 % down to 90 %.
 TEST_MOSAIC_LINES, TEST_MOSAIC_COUNT = 25, 1000   # 25 lines of 40 digits
+TEST_MOSAIC_SIZE = (TEST_MOSAIC_LINES * TILE, TEST_MOSAIC_COUNT // TEST_MOSAIC_LINES * TILE)
+MNIST_TEST_COUNT = 10000           # MNIST's test set: panel 6's scale unless told another
 TRAIN_MOSAIC_LINES = 10                           # the batch of 100: 10 lines of 10
 TRAIN_MOSAIC_COUNT = TRAIN_MOSAIC_LINES ** 2      # bigger batches (5.0): their first 100
-TEST_MOSAIC_SCALE = (100, 90)      # percent at the top and at the bottom of panel 6
 
 
 def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n=None):
@@ -75,10 +85,43 @@ def mnist_mosaic(images, predicted_ids, correct_ids, lines=TRAIN_MOSAIC_LINES, n
     return grid.reshape(lines * TILE, columns * TILE, 3)
 
 
+def panel6_grid(count):
+    """(lines, columns, tile) of panel 6's mosaic for `count` test digits, tile being the
+    side of a digit's square in pixels: (25, 40, 28), the first 1,000, for 1,000 or more;
+    for fewer, all of them, in the grid that gives them the biggest tiles that fit in
+    the picture (37: 5 lines of 8 tiles of 140 pixels)."""
+    if count >= TEST_MOSAIC_COUNT:
+        return TEST_MOSAIC_LINES, TEST_MOSAIC_COUNT // TEST_MOSAIC_LINES, TILE
+    height, width = TEST_MOSAIC_SIZE
+    grids = []
+    for lines in range(1, max(1, count) + 1):
+        columns = math.ceil(max(1, count) / lines)
+        grids.append((min(height // lines, width // columns), -lines, columns))
+    tile, lines, columns = max(grids)          # the biggest tiles; then the fewest lines
+    return -lines, columns, tile
+
+
+def panel6_span(count):
+    """How much of a test set of `count` digits, in percent, panel 6's full height stands
+    for. 10 for MNIST's 10,000 (the scale runs from 100 % down to 90 %), 50 for 2,000; 100
+    or more for 1,000 or fewer, whose 0 % lies at the height the digits fill."""
+    _, columns, tile = panel6_grid(count)
+    digits = TEST_MOSAIC_SIZE[0] / tile * columns     # the digits the height holds
+    return 100.0 * digits / max(1, count)
+
+
 def test_digits_mosaic(images, predicted_ids, correct_ids):
-    """Panel 6's mosaic: the first 1,000 test digits, misrecognised first."""
-    return mnist_mosaic(images, predicted_ids, correct_ids, lines=TEST_MOSAIC_LINES,
-                        n=TEST_MOSAIC_COUNT)
+    """Panel 6's mosaic of a test set, misrecognised first: its first 1,000 digits, or
+    all of them in bigger tiles when there are fewer (panel6_grid), from the top
+    left. Always TEST_MOSAIC_SIZE (25 lines of 40 digits of 28 x 28 pixels)."""
+    lines, columns, tile = panel6_grid(len(images))
+    mosaic = mnist_mosaic(images, predicted_ids, correct_ids, lines=lines, n=lines * columns)
+    if tile == TILE:
+        return mosaic
+    picture = np.ones(TEST_MOSAIC_SIZE + (3,), np.float32)
+    rows, cols = np.arange(lines * tile) * TILE // tile, np.arange(columns * tile) * TILE // tile
+    picture[:len(rows), :len(cols)] = mosaic[rows][:, cols]    # each pixel: its nearest
+    return picture
 
 
 def _as_ink(images):

@@ -154,7 +154,9 @@ class Painter:
     def _on_draw(self, event):
         """After every full draw: keep it as the backgrounds and as its layout's picture,
         then paint the moving parts."""
-        if self.canvas.is_saving() or not self.can_blit():
+        # Saving (fig.canvas: while saving .svg or .pdf, that format's own canvas) paints
+        # a file, not the screen.
+        if self.fig.canvas.is_saving() or not self.can_blit():
             return
         if not self._drawing:             # the window's own: a resize, a zoom, a drag...
             self.forget_layouts()         # ... may have changed what the others show
@@ -162,7 +164,8 @@ class Painter:
         self.backgrounds = {panel: self.canvas.copy_from_bbox(self._moving_area(panel))
                             for panel in visible}
         self.cells = panel_cells({panel: self.panels.axes[panel].bbox for panel in visible},
-                                 self.panels.panel_area(), *self.panels.cell_split())
+                                 self.panels.placement.panel_area(),
+                                 *self.panels.placement.cell_split())
         self.layouts[visible] = (self.canvas.copy_from_bbox(self.fig.bbox),
                                  dict(self.backgrounds), dict(self.cells), set())
         for panel in visible:
@@ -196,12 +199,12 @@ class Painter:
 
     def _paint_strip_over(self):
         renderer = self.canvas.get_renderer()
-        strip = self.panels.strip_area()
+        strip = self.panels.placement.strip_area()
         blank = Rectangle((strip.x0, strip.y0), strip.width, strip.height, transform=None,
                           facecolor=self.fig.get_facecolor(), edgecolor="none")
         blank.set_figure(self.fig)
         blank.draw(renderer)
-        for text in (self.panels.status_text, self.panels.keys_text):
+        for text in (self.panels.strip.status_text, self.panels.strip.keys_text):
             if text.get_visible():
                 text.draw(renderer)
         return strip

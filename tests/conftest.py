@@ -1,5 +1,10 @@
-"""Fixtures shared by the tests: small MNIST folders written as real IDX files, and
-stage 5.0's reference run. The plain functions the tests share are in helpers.py.
+"""The tiers, and the fixtures shared by the tests: small MNIST folders written as real
+IDX files, and stage 5.0's reference run. The plain functions the tests share are in
+helpers.py.
+
+The tiers are set here, and only here, at collection: a test that starts a stage
+(reaches one of helpers.STAGE_STARTERS) is marked `stage`; a test marked neither
+`stage`, `slow` nor `network` is marked `quick`.
 
 The tests leave the machine alone: everything they would keep in the user's home
 (the MNIST cache, matplotlib's font list, keras.json, IPython's profile, Jupyter's
@@ -8,9 +13,12 @@ imported, and deleted at the end.
 Scripts that the tests start inherit these variables.
 """
 
+import inspect
 import os
 import shutil
+import sys
 import tempfile
+import types
 
 import numpy as np
 import pytest
@@ -31,19 +39,68 @@ os.environ["IPYTHONDIR"] = os.path.join(SESSION_HOME, "ipython")
 for name in ("config", "data", "runtime"):
     os.environ[f"JUPYTER_{name.upper()}_DIR"] = os.path.join(SESSION_HOME, "jupyter", name)
 
-from helpers import SPEEDRUN_STEPS, run_script, write_mnist_dir  # noqa: E402  (after the variables)
+import helpers  # noqa: E402  (after the variables)
+from helpers import SPEEDRUN_STEPS, run_script, write_mnist_dir  # noqa: E402
 
-# The quick tier, `python3 -m pytest -m quick` (under a minute): the modules that run no
-# stage and train nothing (the data, safe files, the measured figures, the guides and
-# their pictures' code), and the tests elsewhere marked @pytest.mark.quick.
-QUICK_MODULES = {"test_mnistdata", "test_safefiles", "test_figures", "test_docs"}
+TESTS = os.path.dirname(os.path.abspath(__file__))
+STARTERS = {id(starter) for starter in helpers.STAGE_STARTERS}
+
+
+def starts_a_stage(thing, seen):
+    """Whether `thing` (a test, a fixture, a function or class of the tests) reaches one
+    of helpers.STAGE_STARTERS. What a function calls is read from its code: the global
+    names it uses (and helpers.NAME), followed into the tests' own functions and classes."""
+    if isinstance(thing, types.ModuleType) or id(thing) in seen:
+        return False
+    seen.add(id(thing))
+    thing = inspect.unwrap(thing)  # a fixture: the function under pytest's wrapper
+    if id(thing) in STARTERS:
+        return True
+    if not of_the_tests(thing):
+        return False  # the library's and the project's own code are not read
+    if isinstance(thing, type):
+        return any(starts_a_stage(member, seen) for member in vars(thing).values())
+    if not inspect.isfunction(thing):
+        return False
+    for code in code_objects(thing.__code__):
+        for name in code.co_names:
+            value = thing.__globals__.get(name)
+            if value is None and "helpers" in code.co_names:
+                value = getattr(helpers, name, None)  # helpers.launch(...)
+            if value is not None and starts_a_stage(value, seen):
+                return True
+    return False
+
+
+def of_the_tests(thing):
+    """Whether `thing` is a function or class defined in the tests' folder."""
+    module = sys.modules.get(getattr(thing, "__module__", None) or "")
+    return (inspect.isfunction(thing) or isinstance(thing, type)) and \
+        os.path.dirname(getattr(module, "__file__", None) or "") == TESTS
+
+
+def code_objects(code):
+    """A function's code and that of the functions and lambdas defined inside it."""
+    yield code
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from code_objects(constant)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__ in QUICK_MODULES and not any(
-                item.get_closest_marker(mark) for mark in ("slow", "network")):
+        fixtures = [item.module.__dict__.get(name, globals().get(name))
+                    for name in item.fixturenames]
+        if any(starts_a_stage(thing, set())
+               for thing in [item.function, *fixtures] if thing is not None):
+            item.add_marker(pytest.mark.stage)
+        if not any(item.get_closest_marker(mark) for mark in ("stage", "slow", "network")):
             item.add_marker(pytest.mark.quick)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    helpers.running_test = item  # the starters check that it is marked `stage`
 
 
 def pytest_unconfigure(config):

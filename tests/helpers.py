@@ -1,7 +1,12 @@
-"""What the test modules share, in one place: small MNIST folders written as IDX files;
-running a stage (in a subprocess, as a learner does, or in this process, to reach its
+"""What the test modules share, in one place: the repository's path (REPO); MNIST
+written as IDX files (the one IDX writer); starting a stage (launch(), the one way: in a
+subprocess, as a learner does; load_stage() runs one in this process, to reach its
 variables); reading what it prints; stopping it with a signal; a private X display
 (Xvfb) with a stage in a real window on it; a cell in a real Jupyter kernel.
+
+conftest.py marks `stage` every test that reaches STAGE_STARTERS (directly, or through
+a function, class or fixture of the tests), and the starters refuse to run in a test
+that is not so marked: the quick tier (`-m quick`) is the tests that start no stage.
 
 The lines a run prints are read with trainer's own patterns (trainer.PROGRESS_LINE,
 TEST_LINE, TIMING_LINE, MAX_ACCURACY_LINE), defined beside the code that prints them.
@@ -30,7 +35,7 @@ import pytest
 from codelab import runfolder
 import trainer
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = Path(__file__).resolve().parent.parent  # the repository: tests/ is one level down
 
 STAGE_1_0 = "mnist_1.0_softmax.py"
 STAGE_2_0 = "mnist_2.0_five_layers_sigmoid.py"
@@ -41,46 +46,85 @@ SPEEDRUN_STEPS = 100  # stage 5.0 squeezed to 100 steps: its whole schedule, in 
 
 # ------------------------------------------------------------ MNIST as IDX files
 
-IDX_TYPE_UBYTE = 0x08
+IDX_NAMES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+             "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 
 
-def write_idx(path, array, gz=None):
-    """Write a uint8 array as an IDX file: magic (0, 0, type, ndim), sizes, bytes.
-
-    Gzipped when the name ends in .gz (or gz=True).
-    """
+def idx_bytes(array):
+    """A uint8 array in the IDX format, written here independently of mnistdata: the
+    magic (0, 0, 0x08 for unsigned bytes, the number of axes), each axis's size as a
+    big-endian 32-bit integer, then the bytes."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, IDX_TYPE_UBYTE, array.ndim)
-    header += struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.tobytes()
-    if gz is None:
-        gz = str(path).endswith(".gz")
-    with (gzip.open if gz else open)(path, "wb") as f:
-        f.write(payload)
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    return header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
 
 
-def write_mnist_dir(folder, train_images, train_labels, test_images, test_labels):
-    """The four canonical gzipped IDX files of a (small) MNIST in `folder`."""
+def write_idx(path, array):
+    """Write a uint8 array as an IDX file, gzipped when the name ends in .gz."""
+    data = idx_bytes(array)
+    Path(path).write_bytes(gzip.compress(data) if str(path).endswith(".gz") else data)
+
+
+def write_mnist_dir(folder, train_images, train_labels, test_images, test_labels, gz=True):
+    """The four canonical IDX files of a (small) MNIST in `folder`, gzipped or not."""
     os.makedirs(folder, exist_ok=True)
-    write_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), train_images)
-    write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), train_labels)
-    write_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), test_images)
-    write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), test_labels)
+    arrays = {"train_images": train_images, "train_labels": train_labels,
+              "test_images": test_images, "test_labels": test_labels}
+    for key, name in IDX_NAMES.items():
+        write_idx(Path(folder, name + ".gz" if gz else name), arrays[key])
     return folder
 
 
-# ------------------------------------------------------------ running a stage
+# ------------------------------------------------------------ starting a stage
+
+# The test running now (conftest.py sets it): the starters check that it is marked `stage`.
+running_test = None
+
+
+def check_marked_stage():
+    """A test that starts a stage must be marked `stage` (conftest.py does it); one that
+    is not would slow the quick tier down unseen."""
+    if running_test is not None and running_test.get_closest_marker("stage") is None:
+        raise AssertionError(
+            f"{running_test.nodeid} starts a stage but is not marked `stage`: call one of "
+            "helpers.STAGE_STARTERS by its name (directly, or in a function, class or "
+            "fixture of the tests), which conftest.py finds and marks")
+
 
 def stage_environment(env_extra=None):
-    """The environment a stage runs in: the tests' own, no window unless asked."""
-    return dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
+    """The environment a stage runs in: the tests' own, no window unless asked;
+    env_extra's variables added (or, given as None, removed)."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    for name, value in (env_extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
 
 
-def run_script(script, *flags, cwd, env_extra=None, timeout=300):
-    """Run a stage script (or predict.py) as a learner does, to its end."""
-    return subprocess.run([sys.executable, os.path.join(REPO, script), *flags], cwd=cwd,
-                          env=stage_environment(env_extra), capture_output=True, text=True,
-                          timeout=timeout)
+def launch(script, *flags, cwd=None, env_extra=None, python_flags=(), **popen):
+    """Start a stage script (or predict.py) as a learner does, `python3 script flags`, in
+    a new process: the one way the tests start one. `script` is a path in the repository
+    or one of its own (a learner's edited copy); python_flags go before it (-X
+    importtime; -c CODE, with the script and flags as CODE's sys.argv[1:]); `popen`
+    goes to subprocess.Popen (stdout and stderr are text pipes unless it says otherwise)."""
+    check_marked_stage()
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen([sys.executable, *python_flags, str(Path(REPO, script)), *flags],
+                            cwd=cwd, env=stage_environment(env_extra), **popen)
+
+
+def run_script(script, *flags, cwd=None, timeout=300, **launch_args):
+    """launch() and wait for the end: a subprocess.CompletedProcess with its output."""
+    process = launch(script, *flags, cwd=cwd, **launch_args)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def train(script, data_dir, folder, *flags, cwd):
@@ -94,10 +138,11 @@ def train(script, data_dir, folder, *flags, cwd):
 def load_stage(script, data_dir, *flags):
     """Run a stage for one step (unless flags say otherwise) in this process and return
     its module globals."""
+    check_marked_stage()
     argv = sys.argv
-    sys.argv = [script, "--headless", "--iterations", "1", "--data-dir", data_dir, *flags]
+    sys.argv = [str(script), "--headless", "--iterations", "1", "--data-dir", data_dir, *flags]
     try:
-        return runpy.run_path(os.path.join(REPO, script), run_name="__main__")
+        return runpy.run_path(str(Path(REPO, script)), run_name="__main__")
     finally:
         sys.argv = argv
 
@@ -160,9 +205,7 @@ def no_traceback(result):
 
 def start_stage(script, *flags, cwd, env_extra=None):
     """A stage running headless in the background: read its lines with read_until."""
-    return subprocess.Popen([sys.executable, os.path.join(REPO, script), *flags], cwd=cwd,
-                            env=stage_environment(env_extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=answer_ctrl_c)
+    return launch(script, *flags, cwd=cwd, env_extra=env_extra, preexec_fn=answer_ctrl_c)
 
 
 def answer_ctrl_c():
@@ -236,10 +279,7 @@ class WindowStage:
     queue; stderr is read at the end (it is short)."""
 
     def __init__(self, display, script, *flags):
-        env = dict(os.environ, DISPLAY=display, MPLBACKEND="TkAgg")
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.join(REPO, script), *flags], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = launch(script, *flags, env_extra={"DISPLAY": display, "MPLBACKEND": "TkAgg"})
         self.lines, self.stdout = queue.Queue(), []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -292,6 +332,7 @@ def run_cell(source, folder, monkeypatch):
     """Run one notebook cell in a real Jupyter kernel (nbclient) in `folder`. Returns its
     outputs, its stdout and the kernel's messages counted by type. Needs nbformat,
     nbclient and ipykernel: the callers skip without them."""
+    check_marked_stage()
     import nbclient
     import nbformat
 
@@ -320,3 +361,8 @@ def run_cell(source, folder, monkeypatch):
     errors = [out for out in outputs if out.output_type == "error"]
     assert not errors, errors[0]["traceback"][-1]
     return outputs, stdout, client.counts
+
+
+# What starts a stage (or, for run_cell, trains in a kernel): conftest.py marks `stage`
+# every test that reaches one of these.
+STAGE_STARTERS = (launch, load_stage, run_cell)

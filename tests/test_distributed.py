@@ -12,14 +12,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from codelab import workers
-from helpers import REPO, numbers_printed, read_until, snapshot
+from helpers import REPO, launch, numbers_printed, read_until, run_script, snapshot
 
 STAGE = os.path.join(REPO, "mnist_8.0_distributed.py")
 STEPS = 5  # the first runs' length, and their checkpoint
@@ -31,13 +30,11 @@ END_LINE = re.compile(r"^worker (\d+) of (\d+): ended at step (\d+), variables (
 def environment(scratch):
     # TMPDIR: the workers' temporary folders land where the test can see them go.
     scratch.mkdir(exist_ok=True)
-    return dict(os.environ, MPLBACKEND="Agg", TMPDIR=str(scratch))
+    return {"TMPDIR": str(scratch)}
 
 
 def start(*flags, scratch, cwd):
-    return subprocess.Popen([sys.executable, STAGE, "--headless", *flags], cwd=cwd,
-                            env=environment(scratch), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return launch(STAGE, "--headless", *flags, cwd=cwd, env_extra=environment(scratch))
 
 
 def finish(process, timeout=240):
@@ -184,9 +181,8 @@ def test_a_taken_port_gets_a_clear_message(tmp_path, small_mnist_dir):
         other = f"127.0.0.1:{workers.free_ports(1)[0]}"
         env = dict(environment(tmp_path / "tmp"),
                    TF_CONFIG=workers.tf_config([address, other], 0))
-        result = subprocess.run([sys.executable, STAGE, "--headless", "--data-dir",
-                                 small_mnist_dir], env=env, capture_output=True, text=True,
-                                timeout=120)
+        result = run_script(STAGE, "--headless", "--data-dir", small_mnist_dir, env_extra=env,
+                            timeout=120)
     assert result.returncode == workers.EXIT_PORT_TAKEN  # the launcher's cue to try again
     assert (f"error: worker 0 could not listen on {address}: another program (or another "
             f"worker) is using that port" in result.stderr)
@@ -201,8 +197,7 @@ def test_the_workers_run_this_command_line_without_workers():
 
 
 def test_a_worker_count_that_does_not_split_the_batch_is_refused():
-    result = subprocess.run([sys.executable, STAGE, "--workers", "3"], capture_output=True,
-                            text=True, timeout=60)
+    result = run_script(STAGE, "--workers", "3", timeout=60)
     assert result.returncode == 2
     assert "--workers: the global batch of 100 images must split evenly" in result.stderr
 

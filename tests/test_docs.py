@@ -8,11 +8,10 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO
 DOCS = REPO / "docs"
 ENGLISH = DOCS / "codelab.md"
 CHINESE = DOCS / "codelab.zh-CN.md"
@@ -103,22 +102,49 @@ def test_guide_quotes_the_training_loop_as_it_is(guide):
 
 
 def markdown_files():
-    return sorted(DOCS.glob("*.md")) + [REPO / "README.md"]
+    """Every page of the project: README, the guide and reference pages, the tests' and
+    benchmarks' own."""
+    pages = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
+    return pages + sorted(path for folder in ("tests", "benchmarks")
+                          for path in (REPO / folder).rglob("README.md"))
 
 
-@pytest.mark.parametrize("page", markdown_files(), ids=lambda path: path.name)
+def anchors(page):
+    """The anchors GitHub gives the headings of a Markdown page: lower case, no
+    punctuation but - and _, spaces as hyphens; a repeated one gets -1, -2, ..."""
+    seen = {}
+    for heading in re.findall(r"^#{1,6} +(.+?) *#* *$", without_fences(read(page)), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        seen[slug] = seen.get(slug, -1) + 1
+        yield slug if seen[slug] == 0 else f"{slug}-{seen[slug]}"
+
+
+@pytest.mark.parametrize("page", markdown_files(), ids=lambda path: str(path.relative_to(REPO)))
 def test_relative_links_and_pictures_resolve(page):
     text = without_code(read(page))
     targets = LINK.findall(text) + HTML_SOURCE.findall(text)
     broken = []
     for target in targets:
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("#"):
-            continue  # http:, https:, mailto: ...; an anchor in the same page
-        path = target.split("#")[0].split("?")[0]
-        if not (page.parent / path).exists() and target not in broken:
-            broken.append(target)
-    assert not broken, (f"{page.name}: links to missing files: {broken} (the end-of-stage "
-                        "dashboards come from: python3 docs/make_pictures.py)")
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target):
+            continue  # http:, https:, mailto: ...
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path.split("?")[0]).resolve() if path else page
+        if not linked.exists() or (anchor and linked.suffix == ".md"
+                                   and anchor not in set(anchors(linked))):
+            if target not in broken:
+                broken.append(target)
+    assert not broken, (f"{page.name}: links to missing files or headings: {broken} (the "
+                        "end-of-stage dashboards come from: python3 docs/make_pictures.py)")
+
+
+def test_the_anchors_are_github_s():
+    """GitHub's rule on headings with dots, brackets, backticks and dashes, worked out
+    by hand: "The run folder (`--save-model DIR`)" is #the-run-folder---save-model-dir."""
+    page = DOCS / "reference.md"
+    made = set(anchors(page))
+    assert {"exit-codes", "the-run-folder---save-model-dir", "predictpy",
+            "when-something-goes-wrong"} <= made
+    assert "stage-80-on-several-workers-2026-12-07" in set(anchors(REPO / "benchmarks" / "README.md"))
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda path: path.name)
@@ -159,9 +185,49 @@ def test_chinese_guide_covers_what_the_english_one_does():
     assert chinese_characters >= 1.2 * english_words, (chinese_characters, english_words)
 
 
-def test_readme_links_to_both_guides():
+# ---------------------------------------------------------------------- README
+
+README_LIMIT = 8000  # bytes: a page a learner reads, not a manual (docs/reference.md is that)
+
+
+def test_readme_is_one_page_that_links_to_both_guides():
     readme = read(REPO / "README.md")
-    assert "docs/codelab.md" in readme and "docs/codelab.zh-CN.md" in readme
+    assert len(readme.encode("utf-8")) <= README_LIMIT, "move reference text to docs/"
+    assert "](docs/codelab.md)" in readme and "](docs/codelab.zh-CN.md)" in readme
+
+
+def test_readme_s_test_commands_use_declared_markers():
+    """The quick start's test commands, and the markers they name exist in pytest.ini."""
+    commands = [line.split("#")[0].split() for _, body in code_blocks(read(REPO / "README.md"))
+                for line in body.splitlines() if line.startswith("python3 -m pytest")]
+    assert ["python3", "-m", "pytest"] in commands
+    assert ["python3", "-m", "pytest", "-m", "quick"] in commands
+    declared = re.findall(r"^    (\w+):", read(REPO / "pytest.ini"), re.M)
+    for command in commands:
+        if "-m" in command[3:]:
+            assert command[command.index("-m", 3) + 1] in declared, command
+
+
+def test_readme_s_diff_walkthrough_compares_consecutive_stages():
+    from codelab.stages import SCRIPTS
+    diffs = re.findall(r"^diff (\S+) (\S+)$", read(REPO / "README.md"), re.M)
+    assert len(diffs) >= 2
+    for before, after in diffs:
+        assert SCRIPTS.index(after) == SCRIPTS.index(before) + 1, (before, after)
+
+
+def test_readme_s_layout_names_what_is_there():
+    """Each line of "Where things are" names a file or folder of the repository, and
+    every Python file at the top level that is not a stage is named there."""
+    text = read(REPO / "README.md")
+    block = code_blocks(text[text.index("\n## Where things are"):])[0][1]
+    named = [line.split()[0] for line in block.splitlines() if line.strip()]
+    for name in named:
+        assert list(REPO.glob(name)), f"README's layout names {name}, which is not there"
+    assert "mnist_*.py" in named
+    for path in REPO.glob("*.py"):
+        if not path.name.startswith("mnist_"):
+            assert path.name in named, f"{path.name}: say in README's layout what it is"
 
 
 def test_guides_show_only_pictures_that_make_pictures_makes():

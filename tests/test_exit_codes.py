@@ -1,23 +1,20 @@
-"""The exit codes that README.md documents ("Exit codes") are the ones the programs
+"""The exit codes that docs/reference.md documents ("Exit codes") are the ones the programs
 return: a stage's error and refusal, predict.py's error. No TensorFlow loads: each
 program stops before it would."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, run_script
+
+REFERENCE = REPO / "docs" / "reference.md"
 
 
 def documented_codes():
-    """{(program, first word of its cell): exit code} from README's table, program
-    "stage" or "predict"; a row with several codes gives the first."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    """{(program, first words of its cell): exit code} from the reference's table,
+    program "stage" or "predict"; a row with several codes gives the first."""
+    section = REFERENCE.read_text(encoding="utf-8").split("## Exit codes", 1)[1].split("\n#", 1)[0]
     codes = {}
     for row in re.findall(r"^\| *(\d+)[^|]* \| *(.*?) *\| *(.*?) *\|$", section, re.M):
         code, stage, predict = int(row[0]), row[1], row[2]
@@ -29,9 +26,7 @@ def documented_codes():
 
 
 def stage(*flags, cwd):
-    return subprocess.run([sys.executable, str(REPO / "mnist_1.0_softmax.py"), *flags],
-                          cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, MPLBACKEND="Agg"))
+    return run_script("mnist_1.0_softmax.py", *flags, cwd=cwd, timeout=120)
 
 
 def test_the_table_names_each_outcome_once():
@@ -41,9 +36,15 @@ def test_the_table_names_each_outcome_once():
     assert codes[("predict", "partly done")] != codes[("predict", "error")]
 
 
+def test_the_taken_port_code_is_stage_8_0_s():
+    """test_distributed.py holds a real worker on a taken port to this code."""
+    from codelab import workers
+    assert documented_codes()[("stage", "port taken")] == workers.EXIT_PORT_TAKEN
+
+
 def test_the_signals_codes_are_the_stages():
     import trainer
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = REFERENCE.read_text(encoding="utf-8")
     row = re.search(r"^\| ([\d, ]+) \| stopped by Ctrl-C, SIGTERM, SIGHUP", text, re.M)
     assert [int(code) for code in row[1].split(",")] == [
         trainer.STOP_SIGNALS[name][1] for name in ("SIGINT", "SIGTERM", "SIGHUP")]

@@ -97,11 +97,10 @@ def test_an_edited_network_is_not_restored(small_mnist_dir, tmp_path):
     assert edited != source
     (edited_dir / STAGE_2_1).write_text(edited)
 
-    result = subprocess.run(
-        [sys.executable, str(edited_dir / STAGE_2_1), "--headless", "--data-dir",
-         small_mnist_dir, "--iterations", "40", "--save-model", str(model_dir), "--restore"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg"))
+    result = run_script(
+        edited_dir / STAGE_2_1, "--headless", "--data-dir", small_mnist_dir, "--iterations", "40",
+        "--save-model", str(model_dir), "--restore", cwd=tmp_path,
+        env_extra={"PYTHONPATH": str(REPO)})
     assert result.returncode == 1
     assert result.stderr.startswith("error: --restore: the network in")
     assert "W1 [784, 200] there, [784, 300] here" in result.stderr
@@ -311,14 +310,13 @@ def modules_after(script, *flags):
     """Run a stage with `flags` in a fresh Python (they must make it exit) and return
     what it printed, with whether TensorFlow and matplotlib were loaded."""
     code = ("import runpy, sys\n"
-            f"sys.argv = [{script!r}, *{list(flags)!r}]\n"
+            "sys.argv = sys.argv[1:]  # the stage and its flags\n"
             "try:\n"
-            f"    runpy.run_path({os.path.join(REPO, script)!r}, run_name='__main__')\n"
+            "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
             "except SystemExit as exit:\n"
             "    print('exit', exit.code)\n"
             "print('loaded', 'tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    return run_script(script, *flags, python_flags=("-c", code), timeout=60, cwd=REPO)
 
 
 @pytest.mark.parametrize("flags", [["-h"], ["--iterations", "0"], ["--seed", "-3"]])
@@ -334,21 +332,16 @@ def test_start_up_prints_no_tensorflow_notices_and_keeps_other_lines(small_mnist
     """TensorFlow's start-up notices are hidden; whatever else reaches stderr while it
     loads is kept: here the lines of Python's -X importtime, one per module imported.
     With TF_CPP_MIN_LOG_LEVEL=0 (all of TensorFlow's notices, asked for) they show."""
-    env = dict(os.environ, MPLBACKEND="Agg")
-    for name in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS"):  # as on a fresh machine
-        env.pop(name, None)
-    flags = [os.path.join(REPO, STAGE_2_1), "--headless", "--iterations", "1", "--data-dir",
-             small_mnist_dir]
-    result = subprocess.run([sys.executable, "-X", "importtime", *flags], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=300)
+    env = {"TF_CPP_MIN_LOG_LEVEL": None, "TF_ENABLE_ONEDNN_OPTS": None}  # as on a fresh machine
+    flags = [STAGE_2_1, "--headless", "--iterations", "1", "--data-dir", small_mnist_dir]
+    result = run_script(*flags, python_flags=("-X", "importtime"), cwd=tmp_path, env_extra=env)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stderr.splitlines()
     assert any(re.fullmatch(r"import time: +\d+ \| +\d+ \| +tensorflow", line)
                for line in lines), lines[-20:]
     assert [line for line in lines if not line.startswith("import time:")] == []
     env["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    shown = subprocess.run([sys.executable, *flags], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=300)
+    shown = run_script(*flags, cwd=tmp_path, env_extra=env)
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert "oneDNN custom operations are on" in shown.stderr, shown.stderr[-3000:]
 

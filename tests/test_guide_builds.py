@@ -23,14 +23,11 @@ for a few steps in this process.
 import ast
 import functools
 import re
-import runpy
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, load_stage
 GUIDES = [REPO / "docs" / "codelab.md", REPO / "docs" / "codelab.zh-CN.md"]
 STARTER = "mnist_1.0_softmax.py"
 
@@ -276,12 +273,6 @@ def test_a_stage_built_from_the_english_guide_trains(small_mnist_dir, tmp_path, 
     source = build(GUIDES[0], stage)
     script = tmp_path / f"built_{stage}.py"
     script.write_text(source, encoding="utf-8")
-    argv = sys.argv
-    sys.argv = [str(script), "--headless", "--iterations", "3", "--data-dir",
-                small_mnist_dir, "--save-model", str(tmp_path / "model")]
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        sys.argv = argv
+    load_stage(script, small_mnist_dir, "--iterations", "3", "--save-model", str(tmp_path / "model"))
     out = capsys.readouterr().out
     assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.MULTILINE), out[-2000:]

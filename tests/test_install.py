@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from codelab import installed
-from helpers import REPO
+from helpers import REPO, run_script
 
 SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]  # as INSTALL.txt says
 STAGE = os.path.join(REPO, "mnist_1.0_softmax.py")
@@ -54,10 +54,8 @@ def fake_distribution(site, name, version, files=()):
 
 
 def run_stage_with(site, data_dir, tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(site), MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, STAGE, "--headless", "--iterations", "1",
-                           "--data-dir", data_dir], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_script(STAGE, "--headless", "--iterations", "1", "--data-dir", data_dir,
+                      cwd=tmp_path, env_extra={"PYTHONPATH": str(site)})
 
 
 def the_installed_tensorflow():

@@ -7,6 +7,7 @@ in a real Tk window is in tests/test_window.py. Its figures are checked against 
 own evaluation of the model, the network of 7.0 against 5.0's given the same values.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 
 from helpers import (REPO, ctrl_c_after, figures_after, load_stage, randomise, run_cell,
-                     run_script, start_stage, stopped_by_ctrl_c_and_resumed, train)
+                     run_script, stage_environment, start_stage,
+                     stopped_by_ctrl_c_and_resumed, train)
 from test_everyday_faults import small_disk  # noqa: F401  (the fixture: a small file system)
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
@@ -24,7 +26,7 @@ KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
 
 @pytest.fixture(scope="module")
 def keras():
-    sys.path.insert(0, REPO)
+    sys.path.insert(0, str(REPO))
     import trainer
     trainer.load_tensorflow()
     import keras
@@ -357,7 +359,6 @@ def test_a_nan_loss_stops_the_keras_stage_with_the_stages_explanation(small_mnis
                                                                      tmp_path):
     """A learner's edit: 7.0 with a learning rate far too high stops as the other stages
     do, with report.py's message (one error line, exit code 1)."""
-    import os
     from codelab.report import nan_message
     source = open(os.path.join(REPO, KERAS_STAGE)).read()
     edited = source.replace("LR_MAX = 0.02", "LR_MAX = 1e38")
@@ -368,7 +369,7 @@ def test_a_nan_loss_stops_the_keras_stage_with_the_stages_explanation(small_mnis
         [sys.executable, str(script), "--headless", "--iterations", "100",
          "--data-dir", small_mnist_dir],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg"))
+        env=stage_environment({"PYTHONPATH": str(REPO)}))
     assert result.returncode == 1, result.stderr[-3000:]
     step = re.search(r"^error: the loss became NaN at step (\d+);", result.stderr, re.M)
     assert step, result.stderr[-3000:]
@@ -406,7 +407,7 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
     train_x, train_y, test_x, test_y = digits
     data = tmp_path / "digits.npz"
     np.savez(data, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
-    cell = NOTEBOOK_CELL.format(repo=REPO, data=str(data))
+    cell = NOTEBOOK_CELL.format(repo=str(REPO), data=str(data))
     if backend == "widget":
         cell = "%matplotlib widget\n" + cell
     outputs, stdout, counts = run_cell(cell, tmp_path, monkeypatch)
@@ -420,3 +421,22 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
                    and "application/vnd.jupyter.widget-view+json" in out["data"]]
         assert len(figures) == 1
         assert counts.get("comm_msg with data", 0) >= 3
+
+
+# ------------------------------------------------------------ docs/keras-dashboard.md
+
+def test_the_keras_dashboard_page_s_example_runs_as_written(small_mnist_dir, tmp_path):
+    """The page's complete example, copied into a file of its own and run from another
+    folder as the page says (the repository on PYTHONPATH), on small offline data."""
+    page = open(os.path.join(REPO, "docs", "keras-dashboard.md"), encoding="utf-8").read()
+    examples = [block for block in re.findall(r"^```\n(.*?)^```$", page, re.M | re.S)
+                if "KerasDashboard(" in block]
+    assert len(examples) == 1
+    script = tmp_path / "my_model.py"
+    script.write_text(examples[0], encoding="utf-8")
+    result = run_script(script, cwd=tmp_path,
+                        env_extra={"PYTHONPATH": str(REPO), "MNIST_DATA_DIR": small_mnist_dir})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "Epoch 2/2" in result.stdout  # fit's own progress: both epochs trained
+    assert small_mnist_dir in result.stdout  # the data: where MNIST_DATA_DIR says, offline

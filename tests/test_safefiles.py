@@ -7,14 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from codelab import safefiles
 
-REPO = Path(__file__).parent.parent
+from helpers import REPO
 
 
 def names(folder):

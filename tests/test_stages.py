@@ -8,8 +8,6 @@ differences, its drawing against its variables.
 
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -285,11 +283,8 @@ def test_a_nan_loss_stops_with_an_explanation(small_mnist_dir, tmp_path):
     assert edited != source
     script = tmp_path / "my_softmax.py"
     script.write_text(edited)
-    result = subprocess.run(
-        [sys.executable, str(script), "--headless", "--iterations", "200",
-         "--data-dir", small_mnist_dir],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=REPO, MPLBACKEND="Agg"))
+    result = run_script(script, "--headless", "--iterations", "200", "--data-dir",
+                        small_mnist_dir, cwd=tmp_path, env_extra={"PYTHONPATH": str(REPO)})
     assert result.returncode != 0
     assert "NaN" in result.stderr and "log(0)" in result.stderr
     assert "softmax_cross_entropy_with_logits" in result.stderr

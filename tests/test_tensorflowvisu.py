@@ -227,8 +227,8 @@ def test_every_label_stays_whole_and_apart_in_small_windows(size):
         shown = visible_panels(live)
         texts = {panel: texts_of(live.axes[panel], renderer) for panel in shown}
         strip = [t.get_window_extent(renderer) for t in
-                 (live.panels.status_text, live.panels.keys_text) if t.get_visible()]
-        assert live.panels.status_text.get_visible()
+                 (live.panels.strip.status_text, live.panels.strip.keys_text) if t.get_visible()]
+        assert live.panels.strip.status_text.get_visible()
         for box in strip:
             assert figure.x0 <= box.x0 and box.x1 <= figure.x1 and box.y1 <= figure.y1
         assert len(strip) < 2 or not overlap(*strip), (size, "status and keys")
@@ -402,18 +402,28 @@ def test_mosaic_keeps_order_and_accepts_other_layouts():
     assert np.allclose(uint8, flat, atol=1 / 255)
 
 
-def test_test_mosaic_pads_a_small_test_set():
+def test_test_mosaic_shows_a_small_test_set_whole_in_the_biggest_tiles_that_fit():
     images = square_digits(200)
     correct = np.zeros(200, int)
     predicted = np.zeros(200, int)
     predicted[:30] = 5
     mosaic = tv.test_digits_mosaic(images, predicted, correct)
-    assert mosaic.shape == (700, 1120, 3)                # 25 lines of 40
-    reds = np.all(np.isclose(mosaic[27::28, 14::28], tv.RED), axis=-1)
-    assert reds.sum() == 30 and reds[0, :30].all()
-    assert np.all(mosaic[28 * 5:] == 1.0)                # tiles 200..999 are blank
+    assert mosaic.shape == (700, 1120, 3)                # always 25 lines of 40's size
+    # The biggest square tile of which 200 fit in 700 x 1120 pixels, found by trying them.
+    tile = next(side for side in range(700, 0, -1) if (700 // side) * (1120 // side) >= 200)
+    columns = 1120 // tile
+    assert (tile, columns) == (58, 19)
+    lines = -(-200 // columns)
+    bottoms = mosaic[tile - 2:lines * tile:tile, tile // 2:columns * tile:tile]  # background
+    centres = mosaic[tile // 2:lines * tile:tile, tile // 2:columns * tile:tile]
+    reds = np.all(np.isclose(bottoms, tv.RED), axis=-1).ravel()
+    assert reds.sum() == 30 and reds[:30].all()          # misrecognised first, on red
+    assert np.count_nonzero(np.all(centres < 0.5, axis=-1)) == 200   # every digit's ink
+    assert np.all(mosaic[lines * tile:] == 1.0) and np.all(mosaic[:, columns * tile:] == 1.0)
     big = tv.test_digits_mosaic(square_digits(1500), np.zeros(1500, int), np.zeros(1500, int))
     assert big.shape == (700, 1120, 3)
+    assert np.array_equal(big, tv.mnist_mosaic(square_digits(1500), np.zeros(1500, int),
+                                               np.zeros(1500, int), lines=25, n=1000))
 
 
 def test_mosaic_checks_lengths():
@@ -662,6 +672,19 @@ def test_save_image_and_gif(vis, tmp_path):
         last = np.asarray(movie.convert("RGB"))
         assert np.sum(np.abs(last.astype(int) - (226, 74, 51)).sum(axis=-1) < 40) > 20
     assert sorted(os.listdir(tmp_path)) == ["final.png", "run.gif"]   # no temporary files
+
+
+@pytest.mark.parametrize("fixture", ["vis", "live"])
+def test_save_image_in_the_vector_formats(fixture, request, tmp_path):
+    """.svg and .pdf, which matplotlib draws on a canvas of their own (a painter that
+    took that draw for the screen's once failed every run that asked for them)."""
+    dashboard = request.getfixturevalue(fixture)
+    svg, pdf = tmp_path / "final.svg", tmp_path / "final.pdf"
+    assert feed_run(dashboard, last_step=30, save_image=svg) == [str(svg)]
+    assert dashboard.finish(save_image=pdf) == [str(pdf)]
+    text = svg.read_text()
+    assert text.count("<!-- Test digits -->") == 1 and "<image" in text   # panel 6's mosaic
+    assert pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_a_long_run_records_at_most_max_movie_frames(vis, tmp_path):

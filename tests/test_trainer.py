@@ -11,7 +11,6 @@ from helpers import checkpoint_step, load_stage, run_script
 from trainer import PROGRESS_LINE, TEST_LINE
 
 
-@pytest.mark.quick
 def test_figure_steps_follow_the_stage_cadence():
     def steps(last, train_every, test_every, more_tests_every=None):
         flags = [figure_flags(s, last, train_every, test_every, more_tests_every)
@@ -26,7 +25,6 @@ def test_figure_steps_follow_the_stage_cadence():
                                       list(range(0, 221, 20)) + [234])
 
 
-@pytest.mark.quick
 def test_figure_steps_are_found_as_needed_and_counted_without_a_list():
     """--iterations 10**12 starts at once: the steps with figures are never listed."""
     import itertools
