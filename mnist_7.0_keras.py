@@ -41,8 +41,9 @@ What fit does that trainer.py did by hand (see the guide, "The same network in K
 - the loop, compiled: fit runs TRAIN_EVERY steps per call of its compiled train step
   (steps_per_execution), as trainer.py runs the steps between two figures in one call;
 - the figures, the dashboard, checkpoints, TensorBoard, stopping: callbacks, objects
-  whose on_train_batch_end(...) fit calls after every step (kerastrainer.py gathers
-  ours; tensorflowvisu.KerasDashboard is the dashboard, for any Keras model).
+  whose on_train_batch_end(...) fit calls after every step (codelab/kerastrainer.py
+  has ours, run.callbacks, with trainer.py's own plumbing; it feeds
+  tensorflowvisu.KerasDashboard, the dashboard for any Keras model).
 
 One difference from 5.0, in the batch norm. Keras' moving averages decay at a constant
 rate (momentum); 5.0's start fast and slow down, min(0.99, (1 + step) / (10 + step)),

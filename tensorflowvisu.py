@@ -21,7 +21,10 @@ the first figures, the next one clears it), paused, or training finished (from
 wait_until_closed(), which prints it in the terminal too); on its right, the keys.
 
 The dashboard is a view: it shows what it is fed and never drives training. The
-contract with the loop that feeds it (trainer.train(), KerasDashboard):
+contract with the loop that feeds it (trainer.train(); KerasDashboard, which feeds it
+from model.fit and only shows too: it prints nothing and never stops fit, so closing
+the window ends the view, not the training, unless the program around fit asks, as
+stage 7.0's own callback does in codelab/kerastrainer.py):
 the loop hands it data; once per figure it asks one question, tick() -> go on? (True,
 or False once the window is closed; while the learner has paused, tick() returns only
 when resumed or closed, so training pauses with it); and it reads two facts to skip work

@@ -30,6 +30,7 @@ a = p.parse_args()
 
 sys.path.insert(0, str(REPO))
 import trainer as real  # noqa: E402
+from codelab import stepping  # noqa: E402
 
 captured = {}
 shim = types.ModuleType("trainer")
@@ -49,8 +50,8 @@ bs = kw["args"].batch_size
 training_step, optimizer = kw["training_step"], kw["optimizer"]
 optimizer.build([v for v in kw["variables"] if v.trainable])
 loss_and_accuracy = kw["loss_and_accuracy"]
-train_steps = real._stretch_of_steps(training_step, mnist.train.images, mnist.train.labels, bs)
-evaluate = real._any_batch_size(loss_and_accuracy, mnist.test.images, mnist.test.labels)
+train_steps = stepping.stretch_of_steps(training_step, mnist.train.images, mnist.train.labels, bs)
+evaluate = stepping.any_batch_size(loss_and_accuracy, mnist.test.images, mnist.test.labels)
 
 
 def batches(n):
@@ -101,7 +102,7 @@ data = median_time(lambda: batches(a.steps)) / a.steps
 evaluate(X[0], Y[0])
 figures = median_time(lambda: [x.numpy() for x in evaluate(X[0], Y[0])])
 test_X, test_Y = tf.constant(mnist.test.images), tf.constant(mnist.test.labels)
-test_pass = median_time(lambda: real._evaluate_in_chunks(evaluate, test_X, test_Y), repeat=3)
+test_pass = median_time(lambda: stepping.evaluate_in_chunks(evaluate, test_X, test_Y), repeat=3)
 iters = kw["args"].iterations
 calls = -(-iters // kw["train_every"])
 print(f"per step of {bs}: forward {forward * 1e3:.1f} ms, backward {(gradients - forward) * 1e3:.1f} ms, "

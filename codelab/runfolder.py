@@ -1,8 +1,8 @@
 """The run folder of `--save-model DIR`: what a run keeps there, and who may use it.
 
     DIR/stage.json      which stage and which network (variable names, shapes) wrote it
-    DIR/checkpoints/    TensorFlow's checkpoints, the latest 3 (trainer.py saves one every
-                        trainer.CHECKPOINT_EVERY steps and at the end)
+    DIR/checkpoints/    TensorFlow's checkpoints, the latest 3 (runstate.py saves one every
+                        runstate.CHECKPOINT_EVERY steps and at the end)
     DIR/saved_model/1/  the trained network, for predict.py and serve.py: DIR/saved_model
                         is laid out as TensorFlow Serving's model base path (numbered
                         version folders); earlier versions of the project wrote the

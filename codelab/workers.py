@@ -100,7 +100,7 @@ def _join_seconds(text):
 
 
 def _worker_count(text):
-    count = trainer._whole_number(1, 100)(text)
+    count = trainer.whole_number(1, 100)(text)
     if 100 % count:
         raise argparse.ArgumentTypeError(
             f"the global batch of 100 images must split evenly between the workers: "

@@ -11,10 +11,11 @@ dashboard.kerascallback: the six-panel dashboard for any Keras model, fed by mod
 
 A keras.callbacks.Callback that shows tensorflowvisu's six panels while model.fit trains
 a classifier of 28 x 28 images into 10 classes (MNIST, Fashion-MNIST or your own):
-    images  [N, 28, 28, 1], [N, 28, 28] or [N, 784], as the model takes them; the
-            mosaics show values from 0 to 1 as ink (uint8 or floats up to 255: /255)
+    images  [N, 28, 28, 1], [N, 28, 28] or [N, 784], whichever the model takes: they
+            are reshaped to its input; NaN or infinite values are refused; the mosaics
+            show values from 0 to 1 as ink (uint8 or floats up to 255: /255)
     labels  class ids [N] (or [N, 1]), or one-hot [N, 10]
-    outputs 10 per image: probabilities, or scores / logits. Outputs that are all
+    outputs one output of 10 per image: probabilities, or scores / logits. Outputs that are all
             >= 0 and sum to 1 on every row are taken as probabilities; anything else
             goes through softmax first. So a model ending in Dense(10) (logits, loss
             from_logits=True) and one ending in softmax both show the same figures.
@@ -37,13 +38,18 @@ stages' scale), whatever loss the model was compiled with (label smoothing, weig
     the biases and batch-norm offsets (Keras' "bias" and "beta") in panel 5, every
     other trainable variable (kernels, batch-norm scales...) in panel 4.
 
-Keys, pause and a notebook as with the stages (tensorflowvisu.py). Pausing holds fit;
-closing the window (or q) stops it cleanly after the current step (model.stop_training),
-and so does Ctrl-C (a notebook's interrupt) while paused; otherwise Ctrl-C is Keras'.
-Keras' own progress bar works beside it (verbose=0 hides it).
+KerasDashboard only shows: it measures, keeps (`history`, `max_test_accuracy`) and
+draws, and never prints nor stops fit. Keys and a notebook as with the stages
+(tensorflowvisu.py); pausing holds fit, as the dashboard waits inside its callback until
+resumed; closing the window (or q) closes the view, and fit goes on; Ctrl-C is Keras'
+own. Keras' progress bar works beside it (verbose=0 hides it). A program that wants more
+(progress lines, a stop when the window closes) drives it from a callback of its own
+with start(), show_figures(), tick() and is_closed(), and does not pass it to fit: stage
+7.0's codelab/kerastrainer.py does so, at the other stages' steps and with their lines.
 """
 
 import time
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 import keras
@@ -81,6 +87,13 @@ def check_images(images, what="images"):
                          f"images as [N, 28, 28, 1], [N, 28, 28] or [N, 784]")
     if len(images) == 0:
         raise ValueError(f"KerasDashboard: {what} is empty")
+    if images.dtype.kind == "f":
+        bad = ~np.isfinite(images.reshape(len(images), -1)).all(axis=1)
+        if bad.any():
+            raise ValueError(f"KerasDashboard: {what} hold NaN or infinite values, in "
+                             f"{int(bad.sum())} of {len(images)} images (the first: image "
+                             f"{int(np.argmax(bad))}); the figures of such images mean nothing: "
+                             f"drop them or replace the values")
     return images
 
 
@@ -124,6 +137,124 @@ def _logged_figures(logs):
     return accuracy, None if loss is None else float(loss) * 100
 
 
+class ModelFigures:
+    """The stages' figures of a Keras model, measured from its outputs in test mode: on
+    the first `test_count` test images, and on `training_count` training images drawn
+    from (seed, step) for the training figures of that step (so that a resumed run
+    shows what an unbroken one would). Its inputs are checked here: a ValueError that
+    names the argument, before fit starts."""
+
+    def __init__(self, test_images, test_labels, training_images=None, training_labels=None,
+                 test_count=None, training_count=100, layers=None, seed=0):
+        self.test_images, self.test_ids = checked_pair(test_images, test_labels, "test")
+        if test_count is not None:
+            if not (isinstance(test_count, (int, np.integer))
+                    and 1 <= test_count <= len(self.test_images)):
+                raise ValueError(f"KerasDashboard: test_count must be a whole number from 1 "
+                                 f"to {len(self.test_images)} (the test_images given), not "
+                                 f"{test_count!r}; leave it out to test on all of them")
+            self.test_images = self.test_images[:test_count]
+            self.test_ids = self.test_ids[:test_count]
+        self.training_images = self.training_ids = None
+        if (training_images is None) != (training_labels is None):
+            raise ValueError("KerasDashboard: give training_images and training_labels "
+                             "together, or neither")
+        if training_images is not None:
+            self.training_images, self.training_ids = checked_pair(
+                training_images, training_labels, "training")
+        self.training_count = min(int(training_count), len(self.training_images)
+                                  if self.training_images is not None else int(training_count))
+        self.layers, self.seed = layers, seed
+
+    def outputs(self, model, images):
+        """The model's outputs for `images`, in test mode, training_count images per call:
+        one shape for every call (the last one padded), so that Keras compiles its
+        predict function once, not once per shape. The images are shaped as the model
+        takes them ([N, 784], [N, 28, 28] or [N, 28, 28, 1]: the same pixels)."""
+        images = as_model_input(model, images)
+        size = self.training_count
+        outputs = []
+        for begin in range(0, len(images), size):
+            chunk = images[begin:begin + size]
+            if len(chunk) < size:
+                padding = np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            output = model.predict_on_batch(chunk)
+            if isinstance(output, (list, tuple, dict)):
+                raise ValueError(f"KerasDashboard: the model has {len(output)} outputs; the "
+                                 f"dashboard reads one, of 10 scores per image (for a model "
+                                 f"with several, build one that ends at the classifier's)")
+            outputs.append(np.asarray(output))
+        return np.concatenate(outputs)[:len(images)]
+
+    def training(self, model, step):
+        """(images, ids, probabilities, loss x 100, accuracy) of the training figures at
+        `step`."""
+        rng = np.random.default_rng([self.seed, step])
+        picked = rng.choice(len(self.training_images), self.training_count, replace=False)
+        images, ids = self.training_images[picked], self.training_ids[picked]
+        return (images, ids, *figures(self.outputs(model, images), ids))
+
+    def test(self, model):
+        """(probabilities, loss x 100, accuracy) on the test images."""
+        return figures(self.outputs(model, self.test_images), self.test_ids)
+
+    def weights_and_biases(self, model):
+        """Panel 4: every trainable variable but the biases; panel 5: the biases and
+        batch-norm offsets. Empty ones show as a flat 0."""
+        layers = self.layers or [model]
+        variables = [v for layer in layers
+                     for v in (model.get_layer(layer) if isinstance(layer, str)
+                               else layer).trainable_weights]
+        weights, biases = [np.zeros(1)], [np.zeros(1)]
+        for v in variables:
+            name = v.path.rsplit("/", 1)[-1]
+            (biases if name in ("bias", "beta") else weights).append(
+                np.asarray(v.numpy(), dtype=np.float32).ravel())
+        return (np.concatenate(weights[1:] or weights), np.concatenate(biases[1:] or biases))
+
+
+def checked_pair(images, labels, what):
+    """(images, class ids) of `what` ("test", "training") after checking them."""
+    images = check_images(images, f"{what}_images")
+    ids = class_ids(labels, f"{what}_labels")
+    if len(ids) != len(images):
+        raise ValueError(f"KerasDashboard: {len(images)} {what}_images but {len(ids)} "
+                         f"{what}_labels; they must match")
+    return images, ids
+
+
+def as_model_input(model, images):
+    """`images` reshaped to the model's input, [N, 784], [N, 28, 28] or [N, 28, 28, 1]."""
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or None in shape[1:] or len(shape) < 2:
+        return images  # several inputs, or a model not built yet: as given
+    if int(np.prod(shape[1:])) != 784:
+        raise ValueError(f"KerasDashboard: the model takes inputs of shape {shape}; the "
+                         f"dashboard gives it 28 x 28 images ([N, 784], [N, 28, 28] or "
+                         f"[N, 28, 28, 1])")
+    return images.reshape(len(images), *shape[1:])
+
+
+def due(previous, step, last_step, train_every, test_every):
+    """(training figures?, test figures?) at `step`, reached from `previous`: when it
+    passed a multiple of train_every or test_every (fit's steps_per_execution can step
+    over them), and both at the last step."""
+    last = step >= last_step
+    return (last or step // train_every > previous // train_every,
+            last or step // test_every > previous // test_every)
+
+
+class Shown(NamedTuple):
+    """The figures of one step, as the dashboard measured and showed them: what a
+    program around fit may print or log (stage 7.0: progress lines, TensorBoard)."""
+    accuracy: float
+    loss: float                  # cross-entropy x 100
+    mosaic: Optional[Callable]   # mosaic() -> the panel's picture, or None
+    values4: Optional[np.ndarray] = None   # training figures: panel 4's values, or None
+    values5: Optional[np.ndarray] = None   # panel 5's
+
+
 class KerasDashboard(keras.callbacks.Callback):
     """The live dashboard of a model.fit run (see the module docstring).
 
@@ -137,18 +268,19 @@ class KerasDashboard(keras.callbacks.Callback):
                                 both at the first and the last step
     test_count                  test images measured at each test (default: all)
     layers                      layers whose variables panels 4 and 5 show (default: all)
-    steps                       steps to train: fit stops there (default: all of fit's)
-    first_step                  the step fit starts from (a resumed run)
-    steps_per_epoch             for the progress lines' epoch (default: fit's)
-    progress_lines              print the stages' progress lines (step N: ...)
     title4, title5              other titles for panels 4 and 5
+    pictures                    measure the panels' pictures even when no one sees them
+                                (for a program that logs them: stage 7.0's TensorBoard)
+    seed                        draws the training images measured at each step
+
+    What it showed is kept in `history`: {"training": [(step, accuracy, loss)...],
+    "test": [...]}, and the best test accuracy in `max_test_accuracy`.
     """
 
     def __init__(self, test_images, test_labels, *, training_images=None,
                  training_labels=None, headless=False, save_image=None, save_movie=None,
                  train_every=10, test_every=100, test_count=None, training_count=100,
-                 layers=None, steps=None, first_step=0, steps_per_epoch=None,
-                 progress_lines=False, title4="Weights", title5="Biases", seed=0):
+                 layers=None, title4="Weights", title5="Biases", pictures=False, seed=0):
         super().__init__()
         if save_image:
             check_image_path(save_image, "save_image")
@@ -158,40 +290,18 @@ class KerasDashboard(keras.callbacks.Callback):
                             ("training_count", training_count)):
             if int(value) < 1:
                 raise ValueError(f"KerasDashboard: {name} must be at least 1, not {value}")
-        self.test_images = check_images(test_images, "test_images")
-        self.test_ids = class_ids(test_labels, "test_labels")
-        if len(self.test_ids) != len(self.test_images):
-            raise ValueError(f"KerasDashboard: {len(self.test_images)} test_images but "
-                             f"{len(self.test_ids)} test_labels; they must match")
-        if test_count is not None:
-            self.test_images = self.test_images[:int(test_count)]
-            self.test_ids = self.test_ids[:int(test_count)]
-        self.training_images = self.training_ids = None
-        if (training_images is None) != (training_labels is None):
-            raise ValueError("KerasDashboard: give training_images and training_labels "
-                             "together, or neither")
-        if training_images is not None:
-            self.training_images = check_images(training_images, "training_images")
-            self.training_ids = class_ids(training_labels, "training_labels")
-            if len(self.training_ids) != len(self.training_images):
-                raise ValueError(f"KerasDashboard: {len(self.training_images)} training_images"
-                                 f" but {len(self.training_ids)} training_labels; they must "
-                                 f"match")
+        self.measure = ModelFigures(test_images, test_labels, training_images,
+                                    training_labels, test_count, training_count, layers, seed)
         self.headless, self.save_image, self.save_movie = headless, save_image, save_movie
         self.train_every, self.test_every = int(train_every), int(test_every)
-        self.training_count = min(int(training_count), len(self.training_images)
-                                  if self.training_images is not None else int(training_count))
-        self.layers = layers
-        self.steps, self.first_step = steps, int(first_step)
-        self.steps_per_epoch = steps_per_epoch
-        self.progress_lines = progress_lines
         self.titles = (title4, title5)
-        self.seed = seed                          # draws the training samples
+        self.keep_pictures = pictures
         self.max_test_accuracy = 0.0
-        self.step = self.first_step               # steps trained (fit's batches) so far
+        self.history = {"training": [], "test": []}
+        self.step = 0                             # steps trained (fit's batches) so far
         self.written = []                          # the files finish() wrote
         self.datavis = self._new_dashboard()
-        self._finished = False
+        self._started = False
 
     def _new_dashboard(self):
         return MnistDataVis(headless=self.headless, title4=self.titles[0],
@@ -204,34 +314,26 @@ class KerasDashboard(keras.callbacks.Callback):
 
     @property
     def pictures(self):
-        """True if the panels' pictures are seen or saved (else only the curves count)."""
-        return bool(self.datavis.draws_during_training or self.save_image)
+        """True if the panels' pictures are seen, saved or kept (else only the curves)."""
+        return bool(self.datavis.draws_during_training or self.save_image
+                    or self.keep_pictures)
 
-    # -- fit's calls -----------------------------------------------------------------
+    # -- fit's calls: the dashboard as a callback of your own fit ---------------------
 
     def on_train_begin(self, logs=None):
-        if self._finished:                        # a second fit with the same callback
-            self.datavis = self._new_dashboard()
-            self.first_step = self.step
-            self._finished = False
         epochs, steps_per_epoch = self.params.get("epochs"), self.params.get("steps")
-        if self.steps is not None:
-            self.last_step = self.first_step + int(self.steps)
-        elif epochs and steps_per_epoch:
-            self.last_step = self.first_step + int(epochs) * int(steps_per_epoch)
-        else:  # a dataset of unknown length: the x axis guesses; give steps= to fit it
-            self.last_step = self.first_step + 1000
-        self.step = self.first_step
-        self._epoch_first_step = self.first_step
-        self._last_test_step = self._last_training_step = None
+        first_step = self.step                    # a second fit goes on from the first
+        if epochs and steps_per_epoch:
+            last_step = first_step + int(epochs) * int(steps_per_epoch)
+        else:  # a dataset of unknown length: the x axis guesses
+            last_step = first_step + 1000
+        self._epoch_first_step = first_step
         self._logs = None
-        updates = len([s for s in range(self.first_step, self.last_step + 1)
-                       if any(self._due(s - 1, s))])
-        self.datavis.start(self.first_step, self.last_step, updates=updates,
-                           save_movie=self.save_movie)
-        self.started = time.perf_counter()
-        self._figures(self.step, training=True, test=True)
-        self._tick()
+        updates = len([s for s in range(first_step, last_step + 1)
+                       if any(due(s - 1, s, last_step, self.train_every, self.test_every))])
+        self.start(first_step, last_step, updates)
+        self.show_figures(first_step, training=True, test=True)
+        self.tick()
 
     def on_epoch_begin(self, epoch, logs=None):
         steps_per_epoch = self.params.get("steps")
@@ -243,27 +345,62 @@ class KerasDashboard(keras.callbacks.Callback):
         # epoch may run fewer steps than the batch number it reports.
         steps_per_epoch = self.params.get("steps")
         done = batch + 1 if not steps_per_epoch else min(batch + 1, steps_per_epoch)
-        previous, self.step = self.step, self._epoch_first_step + done
+        previous, step = self.step, self._epoch_first_step + done
         self._logs = logs
-        training, test = self._due(previous, self.step)
+        training, test = due(previous, step, self.last_step, self.train_every,
+                             self.test_every)
         if training or test:
-            self._figures(self.step, training, test)
-            self._tick()
-        elif time.perf_counter() - self._last_tick > TICK_INTERVAL_S:
-            self._tick()
-        if self.datavis.is_closed() or self.step >= self.last_step:
-            self.model.stop_training = True
+            self.show_figures(step, training, test)
+            self.tick()
+        else:
+            self.step = step
+            if time.perf_counter() - self._last_tick > TICK_INTERVAL_S:
+                self.tick()
 
     def on_train_end(self, logs=None):
-        self.seconds = time.perf_counter() - self.started
-        if self._last_test_step != self.step:   # stopped early: the figures where it stopped
-            self._figures(self.step, self._last_training_step != self.step, True)
-        self.written = self.datavis.finish(save_image=self.save_image)
-        for path in self.written:
-            print(f"saved the dashboard in {path}")
-        self._finished = True
+        self.finish()
 
     # -- for the program around fit ------------------------------------------------
+
+    def start(self, first_step, last_step, updates):
+        """Training goes from first_step to last_step, with figures at `updates` steps
+        (for the x axis and the movie's frames). on_train_begin calls it; a program
+        that drives the dashboard itself (stage 7.0) calls it instead."""
+        if self._started:                         # a second fit with the same callback
+            self.datavis = self._new_dashboard()
+        self._started = True
+        self.first_step, self.last_step, self.step = first_step, last_step, first_step
+        self._shown_training = self._shown_test = None
+        self.datavis.start(first_step, last_step, updates=updates, save_movie=self.save_movie)
+        self._last_tick = time.perf_counter()
+
+    def show_figures(self, step, training, test):
+        """Measure the model at `step` and show it: (training figures, test figures),
+        each a Shown, or None where not asked for (or not measurable: no
+        training_images, and fit has logged no figures yet)."""
+        self.step = step
+        shown = (self._training_figures(step) if training else None,
+                 self._test_figures(step) if test else None)
+        if training:
+            self._shown_training = step
+        if test:
+            self._shown_test = step
+        return shown
+
+    def tick(self):
+        """Draw if due and answer the window; waits while paused. Returns False once the
+        window was closed (the dashboard never stops fit: that is the caller's choice)."""
+        go_on = self.datavis.tick()
+        self._last_tick = time.perf_counter()
+        return go_on
+
+    def finish(self):
+        """After fit: the figures where it stopped, if not shown yet, then the final
+        picture and movie (their paths in `written`)."""
+        if self._shown_test != self.step:
+            self.show_figures(self.step, self._shown_training != self.step, True)
+        self.written = self.datavis.finish(save_image=self.save_image)
+        return self.written
 
     def wait_until_closed(self):
         """After fit, in a program with a desktop window: keep the window alive (keys,
@@ -272,7 +409,7 @@ class KerasDashboard(keras.callbacks.Callback):
             self.datavis.wait_until_closed()
 
     def is_closed(self):
-        """True once the window was closed (fit then stopped)."""
+        """True once the window was closed."""
         return self.datavis.is_closed()
 
     def abandon(self):
@@ -282,94 +419,36 @@ class KerasDashboard(keras.callbacks.Callback):
 
     # -- the figures -----------------------------------------------------------------
 
-    def _due(self, previous, step):
-        """(training figures?, test figures?) at `step`, reached from `previous`: when
-        it passed a multiple of train_every or test_every (fit's steps_per_execution
-        can step over them), and both at the last step."""
-        last = step >= self.last_step
-        return (last or step // self.train_every > previous // self.train_every,
-                last or step // self.test_every > previous // self.test_every)
-
-    def _tick(self):
-        try:
-            self.datavis.tick()                 # draws if due; waits here while paused
-        except KeyboardInterrupt:
-            if not self.datavis.is_paused():
-                raise
-            self.model.stop_training = True     # Ctrl-C while paused: a clean stop
-        self._last_tick = time.perf_counter()
-
-    def _figures(self, step, training, test):
-        if training:
-            self._training_figures(step)
-            self._last_training_step = step
-        if test:
-            self._test_figures(step)
-            self._last_test_step = step
-
-    def _outputs(self, images):
-        """The model's outputs for `images`, in test mode, training_count images per call:
-        one shape for every call (the last one padded), so that Keras compiles its
-        predict function once, not once per shape."""
-        size = self.training_count
-        outputs = []
-        for begin in range(0, len(images), size):
-            chunk = images[begin:begin + size]
-            if len(chunk) < size:
-                padding = np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)
-                chunk = np.concatenate([chunk, padding])
-            outputs.append(np.asarray(self.model.predict_on_batch(chunk)))
-        return np.concatenate(outputs)[:len(images)]
-
-    def _training_sample(self, step):
-        """The training images of the figure at `step`: drawn from (seed, step), so that a
-        resumed run (first_step) shows what an unbroken one would."""
-        rng = np.random.default_rng([self.seed, step])
-        return rng.choice(len(self.training_images), self.training_count, replace=False)
-
     def _training_figures(self, step):
-        if self.training_images is not None:
-            picked = self._training_sample(step)
-            images, ids = self.training_images[picked], self.training_ids[picked]
-            probabilities, loss, accuracy = figures(self._outputs(images), ids)
+        mosaic = values4 = values5 = None
+        if self.measure.training_images is not None:
+            images, ids, probabilities, loss, accuracy = self.measure.training(self.model, step)
         else:
             accuracy, loss = _logged_figures(self._logs)
             if accuracy is None or loss is None:
-                return                           # step 0, or a model without accuracy
-        if self.progress_lines:
-            lr = float(np.asarray(self.model.optimizer.learning_rate))
-            print(f"step {step}: training accuracy: {accuracy:.4f} loss: {loss:.4f} "
-                  f"lr: {lr:.6f}")
+                return None                      # step 0, or a model without accuracy
+        self.history["training"].append((step, accuracy, loss))
         self.datavis.append_training_curves_data(step, accuracy, loss)
         if self.pictures:
-            self.datavis.append_data_histograms(step, *self._weights_and_biases())
-            if self.training_images is not None:
-                self.datavis.update_image1(lambda: mnist_mosaic(
-                    as_ink(images), probabilities, ids, n=TRAIN_MOSAIC_COUNT))
+            values4, values5 = self.measure.weights_and_biases(self.model)
+            self.datavis.append_data_histograms(step, values4, values5)
+            if self.measure.training_images is not None:
+                def mosaic():
+                    return mnist_mosaic(as_ink(images), probabilities, ids,
+                                        n=TRAIN_MOSAIC_COUNT)
+                self.datavis.update_image1(mosaic)
+        return Shown(accuracy, loss, mosaic, values4, values5)
 
     def _test_figures(self, step):
-        probabilities, loss, accuracy = figures(self._outputs(self.test_images), self.test_ids)
+        probabilities, loss, accuracy = self.measure.test(self.model)
         self.max_test_accuracy = max(self.max_test_accuracy, accuracy)
-        if self.progress_lines:
-            per_epoch = self.steps_per_epoch or self.params.get("steps") or 1
-            print(f"step {step}: epoch {step / per_epoch:.2f} test accuracy: {accuracy:.4f} "
-                  f"test loss: {loss:.4f}")
+        self.history["test"].append((step, accuracy, loss))
         self.datavis.append_test_curves_data(step, accuracy, loss)
+        mosaic = None
         if self.pictures:
-            images, ids = self.test_images, self.test_ids
-            self.datavis.update_image2(lambda: test_digits_mosaic(
-                as_ink(images), probabilities, ids), test_count=len(ids))
+            images, ids = self.measure.test_images, self.measure.test_ids
 
-    def _weights_and_biases(self):
-        """Panel 4: every trainable variable but the biases; panel 5: the biases and
-        batch-norm offsets. Empty ones show as a flat 0."""
-        layers = self.layers or [self.model]
-        variables = [v for layer in layers
-                     for v in (self.model.get_layer(layer) if isinstance(layer, str)
-                               else layer).trainable_weights]
-        weights, biases = [np.zeros(1)], [np.zeros(1)]
-        for v in variables:
-            name = v.path.rsplit("/", 1)[-1]
-            (biases if name in ("bias", "beta") else weights).append(
-                np.asarray(v.numpy(), dtype=np.float32).ravel())
-        return (np.concatenate(weights[1:] or weights), np.concatenate(biases[1:] or biases))
+            def mosaic():
+                return test_digits_mosaic(as_ink(images), probabilities, ids)
+            self.datavis.update_image2(mosaic, test_count=len(ids))
+        return Shown(accuracy, loss, mosaic)

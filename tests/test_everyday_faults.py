@@ -87,6 +87,22 @@ def wait_for(condition, process, timeout=240):
         time.sleep(0.02)
 
 
+def full_disk_while_saving(script, data_dir, model_dir, cwd):
+    """`script` run for 30 steps into model_dir, its disk filled once the last checkpoint
+    is written, while the network is being saved: (the finished run, the filler file)."""
+    process = start_stage(script, "--headless", "--data-dir", data_dir, "--iterations", "30",
+                          "--save-model", str(model_dir), cwd=cwd)
+    try:
+        read_until(process, r"step 30: epoch", [])  # the last figures: the saving is next
+        wait_for(lambda: checkpoint_step(model_dir) == 30, process)
+        filler = fill(model_dir.parent)
+        out, err = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err), filler
+
+
 # ------------------------------------------------ 1. the network before the pictures
 
 def test_a_picture_that_fails_at_the_end_costs_neither_the_network_nor_the_summary(
@@ -344,18 +360,9 @@ def test_a_full_disk_at_a_checkpoint_keeps_the_earlier_one_resumable(small_mnist
 def test_a_full_disk_while_saving_the_network_keeps_its_checkpoint(small_mnist_dir, tmp_path,
                                                                    small_disk):
     model_dir = small_disk("1m") / "model"
-    process = start_stage(STAGE_1_0, "--headless", "--data-dir", small_mnist_dir,
-                          "--iterations", "30", "--save-model", str(model_dir), cwd=tmp_path)
-    try:
-        read_until(process, r"step 30: epoch", [])  # the last figures: the saving is next
-        wait_for(lambda: checkpoint_step(model_dir) == 30, process)
-        filler = fill(model_dir.parent)  # while the SavedModel is being written
-        out, err = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 1
-    error = one_error_line(subprocess.CompletedProcess([], 1, out, err))
+    result, filler = full_disk_while_saving(STAGE_1_0, small_mnist_dir, model_dir, tmp_path)
+    assert result.returncode == 1
+    error = one_error_line(result)
     assert error == (f"error: cannot write the trained network in {model_dir / 'saved_model'} "
                      f"(No space left on device). The checkpoint of step 30 is saved: free some "
                      f"space, then run the stage with --save-model {model_dir} --restore "

@@ -9,15 +9,18 @@ own evaluation of the model, the network of 7.0 against 5.0's given the same val
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 from codelab import runfolder
-from helpers import (REPO, figures_after, load_stage, randomise, run_cell, run_script,
-                     stopped_by_ctrl_c_and_resumed)
-from trainer import PROGRESS_LINE, TEST_LINE
+from helpers import (REPO, ctrl_c_after, figures_after, load_stage, randomise, run_cell,
+                     run_script, stage_environment, start_stage,
+                     stopped_by_ctrl_c_and_resumed, train)
+from test_everyday_faults import small_disk  # noqa: F401  (the fixture: a small file system)
 
 KERAS_STAGE, TWIN = "mnist_7.0_keras.py", "mnist_5.0_speedrun.py"
 
@@ -62,20 +65,19 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     image = tmp_path / "dashboard.png"
     dashboard = KerasDashboard(test_x, test_y, training_images=train_x,
                                training_labels=train_y, headless=True, save_image=image,
-                               train_every=5, test_every=20, progress_lines=True)
+                               train_every=5, test_every=20)
     model.fit(train_x, train_y, batch_size=50, epochs=1, callbacks=[dashboard], verbose=0)
-    out = capsys.readouterr().out.splitlines()
-    training = [PROGRESS_LINE.match(line) for line in out if PROGRESS_LINE.match(line)]
-    tests = [TEST_LINE.match(line) for line in out if TEST_LINE.match(line)]
-    assert [int(m["step"]) for m in training] == list(range(0, 41, 5))  # 2,000 / 50 = 40 steps
-    assert [int(m["step"]) for m in tests] == [0, 20, 40]
+    assert capsys.readouterr().out == ""  # it only shows: the lines are the stage's
+    training, tests = dashboard.history["training"], dashboard.history["test"]
+    assert [step for step, _, _ in training] == list(range(0, 41, 5))  # 2,000 / 50 = 40
+    assert [step for step, _, _ in tests] == [0, 20, 40]
     # The last test figure is Keras' own evaluation of the trained model, loss x 100.
     loss, accuracy = model.evaluate(test_x, test_y, verbose=0)
-    assert float(tests[-1]["accuracy"]) == pytest.approx(accuracy, abs=1e-4)
-    assert float(tests[-1]["loss"]) == pytest.approx(loss * 100, rel=1e-3)
-    assert dashboard.max_test_accuracy == max(float(m["accuracy"]) for m in tests)
-    assert float(tests[-1]["accuracy"]) > 0.7                                # it learned
-    assert f"saved the dashboard in {image}" in out
+    assert tests[-1][1] == pytest.approx(accuracy, abs=1e-4)
+    assert tests[-1][2] == pytest.approx(loss * 100, rel=1e-3)
+    assert dashboard.max_test_accuracy == max(accuracy for _, accuracy, _ in tests)
+    assert tests[-1][1] > 0.7                                                # it learned
+    assert dashboard.written == [str(image)]
     with Image.open(image) as picture:
         assert picture.size == (1300, 720)
         pixels = np.asarray(picture.convert("RGB"))
@@ -83,22 +85,25 @@ def test_the_callback_shows_an_outside_model_headless_and_saves_the_dashboard(
     assert red[:, 870:].mean() > 0.005                # panels 3 and 6 show digits, some red
 
 
-def test_the_stop_step_and_the_weight_and_bias_panels(keras, digits, tmp_path,
-                                                      monkeypatch):
+def test_the_weight_and_bias_panels_and_fit_goes_on_to_its_end(keras, digits, tmp_path,
+                                                               monkeypatch):
+    """The dashboard never stops fit: every epoch is trained, every figure shown, also
+    after its window is gone."""
     from tensorflowvisu import KerasDashboard
     train_x, train_y, test_x, test_y = digits
     model = outside_model(keras)
     dashboard = KerasDashboard(test_x.reshape(-1, 784).reshape(-1, 28, 28), test_y,
-                               headless=True, steps=7, train_every=3, test_every=100,
+                               headless=True, train_every=3, test_every=100,
                                save_image=tmp_path / "dashboard.png")  # panels 4, 5 kept
     panels = {}
     monkeypatch.setattr(dashboard.datavis, "append_data_histograms",   # what they are given
                         lambda step, weights, biases: panels.update({step: (weights, biases)}))
+    monkeypatch.setattr(dashboard.datavis, "is_closed", lambda: True)  # closed at once
     history = model.fit(train_x, train_y, batch_size=100, epochs=3, callbacks=[dashboard],
                         verbose=0)
-    assert dashboard.step == 7 and len(history.history["loss"]) == 1   # stopped at step 7
-    assert sorted(panels) == [3, 6, 7]  # at step 0 fit has logged no figures yet
-    weights, biases = panels[7]                        # the trained network
+    assert dashboard.step == 60 and len(history.history["loss"]) == 3   # 3 x 20 steps
+    assert sorted(panels) == list(range(3, 61, 3))  # at step 0 fit has logged no figures
+    weights, biases = panels[60]                       # the trained network
     assert weights.size == 784 * 32 + 32 * 10 and biases.size == 32 + 10
     np.testing.assert_array_equal(biases[:32], model.get_layer("hidden").bias.numpy())
 
@@ -125,6 +130,8 @@ def test_figures_from_logits_and_probabilities_are_the_same(keras):
     (np.zeros((5, 784)), np.zeros((5, 3)), "test_labels of shape (5, 3)"),
     (np.zeros((5, 784)), np.full(5, 12), "values from 12 to 12"),
     (np.zeros((5, 28, 28, 1)), np.zeros(4), "5 test_images but 4 test_labels"),
+    (np.where(np.arange(5)[:, None] == 3, np.nan, np.zeros((5, 784))), np.zeros(5),
+     "test_images hold NaN or infinite values, in 1 of 5 images (the first: image 3)"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(keras, images, labels, message):
     from tensorflowvisu import KerasDashboard
@@ -137,7 +144,52 @@ def test_one_hot_labels_and_flat_images_are_accepted(keras, digits):
     _, _, test_x, test_y = digits
     one_hot = np.eye(10)[test_y]
     dashboard = KerasDashboard(test_x.reshape(-1, 784), one_hot, headless=True)
-    np.testing.assert_array_equal(dashboard.test_ids, test_y)
+    np.testing.assert_array_equal(dashboard.measure.test_ids, test_y)
+
+
+@pytest.mark.parametrize("count", [-1, 0, 6, 2.5])
+def test_test_count_must_count_some_of_the_test_images(keras, count):
+    from tensorflowvisu import KerasDashboard
+    with pytest.raises(ValueError, match=re.escape(
+            f"test_count must be a whole number from 1 to 5 (the test_images given), "
+            f"not {count!r}")):
+        KerasDashboard(np.zeros((5, 784)), np.zeros(5), headless=True, test_count=count)
+
+
+def test_flat_images_are_given_to_the_model_as_it_takes_them(keras, digits):
+    """[N, 784] images for a model of [28, 28, 1] inputs: the same pixels, reshaped."""
+    from tensorflowvisu import KerasDashboard
+    train_x, train_y, test_x, test_y = digits
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10)])
+    model.compile(optimizer="adam", metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    dashboard = KerasDashboard(test_x.reshape(-1, 784), test_y, headless=True,
+                               training_images=train_x.reshape(-1, 784),
+                               training_labels=train_y, train_every=10, test_every=10)
+    model.fit(train_x[..., None], train_y, batch_size=100, epochs=1, callbacks=[dashboard],
+              verbose=0)
+    assert [step for step, _, _ in dashboard.history["test"]] == [0, 10, 20]
+    _, accuracy = model.evaluate(test_x[..., None], test_y, verbose=0)
+    assert dashboard.history["test"][-1][1] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_a_model_with_two_outputs_is_refused_before_training(keras, digits):
+    from tensorflowvisu import KerasDashboard
+    train_x, train_y, test_x, test_y = digits
+    inputs = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(10)(flat), keras.layers.Dense(10)(flat)])
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy"] * 2)
+    dashboard = KerasDashboard(test_x, test_y, headless=True)
+    before = [v.numpy() for v in model.trainable_variables]
+    with pytest.raises(ValueError, match=re.escape("the model has 2 outputs; the dashboard "
+                                                   "reads one, of 10 scores per image")):
+        model.fit(train_x[:200], [train_y[:200]] * 2, batch_size=100, callbacks=[dashboard],
+                  verbose=0)
+    for variable, value in zip(model.trainable_variables, before):  # nothing trained
+        np.testing.assert_array_equal(variable.numpy(), value)
 
 
 # ------------------------------------------------------------------ stage 7.0
@@ -213,6 +265,116 @@ def test_the_keras_stage_stops_on_ctrl_c_saves_and_resumes_as_if_unbroken(small_
     np.testing.assert_allclose(probabilities.numpy(),
                                keras.ops.convert_to_numpy(keras.ops.softmax(loaded(X))),
                                atol=1e-5)
+
+
+def test_the_keras_stage_logs_for_tensorboard_as_the_other_stages(small_mnist_dir, tmp_path):
+    """One trainer path: 7.0's TensorBoard logs have the other stages' tags (the
+    dashboard's panel names), not Keras' own callback's (epoch_loss, ...)."""
+    pytest.importorskip("tensorboard", reason="TensorBoard is optional (.ci/run installs it)")
+    from test_saving import event_tags
+    logdir = tmp_path / "logs"
+    result = run_script(KERAS_STAGE, "--headless", "--iterations", "10", "--data-dir",
+                        small_mnist_dir, "--logdir", str(logdir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert event_tags(logdir / "train") == {"accuracy", "loss", "learning_rate", "weights",
+                                            "biases", "training_digits"}
+    assert event_tags(logdir / "test") == {"accuracy", "loss", "test_digits"}
+
+
+def test_a_full_disk_under_logdir_is_said_and_the_keras_stage_goes_on(small_mnist_dir,
+                                                                     tmp_path, small_disk):
+    pytest.importorskip("tensorboard", reason="TensorBoard is optional (.ci/run installs it)")
+    logs = small_disk("256k") / "logs"
+    result = run_script(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir,
+                        "--iterations", "100", "--logdir", str(logs), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    warnings = re.findall(rf"^warning: --logdir {re.escape(str(logs))}: the TensorBoard logs "
+                          r"stop at step \d+: they cannot be written \(No space left on "
+                          r"device\); training goes on$", result.stderr, re.M)
+    assert len(warnings) == 1, result.stderr[-3000:]
+    assert "step 100: training accuracy" in result.stdout
+
+
+def test_the_keras_stage_saves_a_missing_network_on_restore_without_training(
+        small_mnist_dir, tmp_path):
+    """saved_model gone (a disk-full stop, deleted): --restore saves it and model.keras
+    again, as the other stages do, also with fewer --iterations than the run has (as
+    predict.py's advice, --restore alone, gives after a longer run); no step trained."""
+    model_dir = tmp_path / "run"
+    train(KERAS_STAGE, small_mnist_dir, model_dir, "--iterations", "20", cwd=tmp_path)
+    for iterations in ("20", "10"):
+        shutil.rmtree(model_dir / "saved_model")
+        (model_dir / "model.keras").unlink()
+        restored = train(KERAS_STAGE, small_mnist_dir, model_dir, "--iterations", iterations,
+                         "--restore", cwd=tmp_path)
+        assert "had ended at step 20, but its trained network was not saved" in restored.stdout
+        assert not re.search(r"^step \d+:", restored.stdout, re.M)  # no training
+        assert runfolder.find_saved_model(model_dir) is not None
+        assert (model_dir / "model.keras").is_file()
+        assert "Traceback" not in restored.stderr
+    again = run_script(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir, "--iterations",
+                       "20", "--save-model", str(model_dir), "--restore", cwd=tmp_path)
+    assert again.returncode == 2 and "is at step 20 already" in again.stderr
+
+
+def test_a_full_disk_while_saving_the_keras_model_keeps_its_checkpoint(small_mnist_dir,
+                                                                      tmp_path, small_disk):
+    """One clear line, exit 1, nothing half-written; once there is space, --restore
+    writes model.keras and the SavedModel without training further."""
+    from test_everyday_faults import full_disk_while_saving, one_error_line
+    model_dir = small_disk("12m") / "model"  # 7.0's checkpoints take 1.3 MB each
+    result, filler = full_disk_while_saving(KERAS_STAGE, small_mnist_dir, model_dir, tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    error = one_error_line(result)
+    assert re.fullmatch(r"error: cannot write the (Keras model|trained network) in .*\(No "
+                        r"space left on device\)\. The checkpoint of step 30 is saved: free "
+                        r"some space, then run the stage with --save-model .* --restore to "
+                        r"save the (model|network) from it\.", error), error
+    assert not (model_dir / "saved_model").exists()
+    assert not [path for path in model_dir.rglob(".*") if ".part" in path.name]
+    filler.unlink()
+    restored = train(KERAS_STAGE, small_mnist_dir, model_dir, "--iterations", "30",
+                     "--restore", cwd=tmp_path)
+    assert "had ended at step 30, but its trained network was not saved" in restored.stdout
+    assert not re.search(r"^step \d+:", restored.stdout, re.M)  # no training
+    assert (model_dir / "model.keras").is_file()
+    assert runfolder.find_saved_model(model_dir) is not None
+
+
+def test_the_keras_stage_starts_at_once_for_the_largest_iterations_and_stops_quietly(
+        small_mnist_dir, tmp_path):
+    """--iterations 10**15 (the most the flag takes) allocates nothing per step ahead;
+    Ctrl-C then stops it with the summary, and no TensorFlow line about its data
+    iterator at exit."""
+    process = start_stage(KERAS_STAGE, "--headless", "--data-dir", small_mnist_dir,
+                          "--iterations", str(10**15), cwd=tmp_path)
+    _, out, err = ctrl_c_after(process, r"step 10: training accuracy")
+    assert process.returncode == 130, err[-3000:]
+    assert re.search(rf"^stopped at step \d+ of {10**15} \(Ctrl-C\)$", out, re.M), out
+    assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.M)
+    assert err.strip() == "", err[-3000:]  # no GeneratorDataset finalizing error
+
+
+def test_a_nan_loss_stops_the_keras_stage_with_the_stages_explanation(small_mnist_dir,
+                                                                     tmp_path):
+    """A learner's edit: 7.0 with a learning rate far too high stops as the other stages
+    do, with report.py's message (one error line, exit code 1)."""
+    from codelab.report import nan_message
+    source = open(os.path.join(REPO, KERAS_STAGE)).read()
+    edited = source.replace("LR_MAX = 0.02", "LR_MAX = 1e38")
+    assert edited != source
+    script = tmp_path / "my_keras.py"
+    script.write_text(edited)
+    result = subprocess.run(
+        [sys.executable, str(script), "--headless", "--iterations", "100",
+         "--data-dir", small_mnist_dir],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=stage_environment({"PYTHONPATH": str(REPO)}))
+    assert result.returncode == 1, result.stderr[-3000:]
+    step = re.search(r"^error: the loss became NaN at step (\d+);", result.stderr, re.M)
+    assert step, result.stderr[-3000:]
+    assert result.stderr.strip() == f"error: {nan_message(int(step[1]))}"
 
 
 # --------------------------------------------------------------------- Jupyter

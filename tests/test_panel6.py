@@ -152,7 +152,7 @@ def test_a_stage_panel_6_reads_its_accuracy_for_any_test_set(count, full_mnist,
 @pytest.fixture(scope="module")
 def keras_model(full_mnist, training_digits):
     """A small model of the user's own (uint8 images, class ids, softmax), trained."""
-    sys.path.insert(0, REPO)
+    sys.path.insert(0, str(REPO))
     import trainer
     trainer.load_tensorflow()
     import keras

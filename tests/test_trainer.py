@@ -1,17 +1,19 @@
-"""trainer.py's training loop: figures at their steps, several steps per call, cut
-where the figures or a checkpoint need the network as it is at that step."""
+"""trainer.py's training loop (codelab/cadence.py, stepping.py, schedule.py): figures
+at their steps, several steps per call, cut where the figures or a checkpoint need the
+network as it is at that step."""
 
 import numpy as np
 import pytest
 
-import trainer
+from codelab import runstate
+from codelab.cadence import count_figure_steps, figure_flags, figure_steps
 from helpers import checkpoint_step, load_stage, run_script
 from trainer import PROGRESS_LINE, TEST_LINE
 
 
 def test_figure_steps_follow_the_stage_cadence():
     def steps(last, train_every, test_every, more_tests_every=None):
-        flags = [trainer.figure_flags(s, last, train_every, test_every, more_tests_every)
+        flags = [figure_flags(s, last, train_every, test_every, more_tests_every)
                  for s in range(last + 1)]
         return ([s for s, (train, _) in enumerate(flags) if train],
                 [s for s, (_, test) in enumerate(flags) if test])
@@ -30,15 +32,15 @@ def test_figure_steps_are_found_as_needed_and_counted_without_a_list():
                 (0, 234, 5, 234, 20), (5, 1003, 3, 17, 4), (90, 91, 20, 100, 20)]
     for first, last, train_every, test_every, more in cadences:
         listed = [step for step in range(first, last + 1) if any(
-            trainer.figure_flags(step, last, train_every, test_every, more))]
+            figure_flags(step, last, train_every, test_every, more))]
         cadence = (first, last, train_every, test_every, more)
-        assert list(trainer.figure_steps(*cadence)) == listed
-        assert trainer.count_figure_steps(*cadence) == len(listed)
+        assert list(figure_steps(*cadence)) == listed
+        assert count_figure_steps(*cadence) == len(listed)
     huge = (0, 10**12, 20, 100, 20)
-    assert list(itertools.islice(trainer.figure_steps(*huge), 8)) == [0, 20, 40, 60, 80, 100,
+    assert list(itertools.islice(figure_steps(*huge), 8)) == [0, 20, 40, 60, 80, 100,
                                                                        120, 140]
     # multiples of 20 up to 10**12, plus nothing else (100 divides by 20), from step 0
-    assert trainer.count_figure_steps(*huge) == 10**12 // 20 + 1
+    assert count_figure_steps(*huge) == 10**12 // 20 + 1
 
 
 # Stages without dropout: dense layers, convolutions, batch norm.
@@ -53,13 +55,13 @@ def test_a_stretch_trains_as_the_same_steps_one_call_each(small_mnist_dir, scrip
     the same figures as one step a call (a stretch ends at a checkpoint step at the
     latest, so a checkpoint at every step makes every stretch one step long)."""
     def trained(checkpoint_every):
-        monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", checkpoint_every)
+        monkeypatch.setattr(runstate, "CHECKPOINT_EVERY", checkpoint_every)
         stage = load_stage(script, small_mnist_dir, "--iterations", "25")
         figures = [[float(number) for number in match.groups()]
                    for match in PROGRESS_LINE.finditer(capsys.readouterr().out)]
         return [v.numpy() for v in stage["variables"]], figures
 
-    in_stretches, stretch_figures = trained(trainer.CHECKPOINT_EVERY)
+    in_stretches, stretch_figures = trained(runstate.CHECKPOINT_EVERY)
     one_by_one, step_figures = trained(1)
     assert stretch_figures[1][0] >= 10  # steps 1 to 10 (or more) in one call
     np.testing.assert_allclose(stretch_figures, step_figures, atol=2e-4)
@@ -73,15 +75,15 @@ def test_checkpoints_fall_on_their_steps_inside_stretches(small_mnist_dir, tmp_p
     """A checkpoint due inside a stretch of steps cuts it there: it holds the step and
     the network that a run of just that many steps ends with."""
     import tensorflow as tf
-    every = trainer.CHECKPOINT_EVERY
-    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 7)  # not a multiple of 10
+    every = runstate.CHECKPOINT_EVERY
+    monkeypatch.setattr(runstate, "CHECKPOINT_EVERY", 7)  # not a multiple of 10
     model_dir = tmp_path / "model"
     load_stage("mnist_1.0_softmax.py", small_mnist_dir, "--iterations", "30",
                "--save-model", str(model_dir))
     kept = sorted(path.name for path in (model_dir / "checkpoints").glob("ckpt-*.index"))
     assert kept == ["ckpt-21.index", "ckpt-28.index", "ckpt-30.index"]  # the last three
     assert checkpoint_step(model_dir) == 30
-    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", every)
+    monkeypatch.setattr(runstate, "CHECKPOINT_EVERY", every)
     for steps in (21, 28):
         stage = load_stage("mnist_1.0_softmax.py", small_mnist_dir, "--iterations", str(steps))
         step = tf.Variable(0, dtype=tf.int64)
