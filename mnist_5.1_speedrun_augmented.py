@@ -64,7 +64,7 @@ import trainer
 # ---------------------------------------------------------------------- settings
 BATCH_SIZE = 256  # images per training step (the other stages: 100)
 EPOCHS = 4  # passes over the 60,000 training images (5.0: one)
-ITERATIONS = EPOCHS * 60000 // BATCH_SIZE  # training steps: 937 for 4 epochs
+ITERATIONS = int(EPOCHS * 60000 / BATCH_SIZE)  # training steps: 937 for 4 epochs
 LR_MAX = 0.02  # the peak of the one-cycle learning rate
 WARMUP = 0.3  # fraction of the run during which the learning rate climbs from 0 to LR_MAX
 ADAM_BETAS = (0.7, 0.9)  # Adam's memory of gradients and of their squares (usual: 0.9, 0.999)
@@ -78,6 +78,10 @@ L = 64  # second convolutional layer output depth (5.0: 32)
 N = 256  # neurons in the fully connected layer (5.0: 128)
 BN_DECAY = 0.99  # weight of the past in the moving averages of means and variances
 BN_EPSILON = 1e-5  # keeps the division safe when a variance is 0
+# What tune.py may change, and the ranges it searches: (low, high, step), or "log" for a
+# log scale (docs/tuning.md). The run itself never reads this.
+TUNABLE = {"EPOCHS": (1.5, 3.5, 0.25), "LR_MAX": (0.005, 0.04, "log"), "SHIFT": (0.0, 3.0, 0.5),
+           "K": (12, 32, 4), "L": (24, 64, 8), "N": (96, 256, 32)}
 
 # ---------------------------------------------------------- flags, data, TensorFlow
 # In this order: TensorFlow takes seconds to load, and -h, a mistyped flag or missing
