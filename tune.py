@@ -139,8 +139,7 @@ class Search:
             outcome = self.stage.run(trial, copy, settings.get("ITERATIONS"))
         except optuna.TrialPruned as pruned:
             trial.set_user_attr("outcome", "pruned")
-            print(f"{head} {pruned} (training accuracy {trial.last_step_value():.4f}), "
-                  f"{trial.user_attrs['seconds']:.0f} s", flush=True)
+            print(f"{head} {pruned}, {trial.user_attrs['seconds']:.0f} s", flush=True)
             raise
         except tuning.StageFailed as failed:
             trial.set_user_attr("outcome", "failed")

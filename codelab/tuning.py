@@ -250,7 +250,8 @@ class TrialRun:
             outcome.seconds = time.perf_counter() - started
         if outcome.pruned_at is not None:
             trial.set_user_attr("seconds", round(outcome.seconds, 1))
-            raise optuna.TrialPruned(f"pruned at {outcome.pruned_at} % of the run")
+            raise optuna.TrialPruned(f"pruned at {outcome.pruned_at} % of the run (training "
+                                     f"accuracy {sum(recent) / len(recent):.4f})")
         if self.child.returncode != 0 or outcome.accuracy is None:
             raise StageFailed(_reason(tail, self.child.returncode))
         return outcome
