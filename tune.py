@@ -7,8 +7,8 @@ The stage file says what may change, and in which range: its TUNABLE dict, under
 settings. Each trial is one real run of the stage with the settings Optuna's TPE
 sampler picks, headless, trained on the first 55,000 training images and measured on
 the last 5,000 (the validation split); its score is its final validation accuracy.
-A trial whose training figures fall behind the median of earlier trials at the same
-point of the run is pruned: its process is stopped. Flags this script does not know
+A trial whose training figures fall into the bottom quarter of earlier trials at the
+same point of the run is pruned: its process is stopped. Flags this script does not know
 (--seed, --iterations, --data-dir, ...) go to every trial's stage.
 
 The study lives in a file next to the run, tune-<stage>.db (SQLite): stop it with
@@ -34,6 +34,13 @@ from codelab import tuning, validation
 
 COUNTED = ("complete", "pruned", "failed")  # trials that count towards --trials
 MAX_SKIPPED = 200  # trials in a row against --constraint before the search gives up
+# Pruning starts half-way through a run: before that the learning rate of a one-cycle
+# schedule is still high (its peak: at 30 %), and a trial's training figures say more
+# about its learning rate than about where it will end. Then a trial in the bottom
+# quarter of the earlier ones at the same point is stopped: training figures are noisy
+# (a few batches), so only the clearly behind.
+PRUNE_AFTER = 50  # percent of the run
+PRUNE_BELOW = 25.0  # percentile
 REFUSED_FLAGS = ("save_model", "restore", "fresh", "save_image", "save_movie", "logdir")
 
 
@@ -88,7 +95,8 @@ def main():
         study = optuna.create_study(
             study_name=args.study, storage=storage, load_if_exists=True, direction="maximize",
             sampler=optuna.samplers.TPESampler(),
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=20))
+            pruner=optuna.pruners.PercentilePruner(PRUNE_BELOW, n_startup_trials=5,
+                                                  n_warmup_steps=PRUNE_AFTER))
     except tuning.TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)

@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from trainer import PROGRESS_LINE, TEST_LINE, TIMING_LINE  # noqa: E402  (the lines stages print)
 
 SMOOTHING = 5  # training figures averaged into each value reported for pruning
+REPORT_EVERY = 10  # percent of a run between two values reported for pruning
 STOP_WAIT = 30  # seconds a stopped trial gets to end cleanly before it is killed
 # What `constraint` expressions may call besides the stage's settings:
 CONSTRAINT_FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round, "int": int,
@@ -202,7 +203,7 @@ class Outcome:
 class TrialRun:
     """One trial: the stage with the trial's settings, headless, on the validation
     folder, as its own process. Its training figures (smoothed) are reported to Optuna
-    at each percent of the run; a trial that Optuna prunes is stopped by its process id."""
+    every tenth of the run; a trial that Optuna prunes is stopped by its process id."""
 
     def __init__(self, script, stage_flags, validation_dir, workdir):
         self.script, self.stage_flags = Path(script), list(stage_flags)
@@ -238,7 +239,9 @@ class TrialRun:
                     outcome.loop_seconds = float(m["seconds"])
                 elif m := PROGRESS_LINE.match(line):
                     recent = (recent + [float(m["accuracy"])])[-SMOOTHING:]
-                    percent = min(100, int(m["step"]) * 100 // (iterations or 1))
+                    # Every trial reports at the same points (0, 10, ... 90 % of its run),
+                    # which the pruner compares across trials.
+                    percent = min(100, int(m["step"]) * 100 // (iterations or 1)) // REPORT_EVERY * REPORT_EVERY
                     if iterations and percent > reported:
                         reported = percent
                         trial.report(sum(recent) / len(recent), percent)
