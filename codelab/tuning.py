@@ -30,6 +30,7 @@ from trainer import PROGRESS_LINE, TEST_LINE, TIMING_LINE  # noqa: E402  (the li
 
 SMOOTHING = 5  # training figures averaged into each value reported for pruning
 REPORT_EVERY = 10  # percent of a run between two values reported for pruning
+OPEN_ATTEMPTS = 3  # tries to open a database before giving up
 STOP_WAIT = 30  # seconds a stopped trial gets to end cleanly before it is killed
 # What `constraint` expressions may call besides the stage's settings:
 CONSTRAINT_FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round, "int": int,
@@ -175,15 +176,19 @@ def open_storage(where):
         raise TuningError(f"--storage {where}: unknown kind of storage '{scheme}'; give "
                           f"sqlite:///FILE.db, postgresql://..., mysql://... or a journal file FILE.log")
     engine = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
-    try:  # the heartbeat lets another process fail a trial whose process died
-        return optuna.storages.RDBStorage(where, engine_kwargs=engine, heartbeat_interval=10,
-                                          grace_period=60)
-    except ModuleNotFoundError as error:
-        raise TuningError(f"--storage {where}: needs the Python package {error.name} "
-                          f"(pip install {'psycopg2-binary' if scheme == 'postgresql' else 'pymysql'})")
-    except Exception as error:  # SQLAlchemy's: no server there, refused, bad password, ...
-        message = str(error).splitlines()[0]
-        raise TuningError(f"--storage {where}: cannot open it: {message}", exit_code=1)
+    for attempt in range(OPEN_ATTEMPTS):
+        try:  # the heartbeat lets another process fail a trial whose process died
+            return optuna.storages.RDBStorage(where, engine_kwargs=engine, heartbeat_interval=10,
+                                              grace_period=60)
+        except ModuleNotFoundError as error:
+            raise TuningError(f"--storage {where}: needs the Python package {error.name} (pip "
+                              f"install {'psycopg2-binary' if scheme == 'postgresql' else 'pymysql'})")
+        except Exception as error:  # SQLAlchemy's: no server there, refused, bad password, ...
+            # ... or two processes creating a new database's tables at the same moment:
+            # one of them fails; a moment later the tables are there.
+            problem = str(error).splitlines()[0]
+            time.sleep(1 + attempt)
+    raise TuningError(f"--storage {where}: cannot open it: {problem}", exit_code=1)
 
 
 # ---------------------------------------------------------------------- one trial
