@@ -40,7 +40,7 @@ MAX_SKIPPED = 200  # trials in a row against --constraint before the search give
 # quarter of the earlier ones at the same point is stopped: training figures are noisy
 # (a few batches), so only the clearly behind.
 PRUNE_AFTER = 50  # percent of the run
-PRUNE_BELOW = 25.0  # percentile
+KEEP_TOP = 75.0  # percent of the trials kept at each point (Optuna's percentile)
 REFUSED_FLAGS = ("save_model", "restore", "fresh", "save_image", "save_movie", "logdir")
 
 
@@ -95,7 +95,7 @@ def main():
         study = optuna.create_study(
             study_name=args.study, storage=storage, load_if_exists=True, direction="maximize",
             sampler=optuna.samplers.TPESampler(),
-            pruner=optuna.pruners.PercentilePruner(PRUNE_BELOW, n_startup_trials=5,
+            pruner=optuna.pruners.PercentilePruner(KEEP_TOP, n_startup_trials=5,
                                                   n_warmup_steps=PRUNE_AFTER))
     except tuning.TuningError as error:
         print(f"error: {error}", file=sys.stderr)
