@@ -247,7 +247,7 @@ class TrialRun:
                     # Every trial reports at the same points (0, 10, ... 90 % of its run),
                     # which the pruner compares across trials.
                     percent = min(100, int(m["step"]) * 100 // (iterations or 1)) // REPORT_EVERY * REPORT_EVERY
-                    if iterations and percent > reported:
+                    if iterations and reported < percent < 100:  # at 100 %: the score is next
                         reported = percent
                         trial.report(sum(recent) / len(recent), percent)
                         if trial.should_prune():
