@@ -2,10 +2,11 @@
 by seed; or, with --validation, the validation figures that chose their settings.
 
 Stage 5.0 promises 99 % after a training loop of at most 10 s (median), 5.1 99.5 %
-after a loop of at most 2.5 times 5.0's (--stage 5.1: for each seed 5.0 runs first,
-then 5.1, so that both see the same machine; the median of the ratios counts). For
-each seed the stage runs headless at its default settings, as a learner would start
-it, and its output lines are timestamped as they come. Per run:
+after at most 60 s (--stage 5.1; for each seed 5.0 runs just before it, so that both
+see the same machine, and the loop ratio is shown: the tuned recipe of
+benchmarks/README.md, "Stage 5.1, tuned", was held to 2.5 times 5.0's with --max-ratio
+2.5). For each seed the stage runs headless at its default settings, as a learner would
+start it, and its output lines are timestamped as they come. Per run:
   - start-up: launch to the start of the training loop (Python, TensorFlow, the
     data, the variables): the time of the last test line, which ends the loop,
     minus the loop's seconds;
@@ -16,7 +17,8 @@ it, and its output lines are timestamped as they come. Per run:
     is the loop's length when the end reaches it), and that line's step;
   - final: the last test accuracy, on all 10,000 test images (not the maximum).
 Then the medians, and whether every run's final accuracy reached the target and
-the median loop (or loop ratio) stayed within the limit (exit status 1 if not).
+the median loop (and with --max-ratio, the median loop ratio) stayed within the limit
+(exit status 1 if not).
 
 The machine should be otherwise idle: before each run the script notes the
 1-minute load average (flagged above 1.0; our own previous run counts in it) and
@@ -49,18 +51,17 @@ from _runs import (REPO, STAMP, TEST, TIMING, edited_stage, fmt, machine,  # noq
 
 
 class Speedrun:
-    def __init__(self, script, target_accuracy, section, target_seconds=None, reference=None,
-                 target_ratio=None):
+    def __init__(self, script, target_accuracy, target_seconds, section, reference=None):
         self.script = REPO / script
         self.target_accuracy = target_accuracy
+        self.target_seconds = target_seconds  # median training loop
         self.section = section  # of results.json
-        self.target_seconds = target_seconds  # median training loop, or:
-        self.reference, self.target_ratio = reference, target_ratio  # median loop ratio to it
+        self.reference = reference  # the stage run before each run, for the loop ratio
 
 
-SPEEDRUNS = {"5.0": Speedrun("mnist_5.0_speedrun.py", 0.99, "speedrun", target_seconds=10.0),
-             "5.1": Speedrun("mnist_5.1_speedrun_augmented.py", 0.995, "speedrun_5.1",
-                             reference="5.0", target_ratio=2.5)}
+SPEEDRUNS = {"5.0": Speedrun("mnist_5.0_speedrun.py", 0.99, 10.0, "speedrun"),
+             "5.1": Speedrun("mnist_5.1_speedrun_augmented.py", 0.995, 60.0, "speedrun_5.1",
+                             reference="5.0")}
 BUSY_LOAD = 1.0  # 1-minute load average above which a timing is flagged
 QUIET_BUSY = 0.10  # --wait-quiet: CPU share used by others under which a run may start
 
@@ -145,11 +146,16 @@ def main():
     parser.add_argument("--record", action="store_true",
                         help="write each seed's figures into benchmarks/results.json "
                              "(\"speedrun\"; default settings only)")
+    parser.add_argument("--max-ratio", type=float, metavar="R",
+                        help="with --stage 5.1: also ask for a median loop at most R times "
+                             "5.0's (run just before each run)")
     parser.add_argument("extra", nargs="*", help="more flags for the stage, after --")
     args = parser.parse_args()
     speedrun = SPEEDRUNS[args.stage]
     target = speedrun.target_accuracy
     reference = SPEEDRUNS[speedrun.reference] if speedrun.reference else None
+    if args.max_ratio and not reference:
+        parser.error(f"--max-ratio compares with another stage's loop: stage {args.stage} has none")
     if args.record and (args.extra or args.script or args.repeat != 1 or args.validation):
         parser.error("--record is for the stage at its defaults on the test set, one run per seed")
     if args.set and not args.validation:
@@ -206,14 +212,13 @@ def main():
                           "CPU busy before", f"{speedrun.reference or '-'} loop (s)", "loop ratio"],
                          rows))
     accurate = len(good) == len(runs) and all(r["final"] >= target for r in good)
-    if reference:
-        limit, measure = f"median loop ratio to {speedrun.reference} <= {speedrun.target_ratio}", \
-            median(r.get("ratio") for r in good)
-        fast = measure is not None and measure <= speedrun.target_ratio
-    else:
-        limit, measure = f"median training loop <= {speedrun.target_seconds:.0f} s", \
-            median(r["loop"] for r in good)
-        fast = measure is not None and measure <= speedrun.target_seconds
+    loop_median = median(r["loop"] for r in good)
+    limit = f"median training loop <= {speedrun.target_seconds:.0f} s"
+    fast = loop_median is not None and loop_median <= speedrun.target_seconds
+    if args.max_ratio:
+        ratio_median = median(r.get("ratio") for r in good)
+        limit += f" and median loop ratio to {speedrun.reference} <= {args.max_ratio}"
+        fast = fast and ratio_median is not None and ratio_median <= args.max_ratio
     if args.record and good:
         stage_flag = "" if args.stage == "5.0" else f" --stage {args.stage}"
         record(speedrun.section, f"python3 benchmarks/bench_speedrun.py{stage_flag} --record "
