@@ -188,12 +188,16 @@ def search(args, study, tunables):
         except KeyboardInterrupt:
             interrupted(args, study, objective.current)
             sys.exit(143 if stop_signal else 130)
+        except tuning.TuningError as error:  # a --constraint that fails on some settings
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(error.exit_code)
         finally:
             shutil.rmtree(validation_dir, ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
         if objective.skipped_in_a_row >= MAX_SKIPPED:
-            sys.exit(f"error: --constraint: the last {MAX_SKIPPED} trials all broke it; "
-                     f"widen the ranges in TUNABLE or loosen the constraint")
+            print(f"error: --constraint: the last {MAX_SKIPPED} trials all broke it; widen the "
+                  f"ranges in TUNABLE or loosen the constraint", file=sys.stderr)
+            sys.exit(2)
     summary(args, study)
 
 
@@ -233,10 +237,11 @@ def summary(args, study):
     import optuna
     trials = study.get_trials(deepcopy=False)
     # A trial failed without an outcome of ours was stopped: Ctrl-C, or its process died.
-    outcomes = [t.user_attrs.get("outcome", "stopped") for t in trials]
+    outcomes = [t.user_attrs.get("outcome", "running" if t.state == optuna.trial.TrialState.RUNNING
+                                 else "stopped") for t in trials]
     print(f"\nstudy {args.study}: {len(trials)} trials: " + ", ".join(
         f"{outcomes.count(o)} {o}" for o in ("complete", "pruned", "failed", "skipped",
-                                             "stopped") if outcomes.count(o)))
+                                             "stopped", "running") if outcomes.count(o)))
     try:
         best = study.best_trial
     except ValueError:
