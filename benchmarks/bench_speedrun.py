@@ -37,7 +37,9 @@ chosen on these; the test set is measured once, for the recipe chosen.
     python3 benchmarks/bench_speedrun.py --stage 5.1 --validation --seeds 0 --set EPOCHS=3
 """
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -163,8 +165,10 @@ def main():
     script, extra = args.script or speedrun.script, list(args.extra)
     print(machine())
     folder = Path(tempfile.mkdtemp(prefix="bench_speedrun_"))
+    atexit.register(shutil.rmtree, folder, True)  # the log and the edited copy, at the end
     if args.validation:
         data = validation_folder()
+        atexit.register(shutil.rmtree, data, True)
         script = edited_stage(script, args.set, folder)
         os.environ["PYTHONPATH"] = str(REPO)  # the copy imports trainer from the repository
         extra = ["--data-dir", data, *extra]

@@ -4,6 +4,7 @@ their study read back with Optuna itself. The stage is stage 1.0 with a TUNABLE 
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -145,11 +146,15 @@ def test_a_pruned_trial_is_stopped_by_its_process_id(tmp_path, small_mnist_dir):
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(upper=0.0))
     trial = study.ask({"LEARNING_RATE": optuna.distributions.FloatDistribution(0.003, 0.01, log=True)})
     split = validation.validation_folder(small_mnist_dir)
-    run = tuning.TrialRun(stage, ["--iterations", "3000"], split, tmp_path / "work")
-    copy, settings = run.prepare(trial)
-    assert settings["LEARNING_RATE"] == trial.params["LEARNING_RATE"]
-    with pytest.raises(optuna.TrialPruned, match=r"pruned at 0 % of the run \(training accuracy 0\.\d+\)"):
-        run.run(trial, copy, settings["ITERATIONS"])
+    try:
+        run = tuning.TrialRun(stage, ["--iterations", "3000"], split, tmp_path / "work")
+        copy, settings = run.prepare(trial)
+        assert settings["LEARNING_RATE"] == trial.params["LEARNING_RATE"]
+        with pytest.raises(optuna.TrialPruned,
+                           match=r"pruned at 0 % of the run \(training accuracy 0\.\d+\)"):
+            run.run(trial, copy, settings["ITERATIONS"])
+    finally:
+        shutil.rmtree(split)
     assert run.child.returncode == 143, "stopped with SIGTERM, cleanly"
     assert processes_naming(str(copy)) == []
 
