@@ -1,18 +1,16 @@
 """Shared by the benchmarks: the stage list, running a script while timestamping
 its output lines, parsing the lines every stage script prints, machine facts,
-Markdown tables, and the validation split (a stage trained on the first 55,000
-training images, measured on the last 5,000, with some of its settings changed)."""
+Markdown tables, and (from codelab/validation.py) the validation split: a stage trained
+on the first 55,000 training images, measured on the last 5,000, with some of its
+settings changed."""
 import datetime
-import gzip
 import importlib.metadata
 import json
 import os
 import platform
 import re
-import struct
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from codelab import safefiles  # noqa: E402
 from codelab import stages  # noqa: E402  (the one list of stages)
+# The validation split and edited copies of a stage (bench_speedrun, bench_recurrent):
+from codelab.validation import edited_stage, validation_folder  # noqa: E402,F401
 
 RESULTS = REPO / "benchmarks" / "results.json"  # the one copy of the measured figures
 
@@ -207,54 +207,3 @@ def record_ladder_stage(stage, figures, how):
         json.dump(results, file, indent=2)
         file.write("\n")
     print(f"recorded in {RESULTS.relative_to(REPO)} (ladder: {stage})")
-
-
-# ------------------------------------------------------------------- validation
-HELD_OUT = 5000  # the last 5,000 training images: the validation set
-
-
-def write_idx(path, array):
-    import numpy as np
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb", compresslevel=1) as file:
-        file.write(header + array.tobytes())
-
-
-def validation_folder():
-    """IDX files whose 'training' set is MNIST's first 55,000 training images and whose
-    'test' set is the last 5,000 of them: a stage run with --data-dir on this folder
-    prints validation figures in its test lines. Choose settings on these, never on
-    the test set."""
-    import numpy as np
-    import mnistdata
-    mnist = mnistdata.read_data_sets(one_hot=False, reshape=False)
-    images = np.rint(mnist.train.images[..., 0] * 255).astype(np.uint8)
-    labels = mnist.train.labels.astype(np.uint8)
-    folder = Path(tempfile.mkdtemp(prefix="mnist-validation-"))
-    keep = len(images) - HELD_OUT
-    write_idx(folder / "train-images-idx3-ubyte.gz", images[:keep])
-    write_idx(folder / "train-labels-idx1-ubyte.gz", labels[:keep])
-    write_idx(folder / "t10k-images-idx3-ubyte.gz", images[keep:])
-    write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels[keep:])
-    return folder
-
-
-def edited_stage(script, settings, folder, replacements=()):
-    """A copy of the stage `script` in `folder`, with some module-level settings changed
-    ('NAME=VALUE') and some lines replaced ((old, new) pairs). Run it with PYTHONPATH
-    set to the repository (it imports trainer from there)."""
-    source = Path(script).read_text(encoding="utf-8")
-    for old, new, flag in replacements:
-        if old not in source:
-            sys.exit(f"error: {flag}: no line '{old.strip()}' in {Path(script).name}")
-        source = source.replace(old, new)
-    for setting in settings:
-        name, value = setting.split("=", 1)
-        source, count = re.subn(rf"^{name} = [^#\n]*?(\s*#|$)", rf"{name} = {value}\1", source,
-                                count=1, flags=re.MULTILINE)
-        if count != 1:
-            sys.exit(f"error: --set {setting}: no line '{name} = ...' in {Path(script).name}")
-    path = folder / Path(script).name
-    path.write_text(source, encoding="utf-8")
-    return path

@@ -1,0 +1,190 @@
+"""tune.py for real: tune processes running a stage on the small MNIST's validation split,
+their study read back with Optuna itself. The stage is stage 1.0 with a TUNABLE line
+(its learning rate), short runs; the bad inputs stop before any training."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, answer_ctrl_c, read_until, stage_environment
+
+optuna = pytest.importorskip("optuna")
+TUNE = os.path.join(REPO, "tune.py")
+TRIAL_LINE = re.compile(r"^trial +(\d+): (.*)$", re.MULTILINE)
+STEPS = ["--iterations", "30"]  # a trial: TensorFlow's start and 30 steps of stage 1.0
+
+
+def tunable_stage(folder, tunable='{"LEARNING_RATE": (0.003, 0.01, "log")}'):
+    """Stage 1.0 with a TUNABLE line under its settings."""
+    source = Path(REPO, "mnist_1.0_softmax.py").read_text(encoding="utf-8")
+    settings = "TRAIN_EVERY, TEST_EVERY = 10, 50"
+    assert settings in source
+    path = Path(folder) / "stage.py"
+    path.write_text(source.replace(settings, f"{settings}\nTUNABLE = {tunable}"), encoding="utf-8")
+    return path
+
+
+def tune(*flags, cwd, timeout=300):
+    return subprocess.run([sys.executable, TUNE, *map(str, flags)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=stage_environment())
+
+
+def start_tune(*flags, cwd):
+    return subprocess.Popen([sys.executable, TUNE, *map(str, flags)], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=stage_environment(), preexec_fn=answer_ctrl_c)
+
+
+def load(db, study="stage"):
+    return optuna.load_study(study_name=study, storage=f"sqlite:///{db}")
+
+
+def processes_naming(text):
+    """Ids of the processes whose command line holds `text` (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def test_two_processes_share_one_study_and_split_its_trials(tmp_path, small_mnist_dir):
+    stage = tunable_stage(tmp_path)
+    flags = [stage, "--trials", 3, "--data-dir", small_mnist_dir, *STEPS]
+    first, second = start_tune(*flags, cwd=tmp_path), start_tune(*flags, cwd=tmp_path)
+    outputs = [process.communicate(timeout=300) for process in (first, second)]
+    for process, (out, err) in zip((first, second), outputs):
+        assert process.returncode == 0, out + err
+    numbers = [{int(n) for n, _ in TRIAL_LINE.findall(out)} for out, _ in outputs]
+    assert numbers[0] and numbers[1], "each process runs trials"
+    assert not numbers[0] & numbers[1], "no trial runs twice"
+    study = load(tmp_path / "tune-stage.db")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert {t.number for t in complete} == numbers[0] | numbers[1]
+    assert len(complete) in (3, 4)  # two processes starting their last trial together: one more
+    for trial in complete:  # its line says what the study holds
+        out = outputs[0][0] if trial.number in numbers[0] else outputs[1][0]
+        line = re.search(rf"^trial +{trial.number}: LEARNING_RATE=(\S+): validation accuracy "
+                         rf"([\d.]+)", out, re.M)
+        assert float(line[1]) == pytest.approx(trial.params["LEARNING_RATE"], rel=1e-3)
+        assert float(line[2]) == pytest.approx(trial.value, abs=1e-4)
+        assert 0.003 <= trial.params["LEARNING_RATE"] <= 0.01
+    assert "best: trial" in outputs[0][0] and "--rerun" in outputs[0][0]
+
+
+def test_ctrl_c_keeps_the_study_and_the_same_command_goes_on(tmp_path, small_mnist_dir):
+    stage = tunable_stage(tmp_path)
+    flags = [stage, "--trials", 1, "--data-dir", small_mnist_dir, "--iterations", 3000]
+    process, lines = start_tune(*flags, cwd=tmp_path), []
+    read_until(process, r"^validation split \(in (\S+)\)", lines)
+    split = re.match(r"^validation split \(in (\S+)\)", lines[-1])[1]
+    deadline = time.monotonic() + 120
+    while not processes_naming(split):  # the trial's stage has started
+        assert time.monotonic() < deadline and process.poll() is None, lines
+        time.sleep(0.2)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert "stopped: the study is kept in sqlite:///tune-stage.db; the same command goes on" in out
+    assert "Traceback" not in err
+    assert processes_naming(split) == [], "the trial's stage was stopped"
+    study = load(tmp_path / "tune-stage.db")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL]
+
+    again = tune(stage, "--trials", 1, "--data-dir", small_mnist_dir, *STEPS, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 trials so far" in again.stdout  # the interrupted one does not count
+    states = [t.state for t in load(tmp_path / "tune-stage.db").trials]
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+    assert "2 trials: 1 complete, 1 stopped" in again.stdout
+
+
+def test_a_trial_that_fails_is_recorded_and_the_search_goes_on(tmp_path, small_mnist_dir):
+    """Stage 1.0's hand-written cross-entropy becomes NaN at a huge learning rate."""
+    stage = tunable_stage(tmp_path, '{"LEARNING_RATE": (0.001, 10000.0, "log")}')
+    db = tmp_path / "trials.db"
+    study = optuna.create_study(study_name="stage", storage=f"sqlite:///{db}", direction="maximize")
+    study.enqueue_trial({"LEARNING_RATE": 5000.0})  # the first two trials, in this order
+    study.enqueue_trial({"LEARNING_RATE": 0.004})
+    result = tune(stage, "--trials", 2, "--storage", f"sqlite:///{db}", "--data-dir",
+                  small_mnist_dir, *STEPS, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^trial +0: LEARNING_RATE=5000: failed: the loss became NaN at step \d+",
+                     result.stdout, re.M), result.stdout
+    trials = load(db).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+    assert "NaN" in trials[0].user_attrs["reason"]
+    assert "best: trial 1" in result.stdout
+
+    # The command it prints reruns trial 1 on the test set: the stage's own data folder,
+    # the trial's learning rate.
+    command = result.stdout.rstrip().splitlines()[-1].split()
+    assert command[:3] == ["python3", TUNE, str(stage)] and "--rerun" in command
+    rerun = subprocess.run([sys.executable, *command[1:], "--headless"], cwd=tmp_path, text=True,
+                           capture_output=True, timeout=300, env=stage_environment())
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"loaded from the IDX files in {small_mnist_dir}" in rerun.stdout
+    assert re.search(r"lr: 0\.004000$", rerun.stdout, re.M)
+    assert re.search(r"^max test accuracy: ", rerun.stdout, re.M)
+
+
+def test_a_pruned_trial_is_stopped_by_its_process_id(tmp_path, small_mnist_dir):
+    """A real Optuna trial whose pruner stops every trial at its first report."""
+    from codelab import tuning, validation
+    stage = tunable_stage(tmp_path)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(upper=0.0))
+    trial = study.ask({"LEARNING_RATE": optuna.distributions.FloatDistribution(0.003, 0.01, log=True)})
+    split = validation.validation_folder(small_mnist_dir)
+    try:
+        run = tuning.TrialRun(stage, ["--iterations", "3000"], split, tmp_path / "work")
+        copy, settings = run.prepare(trial)
+        assert settings["LEARNING_RATE"] == trial.params["LEARNING_RATE"]
+        with pytest.raises(optuna.TrialPruned,
+                           match=r"pruned at 0 % of the run \(training accuracy 0\.\d+\)"):
+            run.run(trial, copy, settings["ITERATIONS"])
+    finally:
+        shutil.rmtree(split)
+    assert run.child.returncode == 143, "stopped with SIGTERM, cleanly"
+    assert processes_naming(str(copy)) == []
+
+
+@pytest.mark.parametrize("tunable, flags, message", [
+    (None, [], "mnist_1.0_softmax.py declares no tunable settings: add a line such as"),
+    ('{"LEARNING_RATE": (0.1, 0.01)}', [], "low must be less than high"),
+    ('{"LEARNING_RATE": (0.0, 0.1, "log")}', [], "a log scale needs low > 0"),
+    ('{"LEARNING_RATE": (0.01, 0.1, 0.5)}', [], "a step between 0 and high - low"),
+    ('{"LEARN_RATE": (0.01, 0.1)}', [], "the stage has no line 'LEARN_RATE = ...'"),
+    ('{"LEARNING_RATE": (0.01, 0.1)}', ["--storage", "redis://localhost/0"],
+     "unknown kind of storage 'redis'"),
+    ('{"LEARNING_RATE": (0.01, 0.1)}', ["--storage", "study.db"], "give a database URL"),
+    ('{"LEARNING_RATE": (0.01, 0.1)}', ["--constraint", "STEPS < 10"], "name 'STEPS' is not defined"),
+])
+def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, tunable, flags, message):
+    stage = Path(REPO, "mnist_1.0_softmax.py") if tunable is None else tunable_stage(tmp_path, tunable)
+    result = tune(stage, *flags, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert message in result.stderr
+    assert not list(tmp_path.glob("*.db")) and not list(tmp_path.glob("*.log")), "nothing written"
+
+
+def test_stage_5_1_declares_ranges_around_its_own_settings():
+    from codelab import tuning
+    script = Path(REPO, "mnist_5.1_speedrun_augmented.py")
+    tunables = tuning.read_tunable(script)
+    settings = tuning.stage_settings(script.read_text(encoding="utf-8"))
+    assert {t.name for t in tunables} >= {"EPOCHS", "LR_MAX", "SHIFT", "K", "L", "N"}
+    for t in tunables:  # the stage's own setting is one the tuner could have picked
+        assert t.low <= settings[t.name] <= t.high, t
+    assert settings["ITERATIONS"] == int(settings["EPOCHS"] * 60000 / settings["BATCH_SIZE"])

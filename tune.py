@@ -1,0 +1,261 @@
+"""Search a stage's settings with Optuna, on the validation split, never the test set.
+
+    python3 tune.py mnist_5.1_speedrun_augmented.py --trials 30
+    python3 tune.py mnist_5.1_speedrun_augmented.py --trials 30 --seed 1 --iterations 400
+
+The stage file says what may change, and in which range: its TUNABLE dict, under its
+settings. Each trial is one real run of the stage with the settings Optuna's TPE
+sampler picks, headless, trained on the first 55,000 training images and measured on
+the last 5,000 (the validation split); its score is its final validation accuracy.
+A trial whose training figures fall into the bottom quarter of earlier trials at the
+same point of the run is pruned: its process is stopped. Flags this script does not know
+(--seed, --iterations, --data-dir, ...) go to every trial's stage.
+
+The study lives in a file next to the run, tune-<stage>.db (SQLite): stop it with
+Ctrl-C and the same command goes on with it. Several processes or machines share one
+study through --storage (a database URL, or a journal file on a shared disk) and
+--study NAME: each takes the next trial, none twice. docs/tuning.md has the details.
+
+At the end: the best trial, and the command that reruns it on the test set (--rerun N).
+Exit codes: 0 done, 1 the storage could not be used, 2 bad flags or TUNABLE, 130 Ctrl-C
+(143 SIGTERM).
+"""
+import argparse
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import trainer
+from codelab import tuning, validation
+
+COUNTED = ("complete", "pruned", "failed")  # trials that count towards --trials
+MAX_SKIPPED = 200  # trials in a row against --constraint before the search gives up
+# Pruning starts half-way through a run: before that the learning rate of a one-cycle
+# schedule is still high (its peak: at 30 %), and a trial's training figures say more
+# about its learning rate than about where it will end. Then a trial in the bottom
+# quarter of the earlier ones at the same point is stopped: training figures are noisy
+# (a few batches), so only the clearly behind.
+PRUNE_AFTER = 50  # percent of the run
+KEEP_TOP = 75.0  # percent of the trials kept at each point (Optuna's percentile)
+REFUSED_FLAGS = ("save_model", "restore", "fresh", "save_image", "save_movie", "logdir")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", type=Path, help="the stage script, e.g. mnist_5.1_speedrun_augmented.py")
+    parser.add_argument("--trials", type=int, default=20, metavar="N",
+                        help="trials the study should hold in all (default: 20); run the "
+                             "command again with a larger N for more")
+    parser.add_argument("--study", metavar="NAME", help="the study's name (default: the stage's)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="where the study lives: sqlite:///FILE.db, postgresql://..., "
+                             "mysql://..., or a journal file FILE.log (default: "
+                             "sqlite:///tune-<stage>.db in this folder)")
+    parser.add_argument("--constraint", metavar="EXPR",
+                        help="a Python expression over the stage's settings, e.g. "
+                             "\"ITERATIONS * K <= 10000\": a trial that breaks it is skipped, "
+                             "not run (recorded as pruned)")
+    parser.add_argument("--rerun", type=int, metavar="N",
+                        help="run trial N's settings once on the test set, with the stage's "
+                             "flags (for the recipe you keep), instead of searching")
+    args, stage_flags = parser.parse_known_args()
+    if args.trials < 1:
+        parser.error(f"--trials must be at least 1, got {args.trials}")
+    if not args.stage.is_file():
+        parser.error(f"{args.stage}: no such stage script")
+    stage_parser = trainer.make_parser("", None, prog=f"{parser.prog} {args.stage.name}")
+    given = stage_parser.parse_args(stage_flags)  # a mistyped stage flag: the usage, exit 2
+    refused = [flag for flag in REFUSED_FLAGS if getattr(given, flag) and args.rerun is None]
+    if refused:
+        parser.error(f"--{refused[0].replace('_', '-')} is for one run, not for every trial: "
+                     f"give it with --rerun N, to the trial you keep")
+    args.stage_flags, args.given = stage_flags, given
+    args.study = args.study or args.stage.stem
+    args.storage_given = args.storage
+    args.storage = args.storage or f"sqlite:///tune-{args.stage.stem}.db"
+    return args
+
+
+def main():
+    args = parse_args()
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        tunables = tuning.read_tunable(args.stage)
+        defaults = tuning.stage_settings(args.stage.read_text(encoding="utf-8"))
+        if args.constraint:
+            tuning.check_constraint(args.constraint, with_flags(defaults, args))
+        storage = tuning.open_storage(args.storage)
+        study = optuna.create_study(
+            study_name=args.study, storage=storage, load_if_exists=True, direction="maximize",
+            sampler=optuna.samplers.TPESampler(),
+            pruner=optuna.pruners.PercentilePruner(KEEP_TOP, n_startup_trials=5,
+                                                  n_warmup_steps=PRUNE_AFTER))
+    except tuning.TuningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    if args.rerun is not None:
+        sys.exit(rerun(args, study))
+    search(args, study, tunables)
+
+
+def with_flags(settings, args):
+    """The stage's settings as a run with these flags uses them (--iterations)."""
+    if args.given.iterations is not None:
+        settings = dict(settings, ITERATIONS=args.given.iterations)
+    return settings
+
+
+def counted(study):
+    """Trials that count towards --trials: run (or running), not skipped or interrupted."""
+    import optuna
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.state == optuna.trial.TrialState.RUNNING or t.user_attrs.get("outcome") in COUNTED)
+
+
+class Search:
+    """The objective Optuna calls for each trial, and the line each trial prints."""
+
+    def __init__(self, args, tunables, validation_dir, workdir):
+        self.args, self.tunables = args, tunables
+        self.stage = tuning.TrialRun(args.stage, args.stage_flags, validation_dir, workdir)
+        self.current, self.skipped_in_a_row = None, 0
+
+    def __call__(self, trial):
+        import optuna
+        self.current = trial.number
+        for tunable in self.tunables:
+            tunable.suggest(trial)
+        copy, settings = self.stage.prepare(trial)
+        settings = with_flags(settings, self.args)
+        head = f"trial {trial.number:3d}: {tuning.shown(trial.params)}:"
+        if self.args.constraint and not tuning.check_constraint(self.args.constraint, settings):
+            trial.set_user_attr("outcome", "skipped")
+            self.skipped_in_a_row += 1
+            print(f"{head} skipped, breaks --constraint", flush=True)
+            if self.skipped_in_a_row >= MAX_SKIPPED:
+                trial.study.stop()
+            raise optuna.TrialPruned("breaks --constraint")
+        self.skipped_in_a_row = 0
+        try:
+            outcome = self.stage.run(trial, copy, settings.get("ITERATIONS"))
+        except optuna.TrialPruned as pruned:
+            trial.set_user_attr("outcome", "pruned")
+            print(f"{head} {pruned}, {trial.user_attrs['seconds']:.0f} s", flush=True)
+            raise
+        except tuning.StageFailed as failed:
+            trial.set_user_attr("outcome", "failed")
+            trial.set_user_attr("reason", str(failed))
+            print(f"{head} failed: {failed}", flush=True)
+            raise
+        trial.set_user_attr("outcome", "complete")
+        trial.set_user_attr("loop_seconds", outcome.loop_seconds)
+        trial.set_user_attr("seconds", round(outcome.seconds, 1))
+        print(f"{head} validation accuracy {outcome.accuracy:.4f}, training loop "
+              f"{outcome.loop_seconds:.1f} s, {outcome.seconds:.0f} s in all", flush=True)
+        return outcome.accuracy
+
+
+def search(args, study, tunables):
+    import optuna
+    done = counted(study)
+    print(f"study {args.study} in {args.storage}: {done} trials so far, {args.trials} asked "
+          f"for; searching {', '.join(t.name for t in tunables)}", flush=True)
+    if done < args.trials:
+        validation_dir = validation.validation_folder(args.given.data_dir, args.given.dataset)
+        workdir = tempfile.mkdtemp(prefix="tune-")
+        print(f"validation split (in {validation_dir}): trained on the first 55,000 training "
+              f"images, measured on the last 5,000 (of a smaller set: its last twelfth); "
+              f"never the test set", flush=True)
+        objective = Search(args, tunables, validation_dir, workdir)
+
+        def enough(study, trial):
+            if counted(study) >= args.trials:
+                study.stop()
+
+        stop_signal = []
+        signal.signal(signal.SIGTERM, lambda number, frame: (stop_signal.append(number),
+                                                             signal.default_int_handler(number, frame)))
+        try:
+            study.optimize(objective, callbacks=[enough], catch=(tuning.StageFailed,),
+                           gc_after_trial=False)
+        except KeyboardInterrupt:
+            interrupted(args, study, objective.current)
+            sys.exit(143 if stop_signal else 130)
+        except tuning.TuningError as error:  # a --constraint that fails on some settings
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(error.exit_code)
+        finally:
+            shutil.rmtree(validation_dir, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
+        if objective.skipped_in_a_row >= MAX_SKIPPED:
+            print(f"error: --constraint: the last {MAX_SKIPPED} trials all broke it; widen the "
+                  f"ranges in TUNABLE or loosen the constraint", file=sys.stderr)
+            sys.exit(2)
+    summary(args, study)
+
+
+def interrupted(args, study, number):
+    """After Ctrl-C: this process's trial is failed (Optuna does it, unless the signal came
+    between two of its steps), and not counted: the same command runs it again."""
+    import optuna
+    if number is not None:
+        trial = study.get_trials(deepcopy=False)[number]
+        if trial.state == optuna.trial.TrialState.RUNNING:
+            study.tell(number, state=optuna.trial.TrialState.FAIL)
+    print(f"\nstopped: the study is kept in {args.storage}; the same command goes on "
+          f"with it ({counted(study)} of {args.trials} trials so far)", flush=True)
+
+
+def rerun(args, study):
+    """Trial args.rerun's settings, on the test set: the stage's exit code."""
+    trial = next((t for t in study.get_trials(deepcopy=False) if t.number == args.rerun), None)
+    if trial is None or not trial.params:
+        print(f"error: --rerun {args.rerun}: study {args.study} in {args.storage} has no such "
+              f"trial ({len(study.trials)} trials, numbered from 0)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="tune-rerun-") as folder:
+        copy = validation.edited_stage(args.stage, tuning.settings_lines(trial.params), folder)
+        print(f"{args.stage.name} with trial {trial.number}'s settings ({tuning.shown(trial.params)}), "
+              f"on the test set", flush=True)
+        child = tuning.start_stage([sys.executable, str(copy), *args.stage_flags], Path.cwd(),
+                                   own_group=False, capture=False)
+        while True:
+            try:
+                return child.wait()  # Ctrl-C reaches the stage too: it stops cleanly
+            except KeyboardInterrupt:
+                continue
+
+
+def summary(args, study):
+    import optuna
+    trials = study.get_trials(deepcopy=False)
+    # A trial failed without an outcome of ours was stopped: Ctrl-C, or its process died.
+    outcomes = [t.user_attrs.get("outcome", "running" if t.state == optuna.trial.TrialState.RUNNING
+                                 else "stopped") for t in trials]
+    print(f"\nstudy {args.study}: {len(trials)} trials: " + ", ".join(
+        f"{outcomes.count(o)} {o}" for o in ("complete", "pruned", "failed", "skipped",
+                                             "stopped", "running") if outcomes.count(o)))
+    try:
+        best = study.best_trial
+    except ValueError:
+        print("no trial completed: nothing to rerun")
+        return
+    print(f"best: trial {best.number}, validation accuracy {best.value:.4f}: "
+          f"{tuning.shown(best.params)}")
+    command = ["python3", "tune.py" if Path.cwd() == tuning.REPO else str(tuning.REPO / "tune.py"),
+               str(args.stage)]
+    command += ["--study", args.study] if args.study != args.stage.stem else []
+    command += ["--storage", args.storage_given] if args.storage_given else []
+    command += ["--rerun", str(best.number), *args.stage_flags]
+    print("rerun it on the test set (once, for the recipe you keep):\n    " + shlex.join(command))
+
+
+if __name__ == "__main__":
+    main()
