@@ -59,10 +59,10 @@ CHILD_CODE = f"import sys; sys.path.insert(0, {HERE!r}); import bench_dashboard;
 def stage_child():
     import runpy
     sys.path.insert(0, ROOT)
-    import tensorflowvisu
-    vis = tensorflowvisu.MnistDataVis
+    from dashboard.screen import Screen
+    screen = Screen  # the part of the dashboard that paints: its redraws are timed
     times = {"full": [], "quick": []}
-    original_redraw = vis._redraw
+    original_redraw = screen.redraw
 
     def timed_redraw(self, *args, **kwargs):
         began = time.perf_counter()
@@ -70,10 +70,11 @@ def stage_child():
         times["full" if full else "quick"].append(time.perf_counter() - began)
         return full
 
-    vis._redraw = timed_redraw
-    vis.wait_until_closed = lambda self: None
+    screen.redraw = timed_redraw
+    import tensorflowvisu
+    tensorflowvisu.MnistDataVis.wait_until_closed = lambda self: None
     if os.environ.get("BENCH_KEYS"):
-        note_keys(vis)
+        note_keys(screen)
     script, *flags = sys.argv[1:]
     sys.argv = [script, *flags]
     sys.path[0] = os.path.dirname(script)     # as for `python3 script`
@@ -84,11 +85,12 @@ def stage_child():
           f"{statistics.median(times['full'] or [float('nan')]) * 1000:.0f} ms")
 
 
-def note_keys(vis):
+def note_keys(screen):
     """On stderr: `key ARRIVED SHOWN` (wall-clock seconds) for each layout key: when
     the window delivered it, and when its layout was painted and the window updated."""
+    from dashboard.controls import Controls
     arrived = []
-    on_key = vis._on_key
+    on_key = Controls.on_key
 
     def noting_on_key(self, event):
         if event.key in tensorflowvisu_layouts():
@@ -98,15 +100,15 @@ def note_keys(vis):
     def noting(method):
         def call(self, *args, **kwargs):
             result = method(self, *args, **kwargs)
-            if arrived and not self._layout_changed:
+            if arrived and not self.layout_changed:
                 print(f"key {arrived[0]:.4f} {time.time():.4f}", file=sys.stderr, flush=True)
                 arrived.clear()
             return result
         return call
 
-    vis._on_key = noting_on_key
-    vis._redraw = noting(vis._redraw)
-    vis._show_layout = noting(vis._show_layout)
+    Controls.on_key = noting_on_key
+    screen.redraw = noting(screen.redraw)
+    screen.show_layout = noting(screen.show_layout)
 
 
 def tensorflowvisu_layouts():

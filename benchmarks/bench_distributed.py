@@ -32,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import MAX, PROGRESS, REPO, TIMING, machine, markdown_table, record  # noqa: E402
+from runs import MAX, PROGRESS, REPO, TIMING, machine, markdown_table, record  # noqa: E402
 
 STAGE = REPO / "mnist_8.0_distributed.py"
 STAGE_4_2 = REPO / "mnist_4.2_batchnorm_convolutional.py"

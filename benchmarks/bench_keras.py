@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import REPO, fmt, machine, median, run_script  # noqa: E402
+from runs import REPO, fmt, machine, median, run_script  # noqa: E402
 
 TWIN, KERAS = REPO / "mnist_5.0_speedrun.py", REPO / "mnist_7.0_keras.py"
 ACCURACY_BAR = 0.002  # 7.0's final accuracy within 0.2 % of its twin's

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _runs import (STAGE_IDS, duration, fmt, machine, markdown_table, record, run_script,
+from runs import (STAGE_IDS, duration, fmt, machine, markdown_table, record, run_script,
                    select_stages)
 
 HEADERS = ["stage", "steps", "max test accuracy", "final test accuracy", "wall time",

@@ -40,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import (REPO, STAMP, TEST, TIMING, edited_stage, machine,  # noqa: E402
+from runs import (REPO, STAMP, TEST, TIMING, edited_stage, machine,  # noqa: E402
                    markdown_table, run_script, validation_folder)
 
 STAGE = REPO / "mnist_6.0_recurrent.py"

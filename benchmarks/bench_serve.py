@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import _runs  # noqa: E402
+import runs  # noqa: E402
 from codelab import pagedriver, stages  # noqa: E402
 
 GOAL = 2.0  # HTTP overhead, in model calls, for one image
@@ -94,7 +94,7 @@ def over_http(server, images, repeats, clients):
 def trained_model(stage, folder):
     script = dict(stages.STAGES)[stage]
     print(f"training {script} for 20 steps into {folder} ...", flush=True)
-    run = _runs.run_script(script, ["--headless", "--iterations", "20", "--save-model",
+    run = runs.run_script(script, ["--headless", "--iterations", "20", "--save-model",
                                     str(folder)])
     if not run.ok:
         sys.exit(f"error: {script} failed")
@@ -127,13 +127,13 @@ def main():
                 eight = over_http(server, images, max(1, repeats // 8), clients=8)
                 overhead = (one[1] - model[1]) / model[1]
                 rows.append((size, model, one, eight, overhead))
-    print(f"\n{_runs.machine()}; model: {args.model or 'stage ' + args.stage}\n")
+    print(f"\n{runs.machine()}; model: {args.model or 'stage ' + args.stage}\n")
     table = []
     for size, model, one, eight, overhead in rows:
         for name, (rate, p50, p99) in (("in-process", model), ("HTTP, 1 client", one),
                                        ("HTTP, 8 clients", eight)):
             table.append((size, name, f"{rate:.0f}", f"{p50:.2f}", f"{p99:.2f}"))
-    print(_runs.markdown_table(["images per request", "", "requests/s", "p50 ms", "p99 ms"],
+    print(runs.markdown_table(["images per request", "", "requests/s", "p50 ms", "p99 ms"],
                                table))
     for size, model, one, eight, overhead in rows:
         verdict = "" if size != 1 else (" (goal: at most %.0fx: %s)" %

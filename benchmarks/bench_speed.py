@@ -27,7 +27,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from _runs import STAGE_IDS, fmt, machine, markdown_table, median, run_script, select_stages, version
+from runs import STAGE_IDS, fmt, machine, markdown_table, median, run_script, select_stages, version
 
 TORCH_SCRIPT = Path(__file__).resolve().parent / "pytorch_stage31.py"
 STAGE_31 = select_stages(["3.1"])[0][1]

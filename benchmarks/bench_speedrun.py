@@ -47,7 +47,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _runs import (REPO, STAMP, TEST, TIMING, edited_stage, fmt, machine,  # noqa: E402
+from runs import (REPO, STAMP, TEST, TIMING, edited_stage, fmt, machine,  # noqa: E402
                    markdown_table, median, record, record_ladder_stage, run_script,
                    validation_folder)
 

@@ -2,7 +2,7 @@ r"""Stage 3.1 in PyTorch, on the CPU: the reference for a side-by-side timing.
 
 The same network, initialisation, loss, optimiser, learning-rate schedule, batch
 order source and test cadence as mnist_3.1_convolutional_bigger_dropout.py, and the
-same output lines (the patterns in benchmarks/_runs.py), so that benchmarks/bench_speed.py can time
+same output lines (the patterns in benchmarks/runs.py), so that benchmarks/bench_speed.py can time
 both with one parser. Not part of the lesson; torch is not a project requirement.
 
     python3 benchmarks/pytorch_stage31.py                     # 10,000 steps

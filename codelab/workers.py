@@ -96,7 +96,7 @@ def add_flags(parser):
 
 
 def _join_seconds(text):
-    return trainer._whole_number(1, MAX_JOIN_TIMEOUT)(text)
+    return trainer.whole_number(1, MAX_JOIN_TIMEOUT)(text)
 
 
 def _worker_count(text):

@@ -25,7 +25,7 @@ class Controls:
         self.paused = False
         self.closed = False
         self.status = None                # a key of STATUS, or None: shown in the strip
-        fig.canvas.mpl_connect("key_press_event", self._on_key)
+        fig.canvas.mpl_connect("key_press_event", self.on_key)
         fig.canvas.mpl_connect("close_event", self._on_close)
         fig.canvas.mpl_connect("resize_event", self._on_resize)
 
@@ -36,7 +36,8 @@ class Controls:
         self.screen.painter.invalidate()
         self.screen.layout_changed = True
 
-    def _on_key(self, event):
+    def on_key(self, event):
+        """A key pressed in the window: a layout (1-9, 0, Escape), the pause, home."""
         if event.key in PANEL_LAYOUTS:
             self.show_panels(event.key)
         elif event.key in (" ", "space"):

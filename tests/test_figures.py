@@ -81,14 +81,14 @@ def test_ladder_targets_sit_below_what_was_measured():
 def test_a_benchmark_records_its_figures_in_place(tmp_path, monkeypatch):
     sys.path.insert(0, os.path.join(REPO, "benchmarks"))
     try:
-        import _runs
+        import runs
     finally:
         sys.path.remove(os.path.join(REPO, "benchmarks"))
     copy = tmp_path / "results.json"
     copy.write_text(read("benchmarks/results.json"), encoding="utf-8")
-    monkeypatch.setattr(_runs, "RESULTS", copy)
-    monkeypatch.setattr(_runs, "REPO", tmp_path)
-    _runs.record("ladder", "bench", {"3.1": {"steps": 10000, "max_test_accuracy": 0.9941}},
+    monkeypatch.setattr(runs, "RESULTS", copy)
+    monkeypatch.setattr(runs, "REPO", tmp_path)
+    runs.record("ladder", "bench", {"3.1": {"steps": 10000, "max_test_accuracy": 0.9941}},
                  "stages")
     written = json.loads(copy.read_text(encoding="utf-8"))
     assert written["ladder"]["stages"]["3.1"] == {"steps": 10000, "max_test_accuracy": 0.9941}
