@@ -14,6 +14,20 @@ STOP_SIGNALS = {  # signal name: (what the stop line says, exit code)
     "SIGTERM": ("SIGTERM", 143),  # kill, timeout, docker stop, a logout
     "SIGHUP": ("SIGHUP: the terminal was closed", 129),
 }
+# Stage 8.0's --workers: the launcher passes SIGTERM and SIGHUP on to its workers as
+# Ctrl-C, and writes which signal it was into the file this variable names.
+FORWARDED = "MNIST_STOP_REASON_FILE"
+
+
+def forwarded_signal():
+    """In a worker that --workers started: the name of the signal that stopped the
+    launcher (a key of STOP_SIGNALS), or None."""
+    try:
+        with open(os.environ[FORWARDED], encoding="ascii") as file:
+            name = file.read().strip()
+    except (KeyError, OSError, UnicodeDecodeError):
+        return None
+    return name if name in STOP_SIGNALS else None
 
 
 class StoppedBySignal(Exception):
@@ -50,8 +64,13 @@ class StopSignals:
 
     @property
     def why(self):
-        """What the stop line says stopped the run, or None."""
-        return STOP_SIGNALS[self.stopped_by][0] if self.pressed else None
+        """What the stop line says stopped the run, or None. (A worker that --workers
+        started gets Ctrl-C for the launcher's SIGTERM or SIGHUP, and says which.)"""
+        if not self.pressed:
+            return None
+        name = (forwarded_signal() or self.stopped_by) if self.stopped_by == "SIGINT" \
+            else self.stopped_by
+        return STOP_SIGNALS[name][0]
 
     @property
     def exit_code(self):

@@ -43,6 +43,7 @@ by the coordination service's heartbeats instead.
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -58,6 +59,7 @@ import time
 from codelab import joining
 from codelab import privatenet
 from codelab import runfolder
+from codelab import signals
 from codelab import tfconfig
 import trainer
 
@@ -225,15 +227,19 @@ class _Launcher:
         endings = [number for number in (signal.SIGTERM, signal.SIGHUP)  # told to end,
                    if signal.getsignal(number) != signal.SIG_IGN]  # its terminal closed
         previous = {signal.SIGINT: signal.signal(signal.SIGINT, self._on_ctrl_c)}
-        previous.update((number, signal.signal(number, _end_launcher)) for number in endings)
         scratch = None
         try:
             # The workers' own temporary folders go in here: removed at the end even if
             # a worker was killed before it could remove its own.
             scratch = tempfile.mkdtemp(prefix="mnist-workers-")
+            # SIGTERM and SIGHUP reach the workers as Ctrl-C (TensorFlow takes SIGTERM as a
+            # notice of preemption): this file tells them which it was, for their stop line.
+            reason = os.path.join(scratch, "stop-reason")
+            previous.update((number, signal.signal(number, functools.partial(
+                _end_launcher, reason))) for number in endings)
             for index in range(self.count):
                 env = dict(os.environ, TF_CONFIG=tf_config(self.addresses, index),
-                           TMPDIR=scratch, **{LAUNCHED: "1"})
+                           TMPDIR=scratch, **{LAUNCHED: "1", signals.FORWARDED: reason})
                 # TensorFlow's own log lines about a lost worker run to dozens of lines
                 # each: the workers' and the launcher's messages say it in one.
                 env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -319,8 +325,13 @@ class _Launcher:
                 process.wait()
 
 
-def _end_launcher(signal_number, frame):
-    raise SystemExit(128 + signal_number)  # through run()'s finally: the workers end too
+def _end_launcher(reason, signal_number, frame):
+    """SIGTERM or SIGHUP to the launcher: it writes which (for the workers' stop line),
+    then ends through run()'s finally, where the workers end too."""
+    with contextlib.suppress(OSError):
+        with open(reason, "w", encoding="ascii") as file:
+            file.write(signal.Signals(signal_number).name)
+    raise SystemExit(128 + signal_number)
 
 
 def _end_with_the_launcher():

@@ -396,6 +396,7 @@ def test_the_local_workers_are_unreachable_from_outside_and_sigterm_ends_them_al
         if launcher.poll() is None:
             launcher.kill()
     assert launcher.returncode == 143, stderr[-3000:]
+    assert re.search(r"^stopped at step \d+ of 100000 \(SIGTERM\)$", stdout, re.M), stdout[-2000:]
     assert "note: the workers' servers listen" not in stderr
     assert not any(alive(pid) for pid in pids)
     assert os.listdir(tmp_path / "tmp") == []  # the launcher's scratch folder is gone
