@@ -426,6 +426,24 @@ def test_the_callback_in_a_real_jupyter_kernel(digits, tmp_path, monkeypatch, ba
 
 # ------------------------------------------------------------ docs/keras-dashboard.md
 
+@pytest.mark.parametrize("guide", ["codelab.md", "codelab.zh-CN.md"])
+def test_the_guides_keras_dashboard_example_runs_as_written(guide, small_mnist_dir, tmp_path):
+    """Step 12's "watch your own Keras model" script, saved in the repository's folder as
+    the guide says, runs offline as it is (here on small data), in both languages."""
+    text = open(os.path.join(REPO, "docs", guide), encoding="utf-8").read()
+    examples = [block for block in re.findall(r"^```\n(.*?)^```$", text, re.M | re.S)
+                if "KerasDashboard(" in block and "import mnistdata" in block]
+    assert len(examples) == 1, guide
+    script = tmp_path / "my_keras.py"
+    script.write_text(examples[0], encoding="utf-8")
+    result = run_script(script, cwd=REPO,  # as if saved there: the repository on the path
+                        env_extra={"PYTHONPATH": str(REPO), "MNIST_DATA_DIR": small_mnist_dir})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "Epoch 2/2" in result.stdout  # both epochs trained, on the data named offline
+    assert small_mnist_dir in result.stdout
+
+
 def test_the_keras_dashboard_page_s_example_runs_as_written(small_mnist_dir, tmp_path):
     """The page's complete example, copied into a file of its own and run from another
     folder as the page says (the repository on PYTHONPATH), on small offline data."""
