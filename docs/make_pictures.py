@@ -1515,7 +1515,7 @@ CHINESE_LABELS = {
     "2.1 with dropout": "2.1 加 Dropout",
     "overfitting, seen on the curves; dropout": "从曲线上看出过拟合；Dropout",
     "three convolutions": "三个卷积层",
-    "filters shared across the image; strides; channels": "在整张图上共享的滤波器；步长；通道",
+    "filters shared across the image; strides; channels": "在整张图上共享的滤波器；步幅；通道",
     "bigger convolutions, dropout": "更大的卷积，Dropout",
     "more filters, with dropout where the weights are": "更多滤波器，Dropout 放在权重多的地方",
     "2.0 with batch norm": "2.0 加批归一化",
