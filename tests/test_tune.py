@@ -6,14 +6,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO, answer_ctrl_c, read_until, stage_environment
+from helpers import REPO, answer_ctrl_c, launch, read_until, run_script
 
 optuna = pytest.importorskip("optuna")
 TUNE = os.path.join(REPO, "tune.py")
@@ -32,14 +30,12 @@ def tunable_stage(folder, tunable='{"LEARNING_RATE": (0.003, 0.01, "log")}'):
 
 
 def tune(*flags, cwd, timeout=300):
-    return subprocess.run([sys.executable, TUNE, *map(str, flags)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=stage_environment())
+    """tune.py, which runs stages: started as the tests start a stage."""
+    return run_script(TUNE, *map(str, flags), cwd=cwd, timeout=timeout)
 
 
 def start_tune(*flags, cwd):
-    return subprocess.Popen([sys.executable, TUNE, *map(str, flags)], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=stage_environment(), preexec_fn=answer_ctrl_c)
+    return launch(TUNE, *map(str, flags), cwd=cwd, preexec_fn=answer_ctrl_c)
 
 
 def load(db, study="stage"):
@@ -131,8 +127,7 @@ def test_a_trial_that_fails_is_recorded_and_the_search_goes_on(tmp_path, small_m
     # the trial's learning rate.
     command = result.stdout.rstrip().splitlines()[-1].split()
     assert command[:3] == ["python3", TUNE, str(stage)] and "--rerun" in command
-    rerun = subprocess.run([sys.executable, *command[1:], "--headless"], cwd=tmp_path, text=True,
-                           capture_output=True, timeout=300, env=stage_environment())
+    rerun = run_script(command[1], *command[2:], "--headless", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"loaded from the IDX files in {small_mnist_dir}" in rerun.stdout
     assert re.search(r"lr: 0\.004000$", rerun.stdout, re.M)
