@@ -281,7 +281,12 @@ class _Launcher:
             if EXIT_PORT_TAKEN in codes:  # the launch starts again on other ports
                 self._end_the_rest()
                 return EXIT_PORT_TAKEN
-            for index, code in enumerate(codes):
+            # Several found ended at once: one killed by a signal first, the cause (the
+            # others then end with an error of their own: they lost it).
+            ended = sorted(range(len(codes)), key=lambda index: (
+                codes[index] is None or codes[index] >= 0, index))
+            for index in ended:
+                code = codes[index]
                 if code is not None and code not in STOPPED_BY_CTRL_C and index not in lost:
                     lost.append(index)
                     if len(lost) == 1:
