@@ -46,6 +46,7 @@ SAVED_MODEL = "saved_model"
 MODEL_VERSION = "1"  # the version folder inside DIR/saved_model (TensorFlow Serving needs one)
 RUN_ENTRIES = (RUN_RECORD, CHECKPOINTS, SAVED_MODEL)  # what --fresh moves to DIR/previous-N
 CHECKPOINTS_KEPT = 3
+GLOB_CHARACTERS = ("[", "]", "*", "?")  # TensorFlow finds checkpoints by glob pattern
 
 
 class RunFolderError(safefiles.PathError):
@@ -128,6 +129,11 @@ def check(args, lock_probed=True):
     if problem:
         raise RunFolderError(f"--save-model {given}: {problem}; choose another folder")
     folder = Path(given).expanduser()
+    if any(character in str(folder) for character in GLOB_CHARACTERS):
+        raise RunFolderError(
+            f"--save-model {hints.shell_path(given)}: TensorFlow reads a checkpoint's path as "
+            f"a pattern, where {' '.join(GLOB_CHARACTERS)} mean something else, so this run "
+            f"could not be resumed; choose a folder whose path has none of them")
     holder = safefiles.lock_holder(folder) if lock_probed else None
     if holder:
         raise RunFolderError(_in_use_message(given, holder))

@@ -436,6 +436,19 @@ def test_a_path_that_is_not_utf8_is_refused_before_anything_is_written(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["runs [1]", "runs*", "run?"])
+def test_a_folder_that_could_never_be_resumed_is_refused_before_anything_is_written(name,
+                                                                                      tmp_path):
+    """TensorFlow finds checkpoints by pattern: with [1] in the folder's name, --restore
+    could not find them; refused at once, not after a run that cannot go on."""
+    result = run_script(STAGE_1_0, "--save-model", name, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "TensorFlow reads a checkpoint's path as a pattern" in result.stderr
+    assert "--save-model" in result.stderr
+    no_traceback(result)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------- 8, 13. checked before training
 
 def test_the_speedrun_with_fewer_images_than_its_batch_is_refused_before_training(full_mnist,
