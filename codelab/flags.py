@@ -54,7 +54,8 @@ def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE, add_f
                         help="record the dashboard as a movie: .mp4 (needs ffmpeg) or .gif")
     parser.add_argument("--save-model", metavar="DIR",
                         help=f"keep the run in DIR: checkpoints while training (DIR/{runfolder.CHECKPOINTS}), "
-                             f"the trained network for predict.py (DIR/{runfolder.SAVED_MODEL}) and which "
+                             f"the trained network for predict.py and serve.py "
+                             f"(DIR/{runfolder.SAVED_MODEL}/{runfolder.MODEL_VERSION}) and which "
                              f"stage wrote them (DIR/{runfolder.RUN_RECORD}); a folder that holds a run "
                              "needs --restore or --fresh")
     parser.add_argument("--restore", action="store_true",
