@@ -1,0 +1,193 @@
+"""Recipes for stage 5.1 beyond the settings it has, on the validation split, three seeds each.
+
+tune.py searches the settings a stage declares (TUNABLE). This script asks what else
+might buy accuracy at the same cost: it runs a copy of stage 5.1 with a few more
+settings written in, each 0 by default (the copy then computes what the stage
+computes, number for number), on the first 55,000 training images, measured on the
+last 5,000 (never the test set), and prints one line per recipe: the final
+validation accuracy of each seed, the held-out digits wrong over all seeds, and the
+training loops. The settings it adds:
+
+    TTA = 4 or 8      test-time moves: every figure averages the network's answers on
+                      the image and on 4 (or 8, diagonals too) copies moved by 1 pixel
+    CLEAN_END = F     no moves during the last fraction F of the run (1.0: no moves)
+    CONV3 = C         a third convolution, 3 x 3 with padding, C channels, on the 5 x 5 maps
+    STRIDED = 1 or 2  a 6 x 6 convolution with stride 2 instead of convolution + max pool
+                      for the first layer (2: and a 4 x 4 one with stride 2 for the second)
+    SCALE = S, SHEAR = H   moves also zoom by 1 +- S and shear by up to H
+    DROPOUT = P       dropout on the dense layer in training
+    WD = W            decoupled weight decay W (AdamW), biases excluded
+    SGD = M           Nesterov SGD with momentum M instead of Adam (LR_MAX is then its rate
+                      on the stage's loss, which is 100 times the mean cross-entropy)
+
+and any of the stage's own settings (EPOCHS, BATCH_SIZE, LR_MAX, K, L, N, ...).
+
+    python3 benchmarks/bench_recipes.py "K=16 L=32 N=128 EPOCHS=2.5" "K=16 L=32 N=128 EPOCHS=2.5 TTA=4"
+    python3 benchmarks/bench_recipes.py --seeds 0,1,2,3,4,5 --jobs 2 "EPOCHS=2.5 CONV3=64"
+
+--jobs 2 runs two at a time: the accuracies are the same, the loops are then not
+comparable (time them with bench_speedrun.py --stage 5.1 --validation --max-ratio).
+Results of 2026-12-07: benchmarks/README.md, "Stage 5.1, tuned".
+"""
+import argparse
+import atexit
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import runs
+from codelab.validation import HELD_OUT  # the 5,000 held-out images (runs put the repository on the path)
+
+STAGE = runs.REPO / "mnist_5.1_speedrun_augmented.py"
+
+# The settings added, written after BN_EPSILON; each 0 leaves the stage as it is.
+ADDED = """
+TTA = 0
+CLEAN_END = 0.0
+CONV3 = 0
+STRIDED = 0
+SCALE = 0.0
+SHEAR = 0.0
+DROPOUT = 0.0
+WD = 0.0
+SGD = 0.0
+"""
+
+# (the stage's text, what replaces it): the added settings at work.
+PATCHES = [
+    ("BN_EPSILON = 1e-5  # keeps the division safe when a variance is 0\n",
+     "BN_EPSILON = 1e-5  # keeps the division safe when a variance is 0\n" + ADDED),
+    # STRIDED: a strided convolution in place of convolution + max pool
+    ('W1 = tf.Variable(tf.random.truncated_normal([5, 5, 1, K]',
+     'W1 = tf.Variable(tf.random.truncated_normal([6, 6, 1, K] if STRIDED else [5, 5, 1, K]'),
+    ('W2 = tf.Variable(tf.random.truncated_normal([3, 3, K, L]',
+     'W2 = tf.Variable(tf.random.truncated_normal([4, 4, K, L] if STRIDED == 2 else [3, 3, K, L]'),
+    ("""    Y1 = tf.nn.conv2d(X, W1, strides=1, padding="VALID")
+    Y1 = tf.nn.max_pool2d(Y1, ksize=2, strides=2, padding="VALID")""",
+     """    if STRIDED:
+        Y1 = tf.nn.conv2d(X, W1, strides=2, padding="VALID")
+    else:
+        Y1 = tf.nn.conv2d(X, W1, strides=1, padding="VALID")
+        Y1 = tf.nn.max_pool2d(Y1, ksize=2, strides=2, padding="VALID")"""),
+    ("""    Y2 = tf.nn.conv2d(Y1, W2, strides=1, padding="VALID")
+    Y2 = tf.nn.max_pool2d(Y2, ksize=2, strides=2, padding="VALID")""",
+     """    if STRIDED == 2:
+        Y2 = tf.nn.conv2d(Y1, W2, strides=2, padding="VALID")
+    else:
+        Y2 = tf.nn.conv2d(Y1, W2, strides=1, padding="VALID")
+        Y2 = tf.nn.max_pool2d(Y2, ksize=2, strides=2, padding="VALID")"""),
+    # CONV3: a third convolution on the 5 x 5 maps
+    ('W3 = tf.Variable(tf.random.truncated_normal([5 * 5 * L, N], stddev=0.1), name="W3")',
+     'DEPTH = CONV3 or L\n'
+     'if CONV3:  # (created only then: the random numbers of W3 and W4 stay the stage\'s)\n'
+     '    W5 = tf.Variable(tf.random.truncated_normal([3, 3, L, DEPTH], stddev=0.1), name="W5")\n'
+     '    B5 = tf.Variable(tf.ones([DEPTH]) / 10, name="B5")\n'
+     'W3 = tf.Variable(tf.random.truncated_normal([5 * 5 * DEPTH, N], stddev=0.1), name="W3")'),
+    ("trainable = [W1, B1, W2, B2, W3, B3, W4, B4]",
+     "trainable = [W1, B1, W2, B2, W3, B3, W4, B4] + ([W5, B5] if CONV3 else [])"),
+    ("variables = trainable + [MEAN1, VAR1, MEAN2, VAR2, MEAN3, VAR3]",
+     "variables = trainable + [MEAN1, VAR1, MEAN2, VAR2, MEAN3, VAR3]\n"
+     "if CONV3:\n"
+     "    MEAN5, VAR5 = moving_averages(DEPTH, 5)\n"
+     "    variables += [MEAN5, VAR5]"),
+    ("    YY = tf.reshape(Y2, [-1, 5 * 5 * L])",
+     "    if CONV3:\n"
+     "        Y2 = tf.nn.relu(batchnorm(tf.nn.conv2d(Y2, W5, strides=1, padding='SAME'), B5, MEAN5,\n"
+     "                                  VAR5, training, step))\n"
+     "    YY = tf.reshape(Y2, [-1, 5 * 5 * DEPTH])"),
+    # DROPOUT
+    ("    Y3 = tf.nn.relu(batchnorm(tf.matmul(YY, W3), B3, MEAN3, VAR3, training, step))\n",
+     "    Y3 = tf.nn.relu(batchnorm(tf.matmul(YY, W3), B3, MEAN3, VAR3, training, step))\n"
+     "    if DROPOUT and training:\n        Y3 = tf.nn.dropout(Y3, DROPOUT)\n"),
+    # TTA: every evaluation averages the image's answer with its moved copies' answers
+    ("    Ylogits, Y, _ = model(X, training, step)\n",
+     "    Ylogits, Y, _ = model(X, training, step)\n"
+     "    if TTA and not training:\n"
+     "        n = tf.shape(X)[0]\n"
+     "        views = [(1., 0.), (-1., 0.), (0., 1.), (0., -1.), (1., 1.), (-1., -1.), (1., -1.), (-1., 1.)]\n"
+     "        for ddx, ddy in views[:TTA]:\n"
+     "            Y = Y + model(move(X, tf.fill([n], ddx), tf.fill([n], ddy), tf.zeros([n])), training, step)[1]\n"
+     "        Y = Y / (1 + TTA)\n"),
+    # CLEAN_END: no moves at the end of the run
+    ("    X = augment(X)  #",
+     "    X = tf.cond(step < args.iterations * (1 - CLEAN_END), lambda: augment(X), lambda: X)  #"),
+    ("def augment(X):\n", "def augment(X):\n    X = tf.convert_to_tensor(X)\n"),
+    # SCALE, SHEAR: zoom and shear in the same one transform per image
+    ("    return move(X, dx, dy, angle * math.pi / 180)",
+     """    if SCALE or SHEAR:
+        z = keras.random.uniform([n], 1 - SCALE, 1 + SCALE, seed=augment_seeds)
+        sh = keras.random.uniform([n], -SHEAR, SHEAR, seed=augment_seeds)
+        c, s = tf.cos(angle * math.pi / 180) / z, tf.sin(angle * math.pi / 180) / z
+        m00, m01, m10, m11 = c, s + sh, -s, c
+        x0, y0 = 13.5 + dx, 13.5 + dy
+        transforms = tf.stack([m00, m01, 13.5 - m00 * x0 - m01 * y0, m10, m11, 13.5 - m10 * x0 - m11 * y0,
+                               tf.zeros_like(c), tf.zeros_like(c)], axis=1)
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=X, transforms=transforms, output_shape=[28, 28], fill_value=0.0,
+            interpolation="BILINEAR", fill_mode="CONSTANT")
+    return move(X, dx, dy, angle * math.pi / 180)"""),
+    # WD, SGD: the optimiser
+    ("optimizer = keras.optimizers.Adam(learning_rate=0.0, beta_1=ADAM_BETAS[0], beta_2=ADAM_BETAS[1])\n",
+     "optimizer = keras.optimizers.Adam(learning_rate=0.0, beta_1=ADAM_BETAS[0], beta_2=ADAM_BETAS[1])\n"
+     "if SGD:\n"
+     "    optimizer = keras.optimizers.SGD(learning_rate=0.0, momentum=SGD, nesterov=True,\n"
+     "                                     weight_decay=WD or None)\n"
+     "elif WD:\n"
+     "    optimizer = keras.optimizers.AdamW(learning_rate=0.0, weight_decay=WD, beta_1=ADAM_BETAS[0],\n"
+     "                                       beta_2=ADAM_BETAS[1])\n"
+     "    optimizer.exclude_from_weight_decay(var_list=[B1, B2, B3, B4])\n"),
+]
+
+
+def one_run(script, seed, data):
+    run = runs.run_script(script, ["--headless", "--seed", seed, "--data-dir", data])
+    return run.final_accuracy if run.ok else None, run.steps_per_second and run.trained_steps / run.steps_per_second
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipes", nargs="+", metavar="RECIPE", help='settings, e.g. "EPOCHS=2.5 TTA=4"')
+    parser.add_argument("--seeds", default="0,1,2", help="seeds, with commas (default: 0,1,2)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    args = parser.parse_args()
+    args.seeds = args.seeds.split(",")
+    print(runs.machine(), flush=True)
+    folder = Path(tempfile.mkdtemp(prefix="bench_recipes_"))
+    atexit.register(shutil.rmtree, folder, True)
+    data = runs.validation_folder()
+    atexit.register(shutil.rmtree, data, True)
+    os.environ["PYTHONPATH"] = str(runs.REPO)  # the copies import trainer from the repository
+    replacements = [(old, new, "bench_recipes.py") for old, new in PATCHES]
+    scripts = []
+    for i, recipe in enumerate(args.recipes):
+        (folder / str(i)).mkdir()
+        scripts.append(runs.edited_stage(STAGE, recipe.split(), folder / str(i), replacements))
+    print(f"validation: {STAGE.name} and the settings given, trained on the first 55,000 training "
+          f"images, measured on the last 5,000; seeds {' '.join(args.seeds)}", flush=True)
+    jobs = [(script, seed) for script in scripts for seed in args.seeds]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda job: one_run(*job, data), jobs))
+    rows = []
+    for i, recipe in enumerate(args.recipes):
+        mine = results[i * len(args.seeds):(i + 1) * len(args.seeds)]
+        finals = [final for final, _ in mine]
+        loops = [loop for _, loop in mine if loop]
+        done = [final for final in finals if final is not None]
+        wrong = sum(round((1 - final) * HELD_OUT) for final in done)
+        rows.append([recipe, ", ".join("failed" if f is None else f"{f:.4f}" for f in finals),
+                     f"{statistics.mean(done):.4f}" if done else "-", str(wrong),
+                     f"{statistics.median(loops):.1f} s" if loops else "-"])
+        print(f"[{recipe}] {rows[-1][1]}; mean {rows[-1][2]}, wrong {wrong} of "
+              f"{len(done) * HELD_OUT:,}; loop {rows[-1][4]}", flush=True)
+    print()
+    print(runs.markdown_table(["recipe", "validation, seeds " + " ".join(args.seeds), "mean",
+                               "wrong", "median loop"], rows))
+    return 0 if all(final is not None for final, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
