@@ -2,11 +2,13 @@
 
     python3 tune.py mnist_5.1_speedrun_augmented.py --trials 30
     python3 tune.py mnist_5.1_speedrun_augmented.py --trials 30 --seed 1 --iterations 400
+    python3 tune.py mnist_5.1_speedrun_augmented.py --trials 30 --seeds 0,1,2
 
 The stage file says what may change, and in which range: its TUNABLE dict, under its
 settings. Each trial is one real run of the stage with the settings Optuna's TPE
 sampler picks, headless, trained on the first 55,000 training images and measured on
-the last 5,000 (the validation split); its score is its final validation accuracy.
+the last 5,000 (the validation split); its score is its final validation accuracy
+(with --seeds, the mean of one run per seed: a seed alone varies by about 0.1 %).
 A trial whose training figures fall into the bottom quarter of earlier trials at the
 same point of the run is pruned: its process is stopped. Flags this script does not know
 (--seed, --iterations, --data-dir, ...) go to every trial's stage.
@@ -60,6 +62,10 @@ def parse_args():
                         help="a Python expression over the stage's settings, e.g. "
                              "\"ITERATIONS * K <= 10000\": a trial that breaks it is skipped, "
                              "not run (recorded as pruned)")
+    parser.add_argument("--seeds", metavar="S,S,...",
+                        help="score each trial by the mean final validation accuracy of one "
+                             "run per seed (e.g. 0,1,2): slower, steadier; pruning watches the "
+                             "first seed's run")
     parser.add_argument("--rerun", type=int, metavar="N",
                         help="run trial N's settings once on the test set, with the stage's "
                              "flags (for the recipe you keep), instead of searching")
@@ -75,10 +81,24 @@ def parse_args():
         parser.error(f"--{refused[0].replace('_', '-')} is for one run, not for every trial: "
                      f"give it with --rerun N, to the trial you keep")
     args.stage_flags, args.given = stage_flags, given
+    args.seeds = parse_seeds(parser, args.seeds, stage_flags) if args.seeds is not None else None
     args.study = args.study or args.stage.stem
     args.storage_given = args.storage
     args.storage = args.storage or f"sqlite:///tune-{args.stage.stem}.db"
     return args
+
+
+def parse_seeds(parser, text, stage_flags):
+    """--seeds 0,1,2 as [0, 1, 2]: whole numbers, each once, not with the stage's --seed."""
+    try:
+        seeds = [int(seed) for seed in text.split(",")]
+    except ValueError:
+        parser.error(f"--seeds: whole numbers with commas between, e.g. 0,1,2 (got '{text}')")
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        parser.error(f"--seeds: each seed once, none negative (got '{text}')")
+    if any(flag == "--seed" or flag.startswith("--seed=") for flag in stage_flags):
+        parser.error("--seeds and --seed: give one (--seeds runs each trial once per seed)")
+    return seeds
 
 
 def main():
@@ -144,7 +164,10 @@ class Search:
             raise optuna.TrialPruned("breaks --constraint")
         self.skipped_in_a_row = 0
         try:
-            outcome = self.stage.run(trial, copy, settings.get("ITERATIONS"))
+            # One run, or one per seed (the pruner watches the first); the score is the mean.
+            outcomes = [self.stage.run(trial, copy, settings.get("ITERATIONS"), seed=seed,
+                                       report=number == 0)
+                        for number, seed in enumerate(self.args.seeds or [None])]
         except optuna.TrialPruned as pruned:
             trial.set_user_attr("outcome", "pruned")
             print(f"{head} {pruned}, {trial.user_attrs['seconds']:.0f} s", flush=True)
@@ -154,12 +177,20 @@ class Search:
             trial.set_user_attr("reason", str(failed))
             print(f"{head} failed: {failed}", flush=True)
             raise
+        accuracy = sum(o.accuracy for o in outcomes) / len(outcomes)
+        loop = sum(o.loop_seconds for o in outcomes) / len(outcomes)
+        seconds = sum(o.seconds for o in outcomes)
         trial.set_user_attr("outcome", "complete")
-        trial.set_user_attr("loop_seconds", outcome.loop_seconds)
-        trial.set_user_attr("seconds", round(outcome.seconds, 1))
-        print(f"{head} validation accuracy {outcome.accuracy:.4f}, training loop "
-              f"{outcome.loop_seconds:.1f} s, {outcome.seconds:.0f} s in all", flush=True)
-        return outcome.accuracy
+        trial.set_user_attr("loop_seconds", loop)
+        trial.set_user_attr("seconds", round(seconds, 1))
+        each = ""
+        if self.args.seeds:
+            trial.set_user_attr("seed_accuracies", [o.accuracy for o in outcomes])
+            each = (f" (the mean of seeds {', '.join(map(str, self.args.seeds))}: "
+                    f"{', '.join(f'{o.accuracy:.4f}' for o in outcomes)})")
+        print(f"{head} validation accuracy {accuracy:.4f}{each}, training loop {loop:.1f} s"
+              f"{' a run' if self.args.seeds else ''}, {seconds:.0f} s in all", flush=True)
+        return accuracy
 
 
 def search(args, study, tunables):
@@ -247,7 +278,8 @@ def summary(args, study):
     except ValueError:
         print("no trial completed: nothing to rerun")
         return
-    print(f"best: trial {best.number}, validation accuracy {best.value:.4f}: "
+    seeds = f" (the mean of seeds {', '.join(map(str, args.seeds))})" if args.seeds else ""
+    print(f"best: trial {best.number}, validation accuracy {best.value:.4f}{seeds}: "
           f"{tuning.shown(best.params)}")
     command = ["python3", "tune.py" if Path.cwd() == tuning.REPO else str(tuning.REPO / "tune.py"),
                str(args.stage)]

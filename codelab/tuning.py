@@ -215,9 +215,10 @@ class TrialRun:
         self.validation_dir, self.workdir = validation_dir, Path(workdir)
         self.child = None
 
-    def command(self, copy):
+    def command(self, copy, seed=None):
+        seed_flags = ["--seed", str(seed)] if seed is not None else []
         return [sys.executable, str(copy), *self.stage_flags, "--headless",
-                "--data-dir", str(self.validation_dir)]
+                "--data-dir", str(self.validation_dir), *seed_flags]
 
     def prepare(self, trial):
         """The stage copied with the trial's settings: (its path, its settings {NAME: value})."""
@@ -226,13 +227,15 @@ class TrialRun:
         copy = validation.edited_stage(self.script, settings_lines(trial.params), folder)
         return copy, stage_settings(copy.read_text(encoding="utf-8"))
 
-    def run(self, trial, copy, iterations):
+    def run(self, trial, copy, iterations, seed=None, report=True):
         """Train the copy; return an Outcome. Raises optuna.TrialPruned or StageFailed.
-        iterations: the run's length in steps, to report its progress in percent."""
+        iterations: the run's length in steps, to report its progress in percent; seed:
+        the run's --seed (None: the stage flags'); report: False for a trial's second
+        run and later, whose progress Optuna has already seen once."""
         import optuna
         outcome, recent, reported = Outcome(), [], -1
         started = time.perf_counter()
-        self.child = start_stage(self.command(copy), copy.parent)
+        self.child = start_stage(self.command(copy, seed), copy.parent)
         tail = []  # the last lines, for a failure's reason
         try:
             for line in self.child.stdout:
@@ -247,7 +250,7 @@ class TrialRun:
                     # Every trial reports at the same points (0, 10, ... 90 % of its run),
                     # which the pruner compares across trials.
                     percent = min(100, int(m["step"]) * 100 // (iterations or 1)) // REPORT_EVERY * REPORT_EVERY
-                    if iterations and reported < percent < 100:  # at 100 %: the score is next
+                    if report and iterations and reported < percent < 100:  # at 100 %: the score is next
                         reported = percent
                         trial.report(sum(recent) / len(recent), percent)
                         if trial.should_prune():

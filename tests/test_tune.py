@@ -183,3 +183,42 @@ def test_stage_5_1_declares_ranges_around_its_own_settings():
     for t in tunables:  # the stage's own setting is one the tuner could have picked
         assert t.low <= settings[t.name] <= t.high, t
     assert settings["ITERATIONS"] == int(settings["EPOCHS"] * 60000 / settings["BATCH_SIZE"])
+
+
+def test_seeds_score_a_trial_by_the_mean_of_one_run_per_seed(tmp_path, small_mnist_dir):
+    from codelab import tuning, validation
+    stage = tunable_stage(tmp_path)
+    result = tune(stage, "--trials", 1, "--seeds", "0,1", "--data-dir", small_mnist_dir, *STEPS,
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = re.search(r"^trial +0: LEARNING_RATE=\S+: validation accuracy ([\d.]+) \(the mean of "
+                     r"seeds 0, 1: ([\d.]+), ([\d.]+)\), training loop [\d.]+ s a run", result.stdout, re.M)
+    assert line, result.stdout
+    [trial] = load(tmp_path / "tune-stage.db").trials
+    assert trial.user_attrs["seed_accuracies"] == [pytest.approx(float(line[2]), abs=1e-4),
+                                                   pytest.approx(float(line[3]), abs=1e-4)]
+    assert trial.value == pytest.approx(sum(trial.user_attrs["seed_accuracies"]) / 2)
+    assert len(set(trial.user_attrs["seed_accuracies"])) == 2, "two runs, each its own seed"
+    assert "(the mean of seeds 0, 1)" in result.stdout  # the best trial's line
+    # Seed 1's figure is what the stage prints when run alone with --seed 1 on the same split.
+    split = validation.validation_folder(small_mnist_dir)
+    try:
+        (tmp_path / "copy").mkdir()
+        copy = validation.edited_stage(stage, tuning.settings_lines(trial.params), tmp_path / "copy")
+        alone = run_script(copy, "--headless", "--data-dir", split, "--seed", "1", *STEPS,
+                           cwd=tmp_path, env_extra={"PYTHONPATH": str(REPO)})
+    finally:
+        shutil.rmtree(split)
+    finals = re.findall(r"^step \d+: epoch [\d.]+ test accuracy: ([\d.]+)", alone.stdout, re.M)
+    assert float(finals[-1]) == pytest.approx(trial.user_attrs["seed_accuracies"][1], abs=1e-6)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seeds", "0,x"], "--seeds: whole numbers with commas between"),
+    (["--seeds", "1,1"], "--seeds: each seed once"),
+    (["--seeds", "0,1", "--seed", "2"], "--seeds and --seed: give one"),
+])
+def test_bad_seeds_are_refused_before_anything_runs(tmp_path, flags, message):
+    result = tune(tunable_stage(tmp_path), *flags, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not list(tmp_path.glob("*.db")), "nothing written"
