@@ -22,12 +22,14 @@ for a few steps in this process.
 
 import ast
 import functools
+import math
 import re
 import textwrap
 
 import pytest
 
-from helpers import REPO, load_stage
+import trainer
+from helpers import REPO, load_stage, run_script
 GUIDES = [REPO / "docs" / "codelab.md", REPO / "docs" / "codelab.zh-CN.md"]
 STARTER = "mnist_1.0_softmax.py"
 
@@ -281,3 +283,42 @@ def test_a_stage_built_from_the_english_guide_trains(small_mnist_dir, tmp_path, 
     load_stage(script, small_mnist_dir, "--iterations", "3", "--save-model", str(tmp_path / "model"))
     out = capsys.readouterr().out
     assert re.search(r"^max test accuracy: 0\.\d{4}$", out, re.MULTILINE), out[-2000:]
+
+
+# An exercise that changes a solution instead of building the next stage:
+# `<!-- try 8.0 -->` ... `<!-- /try -->`, its ```python blocks applied to that stage's file.
+TRY = re.compile(r"<!-- try (\d\.\d) -->(.*?)<!-- /try -->", re.DOTALL)
+
+
+def tries(guide):
+    return [(stage, PYTHON_BLOCK.findall(body)) for stage, body in TRY.findall(guide.read_text(encoding="utf-8"))]
+
+
+def test_both_guides_give_the_same_code_for_each_try():
+    english, chinese = (tries(guide) for guide in GUIDES)
+    assert english and [stage for stage, _ in english] == [stage for stage, _ in chinese]
+    code = lambda blocks: [ast.dump(ast.parse(textwrap.dedent(block))) for block in blocks]
+    assert [code(blocks) for _, blocks in english] == [code(blocks) for _, blocks in chinese]
+
+
+def test_the_bigger_global_batch_with_a_warm_up_trains_as_the_guide_says(small_mnist_dir, tmp_path):
+    """Step 13's exercise (global batch 200, Adam's √2, a warm-up) applied to 8.0 as a
+    learner would, then trained: one worker here (--workers 2 is 8.0's own tests' work);
+    the learning rate it prints follows the guide's formula, warm-up included."""
+    [(stage, blocks)] = tries(GUIDES[0])
+    [solution_file] = REPO.glob(f"mnist_{stage}_*.py")
+    module = ast.parse(solution_file.read_text(encoding="utf-8"))
+    for block in blocks:
+        apply_block(module, block)
+    script = tmp_path / "try_8.0.py"
+    script.write_text(ast.unparse(in_running_order(module)), encoding="utf-8")
+    result = run_script(script, "--headless", "--data-dir", small_mnist_dir, "--iterations", "60",
+                        cwd=tmp_path, env_extra={"PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    rates = {int(m["step"]): float(m["lr"]) for m in trainer.PROGRESS_LINE.finditer(result.stdout)}
+    assert 20 in rates and 40 in rates, result.stdout[-2000:]
+    for done in (20, 40):  # "step 20": 20 steps done, the last one numbered 19 from 0
+        step = done - 1  # LR_MIN = 0.0001, LR_DECAYING = 0.0042, LR_DECAY_STEPS = 1000
+        expected = (step + 1) / 200 * (0.0001 + 0.0042 * math.exp(-step / 1000))
+        assert rates[done] == pytest.approx(expected, abs=1e-6)
+    assert rates[40] > 1.9 * rates[20], "still climbing: the warm-up lasts 200 steps"
