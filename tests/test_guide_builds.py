@@ -18,6 +18,10 @@ What the guide shows is all there is: the test knows nothing of any stage. The b
 file is then compared with the solution statement by statement (code, not comments or
 docstrings; a setting that nothing uses any more is a harmless leftover), and trained
 for a few steps in this process.
+
+An exercise that changes a solution rather than building the next stage is marked
+`<!-- try 8.0 -->` ... `<!-- /try -->`: its blocks, applied to that solution, must train
+and do what the guide says.
 """
 
 import ast
