@@ -44,6 +44,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from codelab import hints
 from codelab import report
 from codelab import runfolder
 from codelab import safefiles
@@ -134,7 +135,8 @@ class KerasRunFolder(runfolder.RunFolder):
             raise runfolder.RunFolderError(
                 f"cannot write the Keras model in {path} ({tfmessages.reason(error)}). The "
                 f"checkpoint of step {self.step} is saved: free some space, then run the stage "
-                f"with --save-model {self.folder} --restore to save the model from it."
+                f"with --save-model {hints.shell_path(self.folder)} --restore --iterations "
+                f"{self.step} to save the model from it."
             ) from None
         print(f"saved the Keras model in {path} (keras.models.load_model reads it)")
         super().export()

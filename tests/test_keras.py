@@ -329,8 +329,8 @@ def test_a_full_disk_while_saving_the_keras_model_keeps_its_checkpoint(small_mni
     error = one_error_line(result)
     assert re.fullmatch(r"error: cannot write the (Keras model|trained network) in .*\(No "
                         r"space left on device\)\. The checkpoint of step 30 is saved: free "
-                        r"some space, then run the stage with --save-model .* --restore to "
-                        r"save the (model|network) from it\.", error), error
+                        r"some space, then run the stage with --save-model .* --restore "
+                        r"--iterations 30 to save the (model|network) from it\.", error), error
     assert not (model_dir / "saved_model").exists()
     assert not [path for path in model_dir.rglob(".*") if ".part" in path.name]
     filler.unlink()
