@@ -56,11 +56,12 @@ What buys the accuracy, and what it costs (validation figures: benchmarks/README
 - Searched again by tune.py within 2.5 times 5.0's loop (TUNABLE below; benchmarks/
   README.md, "Stage 5.1, tuned"): of 47 trials the best was 5.0's own network, 2.75
   epochs, these moves: 99.56 % held out (seed 0), then on the test set 99.56, 99.45
-  and 99.47 % (seeds 0-2) in 1.9-2.6 times 5.0's loop. Short of 99.5 % on two seeds:
-  this stage keeps its wider, longer recipe and its margin. 29 more recipes at that
-  cost, three seeds each (test-time moves, a third convolution, weight decay, zooms,
-  smaller batches, SGD...: benchmarks/bench_recipes.py) all ended at 99.43-99.57 %
-  held out, the best no better than the rest on three more seeds.
+  and 99.47 % (seeds 0-2), its loop 1.9-2.6 times 5.0's (quiet). Short of 99.5 % on
+  two seeds: this stage keeps its wider, longer recipe and its margin. 29 more
+  recipes at that cost, three seeds each (test-time moves, a third convolution,
+  weight decay, zooms, smaller batches, SGD...: benchmarks/bench_recipes.py) all
+  ended at 99.43-99.57 % held out, the best no better than the rest on three more
+  seeds.
 
 Run it: python3 mnist_5.1_speedrun_augmented.py    (-h lists the flags)
 Tune it: python3 tune.py mnist_5.1_speedrun_augmented.py --trials 30   (docs/tuning.md)
