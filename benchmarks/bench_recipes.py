@@ -148,6 +148,17 @@ def one_run(script, seed, data):
     return run.final_accuracy if run.ok else None, run.steps_per_second and run.trained_steps / run.steps_per_second
 
 
+def row(recipe, results):
+    """The table's row of one recipe: [(final accuracy or None, loop seconds)] per seed."""
+    finals = [final for final, _ in results]
+    loops = [loop for _, loop in results if loop]
+    done = [final for final in finals if final is not None]
+    wrong = sum(round((1 - final) * HELD_OUT) for final in done)
+    return [recipe, ", ".join("failed" if f is None else f"{f:.4f}" for f in finals),
+            f"{statistics.mean(done):.4f}" if done else "-", str(wrong),
+            f"{statistics.median(loops):.1f} s" if loops else "-"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipes", nargs="+", metavar="RECIPE", help='settings, e.g. "EPOCHS=2.5 TTA=4"')
@@ -155,6 +166,10 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     args = parser.parse_args()
     args.seeds = args.seeds.split(",")
+    for recipe in args.recipes:
+        for setting in recipe.split():
+            if "=" not in setting:
+                parser.error(f"'{setting}' in \"{recipe}\": settings are NAME=VALUE, e.g. EPOCHS=2.5")
     print(runs.machine(), flush=True)
     folder = Path(tempfile.mkdtemp(prefix="bench_recipes_"))
     atexit.register(shutil.rmtree, folder, True)
@@ -169,20 +184,15 @@ def main():
     print(f"validation: {STAGE.name} and the settings given, trained on the first 55,000 training "
           f"images, measured on the last 5,000; seeds {' '.join(args.seeds)}", flush=True)
     jobs = [(script, seed) for script in scripts for seed in args.seeds]
+    results, rows = [], []
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda job: one_run(*job, data), jobs))
-    rows = []
-    for i, recipe in enumerate(args.recipes):
-        mine = results[i * len(args.seeds):(i + 1) * len(args.seeds)]
-        finals = [final for final, _ in mine]
-        loops = [loop for _, loop in mine if loop]
-        done = [final for final in finals if final is not None]
-        wrong = sum(round((1 - final) * HELD_OUT) for final in done)
-        rows.append([recipe, ", ".join("failed" if f is None else f"{f:.4f}" for f in finals),
-                     f"{statistics.mean(done):.4f}" if done else "-", str(wrong),
-                     f"{statistics.median(loops):.1f} s" if loops else "-"])
-        print(f"[{recipe}] {rows[-1][1]}; mean {rows[-1][2]}, wrong {wrong} of "
-              f"{len(done) * HELD_OUT:,}; loop {rows[-1][4]}", flush=True)
+        for result in pool.map(lambda job: one_run(*job, data), jobs):  # in order, as they end
+            results.append(result)
+            if len(results) % len(args.seeds) == 0:  # a recipe's seeds all done: its line
+                recipe = args.recipes[len(rows)]
+                rows.append(row(recipe, results[-len(args.seeds):]))
+                print(f"[{recipe}] {rows[-1][1]}; mean {rows[-1][2]}, wrong {rows[-1][3]} of "
+                      f"{len(args.seeds) * HELD_OUT:,}; loop {rows[-1][4]}", flush=True)
     print()
     print(runs.markdown_table(["recipe", "validation, seeds " + " ".join(args.seeds), "mean",
                                "wrong", "median loop"], rows))
