@@ -101,6 +101,11 @@ def parse_seeds(parser, text, stage_flags):
     return seeds
 
 
+def mean_of(seeds):
+    """How a trial's lines name a score taken over several seeds."""
+    return f"the mean of seeds {', '.join(map(str, seeds))}"
+
+
 def main():
     args = parse_args()
     import optuna
@@ -186,7 +191,7 @@ class Search:
         each = ""
         if self.args.seeds:
             trial.set_user_attr("seed_accuracies", [o.accuracy for o in outcomes])
-            each = (f" (the mean of seeds {', '.join(map(str, self.args.seeds))}: "
+            each = (f" ({mean_of(self.args.seeds)}: "
                     f"{', '.join(f'{o.accuracy:.4f}' for o in outcomes)})")
         print(f"{head} validation accuracy {accuracy:.4f}{each}, training loop {loop:.1f} s"
               f"{' a run' if self.args.seeds else ''}, {seconds:.0f} s in all", flush=True)
@@ -278,7 +283,7 @@ def summary(args, study):
     except ValueError:
         print("no trial completed: nothing to rerun")
         return
-    seeds = f" (the mean of seeds {', '.join(map(str, args.seeds))})" if args.seeds else ""
+    seeds = f" ({mean_of(args.seeds)})" if args.seeds else ""
     print(f"best: trial {best.number}, validation accuracy {best.value:.4f}{seeds}: "
           f"{tuning.shown(best.params)}")
     command = ["python3", "tune.py" if Path.cwd() == tuning.REPO else str(tuning.REPO / "tune.py"),

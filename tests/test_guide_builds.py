@@ -43,8 +43,8 @@ PYTHON_BLOCK = re.compile(r"^[ \t]*```python\n(.*?)^[ \t]*```", re.MULTILINE | r
 
 
 def solution(stage):
-    from codelab.stages import SCRIPTS
-    [script] = [name for name in SCRIPTS if name.startswith(f"mnist_{stage}_")]
+    from codelab.stages import OTHER_SCRIPTS, SCRIPTS
+    [script] = [name for name in SCRIPTS + OTHER_SCRIPTS if name.startswith(f"mnist_{stage}_")]
     return script
 
 
@@ -313,8 +313,7 @@ def test_the_bigger_global_batch_with_a_warm_up_trains_as_the_guide_says(small_m
     learner would, then trained: one worker here (--workers 2 is 8.0's own tests' work);
     the learning rate it prints follows the guide's formula, warm-up included."""
     [(stage, blocks)] = tries(GUIDES[0])
-    [solution_file] = REPO.glob(f"mnist_{stage}_*.py")
-    module = ast.parse(solution_file.read_text(encoding="utf-8"))
+    module = ast.parse((REPO / solution(stage)).read_text(encoding="utf-8"))
     for block in blocks:
         apply_block(module, block)
     script = tmp_path / "try_8.0.py"

@@ -198,19 +198,20 @@ def test_seeds_score_a_trial_by_the_mean_of_one_run_per_seed(tmp_path, small_mni
     assert trial.user_attrs["seed_accuracies"] == [pytest.approx(float(line[2]), abs=1e-4),
                                                    pytest.approx(float(line[3]), abs=1e-4)]
     assert trial.value == pytest.approx(sum(trial.user_attrs["seed_accuracies"]) / 2)
-    assert len(set(trial.user_attrs["seed_accuracies"])) == 2, "two runs, each its own seed"
     assert "(the mean of seeds 0, 1)" in result.stdout  # the best trial's line
-    # Seed 1's figure is what the stage prints when run alone with --seed 1 on the same split.
+    # Each seed's figure is what the stage prints when run alone with that --seed on the
+    # same split (on this tiny split two seeds may tie; then each still matches its own).
     split = validation.validation_folder(small_mnist_dir)
     try:
         (tmp_path / "copy").mkdir()
         copy = validation.edited_stage(stage, tuning.settings_lines(trial.params), tmp_path / "copy")
-        alone = run_script(copy, "--headless", "--data-dir", split, "--seed", "1", *STEPS,
-                           cwd=tmp_path, env_extra={"PYTHONPATH": str(REPO)})
+        alone = [run_script(copy, "--headless", "--data-dir", split, "--seed", seed, *STEPS,
+                            cwd=tmp_path, env_extra={"PYTHONPATH": str(REPO)}) for seed in ("0", "1")]
     finally:
         shutil.rmtree(split)
-    finals = re.findall(r"^step \d+: epoch [\d.]+ test accuracy: ([\d.]+)", alone.stdout, re.M)
-    assert float(finals[-1]) == pytest.approx(trial.user_attrs["seed_accuracies"][1], abs=1e-6)
+    finals = [float(re.findall(r"^step \d+: epoch [\d.]+ test accuracy: ([\d.]+)", run.stdout, re.M)[-1])
+              for run in alone]
+    assert trial.user_attrs["seed_accuracies"] == [pytest.approx(final, abs=1e-6) for final in finals]
 
 
 @pytest.mark.parametrize("flags, message", [
