@@ -9,8 +9,9 @@ settings. Each trial is one real run of the stage with the settings Optuna's TPE
 sampler picks, headless, trained on the first 55,000 training images and measured on
 the last 5,000 (the validation split); its score is its final validation accuracy
 (with --seeds, the mean of one run per seed: a seed alone varies by about 0.1 %).
-A trial whose training figures fall into the bottom quarter of earlier trials at the
-same point of the run is pruned: its process is stopped. Flags this script does not know
+A trial whose training figures fall clearly behind the others' (more than 2 points
+below their median at the same point of the run, from 30 % of it on) is pruned: its
+process is stopped (codelab/pruning.py says why so late and so lenient). Flags this script does not know
 (--seed, --iterations, --data-dir, ...) go to every trial's stage.
 
 The study lives in a file next to the run, tune-<stage>.db (SQLite): stop it with
@@ -36,13 +37,6 @@ from codelab import tuning, validation
 
 COUNTED = ("complete", "pruned", "failed")  # trials that count towards --trials
 MAX_SKIPPED = 200  # trials in a row against --constraint before the search gives up
-# Pruning starts half-way through a run: before that the learning rate of a one-cycle
-# schedule is still high (its peak: at 30 %), and a trial's training figures say more
-# about its learning rate than about where it will end. Then a trial in the bottom
-# quarter of the earlier ones at the same point is stopped: training figures are noisy
-# (a few batches), so only the clearly behind.
-PRUNE_AFTER = 50  # percent of the run
-KEEP_TOP = 75.0  # percent of the trials kept at each point (Optuna's percentile)
 REFUSED_FLAGS = ("save_model", "restore", "fresh", "save_image", "save_movie", "logdir")
 
 
@@ -109,6 +103,7 @@ def mean_of(seeds):
 def main():
     args = parse_args()
     import optuna
+    from codelab import pruning  # (imports Optuna: after the flags, so that -h is quick)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
@@ -120,8 +115,7 @@ def main():
         study = optuna.create_study(
             study_name=args.study, storage=storage, load_if_exists=True, direction="maximize",
             sampler=optuna.samplers.TPESampler(),
-            pruner=optuna.pruners.PercentilePruner(KEEP_TOP, n_startup_trials=5,
-                                                  n_warmup_steps=PRUNE_AFTER))
+            pruner=pruning.BehindPruner())
     except tuning.TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)

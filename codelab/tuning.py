@@ -202,6 +202,7 @@ class Outcome:
     accuracy: float = None  # the last validation figure
     loop_seconds: float = None  # the stage's own timing line
     pruned_at: int = None  # percent of the run
+    others_median: float = None  # what the pruner compared the trial with, if it says
     seconds: float = 0.0  # launch to exit
 
 
@@ -255,14 +256,19 @@ class TrialRun:
                         trial.report(sum(recent) / len(recent), percent)
                         if trial.should_prune():
                             outcome.pruned_at = percent
+                            outcome.others_median = _others_median(trial, percent)
                             break
         finally:
             self.stop()
             outcome.seconds = time.perf_counter() - started
         if outcome.pruned_at is not None:
             trial.set_user_attr("seconds", round(outcome.seconds, 1))
+            figure = sum(recent) / len(recent)
+            behind = ("" if outcome.others_median is None else
+                      f", {outcome.others_median - figure:.4f} below the other trials' median "
+                      f"{outcome.others_median:.4f}")
             raise optuna.TrialPruned(f"pruned at {outcome.pruned_at} % of the run (training "
-                                     f"accuracy {sum(recent) / len(recent):.4f})")
+                                     f"accuracy {figure:.4f}{behind})")
         if self.child.returncode != 0 or outcome.accuracy is None:
             raise StageFailed(_reason(tail, self.child.returncode))
         return outcome
@@ -299,6 +305,13 @@ def start_stage(command, folder, own_group=True, capture=True):
     return subprocess.Popen(command, cwd=folder, env=env, text=True, bufsize=1,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             encoding="utf-8", errors="replace", **group)
+
+
+def _others_median(trial, step):
+    """The figure a codelab.pruning.BehindPruner compared a pruned trial with (None for
+    another pruner)."""
+    others_median = getattr(trial.study.pruner, "others_median", None)
+    return others_median(trial.study, trial, step) if others_median else None
 
 
 def _reason(tail, returncode):

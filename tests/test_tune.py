@@ -154,6 +154,63 @@ def test_a_pruned_trial_is_stopped_by_its_process_id(tmp_path, small_mnist_dir):
     assert processes_naming(str(copy)) == []
 
 
+def finished_trial(figures):
+    """A complete trial that reported `figures` at 0, 10, 20 ... percent of its run."""
+    return optuna.trial.create_trial(
+        value=figures[-1], intermediate_values={10 * i: f for i, f in enumerate(figures)},
+        params={}, distributions={})
+
+
+def test_the_pruner_stops_only_a_trial_clearly_behind_the_others_median():
+    """codelab.pruning.BehindPruner in a real (in-memory) Optuna study: five finished
+    trials reported 0.980 ... 0.984 at each tenth of their runs (median 0.982)."""
+    from codelab.pruning import BehindPruner
+    study = optuna.create_study(direction="maximize", pruner=BehindPruner(margin=0.02, after=30))
+    for i in range(4):
+        study.add_trial(finished_trial([0.980 + 0.001 * i] * 10))
+
+    def pruned(figure, percent):
+        trial = study.ask()
+        trial.report(figure, percent)
+        decision = trial.should_prune()
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)  # not counted by the pruner
+        return decision
+
+    assert not pruned(0.5, 40), "four others only: no decision yet"
+    study.add_trial(finished_trial([0.984] * 10))
+    assert pruned(0.961, 40), "0.021 below the median 0.982"
+    assert not pruned(0.963, 40), "0.019 below: within the margin"
+    assert not pruned(0.5, 20), "before 30 % of the run, never"
+    assert pruned(0.5, 30)
+    assert not pruned(0.5, 35), "no other trial reported at 35 %"
+
+
+def test_a_trial_far_behind_is_pruned_and_told_by_how_much(tmp_path, small_mnist_dir):
+    """A real stage run as a trial, against five finished trials that reported 0.999 from
+    the start: the pruner stops it at its first report and its line says by how much."""
+    from codelab import tuning, validation
+    from codelab.pruning import BehindPruner
+    stage = tunable_stage(tmp_path)
+    study = optuna.create_study(direction="maximize", pruner=BehindPruner(after=0))
+    for _ in range(5):
+        study.add_trial(finished_trial([0.999] * 10))
+    trial = study.ask({"LEARNING_RATE": optuna.distributions.FloatDistribution(0.003, 0.01, log=True)})
+    split = validation.validation_folder(small_mnist_dir)
+    try:
+        run = tuning.TrialRun(stage, ["--iterations", "3000"], split, tmp_path / "work")
+        copy, settings = run.prepare(trial)
+        with pytest.raises(optuna.TrialPruned) as pruned:
+            run.run(trial, copy, settings["ITERATIONS"])
+    finally:
+        shutil.rmtree(split)
+    m = re.fullmatch(r"pruned at 0 % of the run \(training accuracy (0\.\d{4}), (0\.\d{4}) below "
+                     r"the other trials' median 0\.9990\)", str(pruned.value))
+    assert m, str(pruned.value)
+    assert abs(0.999 - float(m[1]) - float(m[2])) <= 0.00011
+    assert float(m[2]) > 0.02
+    assert run.child.returncode == 143, "stopped with SIGTERM, cleanly"
+
+
 @pytest.mark.parametrize("tunable, flags, message", [
     (None, [], "mnist_1.0_softmax.py declares no tunable settings: add a line such as"),
     ('{"LEARNING_RATE": (0.1, 0.01)}', [], "low must be less than high"),
