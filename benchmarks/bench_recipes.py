@@ -19,6 +19,9 @@ training loops. The settings it adds:
     WD = W            decoupled weight decay W (AdamW), biases excluded
     SGD = M           Nesterov SGD with momentum M instead of Adam (LR_MAX is then its rate
                       on the stage's loss, which is 100 times the mean cross-entropy)
+    SELECT = F        each step learns from the hardest fraction F of its batch only (the
+                      images of highest loss, found by a forward pass over the whole batch);
+                      SELECT_FROM = G: from the fraction G of the run on (before: the first F)
     CROP = C          the network sees only the middle 28 - 2C pixels each way of every
                       (moved) image: CROP=2 keeps the middle 24 x 24, a step costs about
                       0.75 times as much (MNIST's digits are centred in a 20 x 20 box)
@@ -59,6 +62,8 @@ DROPOUT = 0.0
 WD = 0.0
 SGD = 0.0
 CROP = 0
+SELECT = 0.0
+SELECT_FROM = 0.0
 SIDE = ((28 - 2 * CROP - 4) // 2 - 2) // 2  # the side of the last maps: 5 (4 with CROP=2)
 """
 
@@ -123,7 +128,15 @@ PATCHES = [
      "        Y = Y / (1 + TTA)\n"),
     # CLEAN_END: no moves at the end of the run
     ("    X = augment(X)  #",
-     "    X = tf.cond(step < args.iterations * (1 - CLEAN_END), lambda: augment(X), lambda: X)  #"),
+     "    X = tf.cond(step < args.iterations * (1 - CLEAN_END), lambda: augment(X), lambda: X)\n"
+     "    if SELECT:  # learn from the hardest SELECT of the batch (the first ones before SELECT_FROM)\n"
+     "        k = int(SELECT * BATCH_SIZE)\n"
+     "        def hardest():\n"
+     "            losses = tf.nn.softmax_cross_entropy_with_logits(labels=Y_, logits=model(X)[0])\n"
+     "            return tf.math.top_k(losses, k).indices\n"
+     "        chosen = tf.cond(step >= args.iterations * SELECT_FROM, hardest, lambda: tf.range(k))\n"
+     "        X, Y_ = tf.gather(X, chosen), tf.gather(Y_, chosen)\n"
+     "    #"),
     ("def augment(X):\n", "def augment(X):\n    X = tf.convert_to_tensor(X)\n"),
     # SCALE, SHEAR: zoom and shear in the same one transform per image
     ("    return move(X, dx, dy, angle * math.pi / 180)",
