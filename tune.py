@@ -9,9 +9,9 @@ settings. Each trial is one real run of the stage with the settings Optuna's TPE
 sampler picks, headless, trained on the first 55,000 training images and measured on
 the last 5,000 (the validation split); its score is its final validation accuracy
 (with --seeds, the mean of one run per seed: a seed alone varies by about 0.1 %).
-A trial whose training figures fall clearly behind the others' (more than 2 points
-below their median at the same point of the run, from 30 % of it on) is pruned: its
-process is stopped (codelab/pruning.py says why so late and so lenient). Flags this script does not know
+A trial whose training figures fall clearly behind the others' (more than 0.02 below
+their median at the same point of the run, from 30 % of it on) is pruned: its process
+is stopped (codelab/pruning.py says why so leniently). Flags this script does not know
 (--seed, --iterations, --data-dir, ...) go to every trial's stage.
 
 The study lives in a file next to the run, tune-<stage>.db (SQLite): stop it with
