@@ -162,8 +162,9 @@ def finished_trial(figures):
 
 
 def test_the_pruner_stops_only_a_trial_clearly_behind_the_others_median():
-    """codelab.pruning.BehindPruner in a real (in-memory) Optuna study: five finished
-    trials reported 0.980 ... 0.984 at each tenth of their runs (median 0.982)."""
+    """codelab.pruning.BehindPruner in a real (in-memory) Optuna study: four finished
+    trials, then a fifth, reported 0.980 ... 0.984 at each tenth of their runs (the
+    five's median 0.982)."""
     from codelab.pruning import BehindPruner
     study = optuna.create_study(direction="maximize", pruner=BehindPruner(margin=0.02, after=30))
     for i in range(4):
