@@ -25,6 +25,9 @@ training loops. The settings it adds:
     CROP = C          the network sees only the middle 28 - 2C pixels each way of every
                       (moved) image: CROP=2 keeps the middle 24 x 24, a step costs about
                       0.75 times as much (MNIST's digits are centred in a 20 x 20 box)
+    MUON = R          the convolutions' filters learn by Muon (momentum, then the nearest
+                      semi-orthogonal step), peak rate R on the stage's one cycle; Adam for the rest.
+                      MUON_MOMENTUM = M (default 0.9); MUON_DENSE = 1: the dense layer's W3 too
 
 and any of the stage's own settings (EPOCHS, BATCH_SIZE, LR_MAX, K, L, N, ...).
 
@@ -64,6 +67,9 @@ SGD = 0.0
 CROP = 0
 SELECT = 0.0
 SELECT_FROM = 0.0
+MUON = 0.0
+MUON_MOMENTUM = 0.9
+MUON_DENSE = 0
 SIDE = ((28 - 2 * CROP - 4) // 2 - 2) // 2  # the side of the last maps: 5 (4 with CROP=2)
 """
 
@@ -138,6 +144,43 @@ PATCHES = [
      "        X, Y_ = tf.gather(X, chosen), tf.gather(Y_, chosen)\n"
      "    #"),
     ("def augment(X):\n", "def augment(X):\n    X = tf.convert_to_tensor(X)\n"),
+    # MUON: the convolutions' weights (and W3 with MUON_DENSE=1) learn by Muon, the rest by Adam
+    ("    optimizer.apply_gradients(zip(gradients, trainable))\n",
+     "    if MUON:\n"
+     "        muon_step(gradients, learning_rate(step) * MUON / LR_MAX)\n"
+     "    else:\n"
+     "        optimizer.apply_gradients(zip(gradients, trainable))\n"),
+    ("def learning_rate(step):\n",
+     """MUONED = [W1, W2] + ([W3] if MUON_DENSE else [])
+muon_momenta = [tf.Variable(tf.zeros_like(W), trainable=False) for W in MUONED]
+
+
+def orthogonal(G):
+    \"\"\"The nearest (roughly) semi-orthogonal matrix to G: five Newton-Schulz iterations.\"\"\"
+    tall = G.shape[0] > G.shape[1]
+    X = tf.transpose(G) if tall else G
+    X = X / (tf.norm(X) + 1e-7)
+    for _ in range(5):
+        A = tf.matmul(X, X, transpose_b=True)
+        X = 3.4445 * X + tf.matmul(-4.7750 * A + 2.0315 * tf.matmul(A, A), X)
+    return tf.transpose(X) if tall else X
+
+
+def muon_step(gradients, rate):
+    pairs = list(zip(gradients, trainable))
+    optimizer.apply_gradients([(g, v) for g, v in pairs if not any(v is W for W in MUONED)])
+    for W, m in zip(MUONED, muon_momenta):
+        g = [g for g, v in pairs if v is W][0]
+        m.assign(MUON_MOMENTUM * m + g)
+        g = g + MUON_MOMENTUM * m
+        shape = W.shape
+        G = tf.reshape(g, [-1, shape[-1]])
+        U = orthogonal(G) * max(1.0, G.shape[1] / G.shape[0]) ** 0.5
+        W.assign_sub(rate * tf.reshape(U, shape))
+
+
+def learning_rate(step):
+"""),
     # SCALE, SHEAR: zoom and shear in the same one transform per image
     ("    return move(X, dx, dy, angle * math.pi / 180)",
      """    if SCALE or SHEAR:
