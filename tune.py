@@ -19,7 +19,9 @@ Ctrl-C and the same command goes on with it. Several processes or machines share
 study through --storage (a database URL, or a journal file on a shared disk) and
 --study NAME: each takes the next trial, none twice. docs/tuning.md has the details.
 
-At the end: the best trial, and the command that reruns it on the test set (--rerun N).
+A new study's first trial is the stage's own settings (those in TUNABLE's ranges): the
+end says how it did beside the best trial, and the command that reruns the best on the
+test set (--rerun N).
 Exit codes: 0 done, 1 the storage could not be used, 2 bad flags or TUNABLE, 130 Ctrl-C
 (143 SIGTERM).
 """
@@ -102,8 +104,7 @@ def mean_of(seeds):
 
 def main():
     args = parse_args()
-    import optuna
-    from codelab import pruning  # (imports Optuna: after the flags, so that -h is quick)
+    import optuna  # (after the flags, so that -h is quick)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own line per trial instead
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
@@ -112,16 +113,36 @@ def main():
         if args.constraint:
             tuning.check_constraint(args.constraint, with_flags(defaults, args))
         storage = tuning.open_storage(args.storage)
-        study = optuna.create_study(
-            study_name=args.study, storage=storage, load_if_exists=True, direction="maximize",
-            sampler=optuna.samplers.TPESampler(),
-            pruner=pruning.BehindPruner())
+        study, created = open_study(storage, args.study)
     except tuning.TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
     if args.rerun is not None:
         sys.exit(rerun(args, study))
-    search(args, study, tunables)
+    search(args, study, tunables, first=defaults if created else None)
+
+
+def open_study(storage, name):
+    """(the study, whether this process created it). Of several processes starting one new
+    study together, the storage lets exactly one create it."""
+    import optuna
+    from codelab import pruning  # (imports Optuna)
+    sampler, pruner = optuna.samplers.TPESampler(), pruning.BehindPruner()
+    try:
+        return optuna.create_study(study_name=name, storage=storage, direction="maximize",
+                                   sampler=sampler, pruner=pruner), True
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner), False
+
+
+def first_trial(study, tunables, defaults):
+    """Queue the stage's own settings (those that lie in TUNABLE's ranges) as trial 0."""
+    own = tuning.own_settings(tunables, defaults)
+    if own:
+        study.enqueue_trial(own, user_attrs={"own": True})
+        print(f"a new study: its first trial runs the stage's own settings ({tuning.shown(own)}"
+              f"{'' if len(own) == len(tunables) else '; the others sampled'}), to measure the "
+              f"others against", flush=True)
 
 
 def with_flags(settings, args):
@@ -192,11 +213,15 @@ class Search:
         return accuracy
 
 
-def search(args, study, tunables):
+def search(args, study, tunables, first=None):
+    """Run trials until the study holds args.trials; first: the stage's settings, for a
+    study this process created (the stage as it is comes first)."""
     import optuna
     done = counted(study)
     print(f"study {args.study} in {args.storage}: {done} trials so far, {args.trials} asked "
           f"for; searching {', '.join(t.name for t in tunables)}", flush=True)
+    if first is not None:
+        first_trial(study, tunables, first)
     if done < args.trials:
         validation_dir = validation.validation_folder(args.given.data_dir, args.given.dataset)
         workdir = tempfile.mkdtemp(prefix="tune-")
@@ -278,8 +303,15 @@ def summary(args, study):
         print("no trial completed: nothing to rerun")
         return
     seeds = f" ({mean_of(args.seeds)})" if args.seeds else ""
+    own = next((t for t in trials if t.user_attrs.get("own")), None)  # the first trial, as a rule
+    mark = " (the stage's own settings)" if own and own.number == best.number else ""
     print(f"best: trial {best.number}, validation accuracy {best.value:.4f}{seeds}: "
-          f"{tuning.shown(best.params)}")
+          f"{tuning.shown(best.params)}{mark}")
+    if own and not mark:
+        outcome = outcomes[trials.index(own)]
+        figure = {"complete": f"validation accuracy {own.value or 0:.4f}",
+                  "skipped": "skipped, breaks --constraint"}.get(outcome, outcome)
+        print(f"the stage's own settings: trial {own.number}, {figure}")
     command = ["python3", "tune.py" if Path.cwd() == tuning.REPO else str(tuning.REPO / "tune.py"),
                str(args.stage)]
     command += ["--study", args.study] if args.study != args.stage.stem else []

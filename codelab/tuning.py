@@ -66,6 +66,22 @@ class Tunable:
                                      step=self.step or 1)
         return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
 
+    def holds(self, value):
+        """Whether `value` is one the tuner could pick: one of the choices, or a number in the
+        range (and on its step), a whole number for a whole-number range. Returns it as the
+        tuner would give it (4 for 4.0 in a whole-number range), or None."""
+        if self.choices is not None:
+            return value if value in self.choices else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+            return None
+        if self.step is not None:
+            steps = (value - self.low) / self.step
+            if abs(steps - round(steps)) > 1e-8:
+                return None
+        if isinstance(self.low, int) and isinstance(self.high, int):
+            return int(value) if float(value).is_integer() else None
+        return float(value)
+
 
 def read_tunable(script):
     """The stage's TUNABLE settings, checked: [Tunable]. Raises TuningError."""
@@ -115,6 +131,13 @@ def _checked(script, name, bounds, settings):
     if isinstance(low, int) and isinstance(high, int) and isinstance(extra, float):
         raise TuningError(f"{where}: a whole-number range needs a whole-number step")
     return Tunable(name, low, high, step=extra)
+
+
+def own_settings(tunables, settings):
+    """{NAME: value}: the stage's own value of each tunable setting that lies in its range,
+    for the first trial of a new study (a baseline for the others)."""
+    own = {t.name: t.holds(settings.get(t.name)) for t in tunables}
+    return {name: value for name, value in own.items() if value is not None}
 
 
 def stage_settings(source):

@@ -76,6 +76,15 @@ def test_two_processes_share_one_study_and_split_its_trials(tmp_path, small_mnis
         assert float(line[2]) == pytest.approx(trial.value, abs=1e-4)
         assert 0.003 <= trial.params["LEARNING_RATE"] <= 0.01
     assert "best: trial" in outputs[0][0] and "--rerun" in outputs[0][0]
+    # Both started a new study; the one that created it queued the stage's own rate first.
+    own = [t for t in study.trials if t.user_attrs.get("own")]
+    assert [(t.number, t.params) for t in own] == [(0, {"LEARNING_RATE": 0.005})]
+    assert sum("a new study: its first trial runs the stage's own settings (LEARNING_RATE=0.005)"
+               in out for out, _ in outputs) == 1
+    if study.best_trial.number == 0:
+        assert "(the stage's own settings)" in outputs[0][0]
+    else:
+        assert f"the stage's own settings: trial 0, validation accuracy {own[0].value:.4f}" in outputs[0][0]
 
 
 def test_ctrl_c_keeps_the_study_and_the_same_command_goes_on(tmp_path, small_mnist_dir):
@@ -121,6 +130,7 @@ def test_a_trial_that_fails_is_recorded_and_the_search_goes_on(tmp_path, small_m
     trials = load(db).trials
     assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
     assert "NaN" in trials[0].user_attrs["reason"]
+    assert not any(t.user_attrs.get("own") for t in trials), "not a new study: no first trial queued"
     assert "best: trial 1" in result.stdout
 
     # The command it prints reruns trial 1 on the test set: the stage's own data folder,
@@ -238,9 +248,23 @@ def test_stage_5_1_declares_ranges_around_its_own_settings():
     tunables = tuning.read_tunable(script)
     settings = tuning.stage_settings(script.read_text(encoding="utf-8"))
     assert {t.name for t in tunables} >= {"EPOCHS", "LR_MAX", "SHIFT", "K", "L", "N"}
-    for t in tunables:  # the stage's own setting is one the tuner could have picked
-        assert t.low <= settings[t.name] <= t.high, t
+    # the stage's own settings are ones the tuner could have picked: a new study starts there
+    assert tuning.own_settings(tunables, settings) == {t.name: settings[t.name] for t in tunables}
     assert settings["ITERATIONS"] == int(settings["EPOCHS"] * 60000 / settings["BATCH_SIZE"])
+
+
+def test_the_first_trial_takes_only_the_settings_the_ranges_hold():
+    from codelab.tuning import Tunable, own_settings
+    tunables = [Tunable("EPOCHS", 1.5, 4.0, step=0.25), Tunable("K", 12, 32, step=4),
+                Tunable("LR_MAX", 0.005, 0.04, log=True), Tunable("ACT", choices=("relu", "gelu"))]
+    stage = {"EPOCHS": 4, "K": 32, "LR_MAX": 0.02, "ACT": "relu"}
+    assert own_settings(tunables, stage) == stage
+    assert isinstance(own_settings(tunables, stage)["EPOCHS"], float)  # as Optuna gives it
+    off = {"EPOCHS": 3.1, "K": 30, "LR_MAX": 0.05, "ACT": "tanh"}  # off the step, out of range
+    assert own_settings(tunables, off) == {}
+    assert own_settings(tunables, {"EPOCHS": 2.0, "K": 16.0, "LR_MAX": 0.005}) == {
+        "EPOCHS": 2.0, "K": 16, "LR_MAX": 0.005}  # a stage without ACT: that one sampled
+    assert own_settings([Tunable("K", 12, 32)], {"K": 12.5}) == {}  # a whole-number range
 
 
 def test_seeds_score_a_trial_by_the_mean_of_one_run_per_seed(tmp_path, small_mnist_dir):
