@@ -16,6 +16,7 @@ Scripts that the tests start inherit these variables.
 import inspect
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import types
@@ -101,6 +102,25 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     helpers.running_test = item  # the starters check that it is marked `stage`
+
+
+@pytest.fixture(autouse=True)
+def no_stage_in_a_test_not_marked_stage(request, monkeypatch):
+    """A test not marked `stage` that starts a stage script in a process of its own by
+    another way than helpers.STAGE_STARTERS (subprocess.run, the project's own runners)
+    fails at once: it would slow the quick tier down unseen."""
+    if request.node.get_closest_marker("stage") is not None:
+        return
+    popen_init = subprocess.Popen.__init__
+
+    def checked(self, args, *more, **named):
+        if helpers.starts_a_stage_script(args):
+            raise AssertionError(
+                f"{request.node.nodeid} starts the stage script in {args!r} but is not marked "
+                f"`stage`: start it with one of helpers.STAGE_STARTERS, which conftest.py finds")
+        popen_init(self, args, *more, **named)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", checked)
 
 
 def pytest_unconfigure(config):

@@ -376,4 +376,26 @@ def train_here(run_arguments, *flags, iterations=1, prog="tiny_stage.py"):
     return trainer.run(args, trainer.read_data(args), **run_arguments)
 
 
-STAGE_STARTERS = (launch, load_stage, run_cell, train_here)
+def trial_run(stage, flags, split, workdir):
+    """tune.py's runner of one trial (codelab/tuning.py TrialRun), which starts the stage
+    as its own process when the test calls its run()."""
+    check_marked_stage()
+    from codelab import tuning
+    return tuning.TrialRun(stage, flags, split, workdir)
+
+
+def starts_a_stage_script(command):
+    """Whether a command line (a list, as Popen takes it) runs a stage script: a Python file
+    that calls trainer.parse_args, as every stage does (a learner's copy too)."""
+    if isinstance(command, (str, bytes, os.PathLike)):
+        return False
+    for part in list(command)[1:3]:  # python3 [-u] script.py ...
+        if str(part).endswith(".py") and os.path.isfile(part):
+            try:
+                return "trainer.parse_args(" in Path(part).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return False
+    return False
+
+
+STAGE_STARTERS = (launch, load_stage, run_cell, train_here, trial_run)

@@ -10,7 +10,6 @@ own evaluation of the model, the network of 7.0 against 5.0's given the same val
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 
 from codelab import runfolder
 from helpers import (REPO, ctrl_c_after, figures_after, load_stage, randomise, run_cell,
-                     run_script, stage_environment, start_stage,
+                     run_script, start_stage,
                      stopped_by_ctrl_c_and_resumed, train)
 from test_everyday_faults import small_disk  # noqa: F401  (the fixture: a small file system)
 
@@ -366,11 +365,8 @@ def test_a_nan_loss_stops_the_keras_stage_with_the_stages_explanation(small_mnis
     assert edited != source
     script = tmp_path / "my_keras.py"
     script.write_text(edited)
-    result = subprocess.run(
-        [sys.executable, str(script), "--headless", "--iterations", "100",
-         "--data-dir", small_mnist_dir],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env=stage_environment({"PYTHONPATH": str(REPO)}))
+    result = run_script(script, "--headless", "--iterations", "100", "--data-dir", small_mnist_dir,
+                        cwd=tmp_path, env_extra={"PYTHONPATH": str(REPO)})
     assert result.returncode == 1, result.stderr[-3000:]
     step = re.search(r"^error: the loss became NaN at step (\d+);", result.stderr, re.M)
     assert step, result.stderr[-3000:]

@@ -8,6 +8,7 @@ differences, its drawing against its variables.
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -33,13 +34,18 @@ RUN_TWICE = ["mnist_2.2_five_layers_relu_lrdecay_dropout.py",
 
 @pytest.fixture(scope="module")
 def short_runs(small_mnist_dir, tmp_path_factory):
-    """Each stage run with seed 0 (some twice), from a folder that is not the repository."""
+    """Each stage run with seed 0 (some twice), from a folder that is not the repository;
+    two at a time (a short run is mostly TensorFlow's start, on one core)."""
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     flags = ("--headless", "--iterations", str(FEW_STEPS), "--seed", "0",
              "--data-dir", small_mnist_dir)
-    return {script: [run_script(script, *flags, cwd=elsewhere)
-                     for _ in range(2 if script in RUN_TWICE else 1)]
-            for script in STAGES}
+    jobs = [script for script in STAGES for _ in range(2 if script in RUN_TWICE else 1)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda script: run_script(script, *flags, cwd=elsewhere), jobs))
+    runs = {script: [] for script in STAGES}
+    for script, result in zip(jobs, results):
+        runs[script].append(result)
+    return runs
 
 
 @pytest.mark.parametrize("script", STAGES)

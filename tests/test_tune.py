@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, answer_ctrl_c, launch, read_until, run_script
+from helpers import REPO, answer_ctrl_c, launch, read_until, run_script, trial_run
 
 optuna = pytest.importorskip("optuna")
 TUNE = os.path.join(REPO, "tune.py")
@@ -146,13 +146,13 @@ def test_a_trial_that_fails_is_recorded_and_the_search_goes_on(tmp_path, small_m
 
 def test_a_pruned_trial_is_stopped_by_its_process_id(tmp_path, small_mnist_dir):
     """A real Optuna trial whose pruner stops every trial at its first report."""
-    from codelab import tuning, validation
+    from codelab import validation
     stage = tunable_stage(tmp_path)
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(upper=0.0))
     trial = study.ask({"LEARNING_RATE": optuna.distributions.FloatDistribution(0.003, 0.01, log=True)})
     split = validation.validation_folder(small_mnist_dir)
     try:
-        run = tuning.TrialRun(stage, ["--iterations", "3000"], split, tmp_path / "work")
+        run = trial_run(stage, ["--iterations", "3000"], split, tmp_path / "work")
         copy, settings = run.prepare(trial)
         assert settings["LEARNING_RATE"] == trial.params["LEARNING_RATE"]
         with pytest.raises(optuna.TrialPruned,
@@ -199,7 +199,7 @@ def test_the_pruner_stops_only_a_trial_clearly_behind_the_others_median():
 def test_a_trial_far_behind_is_pruned_and_told_by_how_much(tmp_path, small_mnist_dir):
     """A real stage run as a trial, against five finished trials that reported 0.999 from
     the start: the pruner stops it at its first report and its line says by how much."""
-    from codelab import tuning, validation
+    from codelab import validation
     from codelab.pruning import BehindPruner
     stage = tunable_stage(tmp_path)
     study = optuna.create_study(direction="maximize", pruner=BehindPruner(after=0))
@@ -208,7 +208,7 @@ def test_a_trial_far_behind_is_pruned_and_told_by_how_much(tmp_path, small_mnist
     trial = study.ask({"LEARNING_RATE": optuna.distributions.FloatDistribution(0.003, 0.01, log=True)})
     split = validation.validation_folder(small_mnist_dir)
     try:
-        run = tuning.TrialRun(stage, ["--iterations", "3000"], split, tmp_path / "work")
+        run = trial_run(stage, ["--iterations", "3000"], split, tmp_path / "work")
         copy, settings = run.prepare(trial)
         with pytest.raises(optuna.TrialPruned) as pruned:
             run.run(trial, copy, settings["ITERATIONS"])
