@@ -72,7 +72,9 @@ class Tunable:
         tuner would give it (4 for 4.0 in a whole-number range), or None."""
         if self.choices is not None:
             return value if value in self.choices else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if not self.low <= value <= self.high:
             return None
         if self.step is not None:
             steps = (value - self.low) / self.step
