@@ -119,7 +119,10 @@ def main():
         sys.exit(error.exit_code)
     if args.rerun is not None:
         sys.exit(rerun(args, study))
-    search(args, study, tunables, first=defaults if created else None)
+    # A new study: the stage as it is comes first, queued at once (before another process
+    # sharing the study can ask for a trial).
+    first = first_trial(study, tunables, defaults) if created else None
+    search(args, study, tunables, first)
 
 
 def open_study(storage, name):
@@ -136,13 +139,12 @@ def open_study(storage, name):
 
 
 def first_trial(study, tunables, defaults):
-    """Queue the stage's own settings (those that lie in TUNABLE's ranges) as trial 0."""
+    """Queue the stage's own settings (those that lie in TUNABLE's ranges) as trial 0:
+    {NAME: value}, or None where none does."""
     own = tuning.own_settings(tunables, defaults)
     if own:
         study.enqueue_trial(own, user_attrs={"own": True})
-        print(f"a new study: its first trial runs the stage's own settings ({tuning.shown(own)}"
-              f"{'' if len(own) == len(tunables) else '; the others sampled'}), to measure the "
-              f"others against", flush=True)
+    return own or None
 
 
 def with_flags(settings, args):
@@ -214,14 +216,16 @@ class Search:
 
 
 def search(args, study, tunables, first=None):
-    """Run trials until the study holds args.trials; first: the stage's settings, for a
-    study this process created (the stage as it is comes first)."""
+    """Run trials until the study holds args.trials; first: the stage's own settings that
+    this process queued as the first trial of the study it created."""
     import optuna
     done = counted(study)
     print(f"study {args.study} in {args.storage}: {done} trials so far, {args.trials} asked "
           f"for; searching {', '.join(t.name for t in tunables)}", flush=True)
-    if first is not None:
-        first_trial(study, tunables, first)
+    if first:
+        print(f"a new study: its first trial runs the stage's own settings ({tuning.shown(first)}"
+              f"{'' if len(first) == len(tunables) else '; the others sampled'}), to measure the "
+              f"others against", flush=True)
     if done < args.trials:
         validation_dir = validation.validation_folder(args.given.data_dir, args.given.dataset)
         workdir = tempfile.mkdtemp(prefix="tune-")
