@@ -387,9 +387,9 @@ def trial_run(stage, flags, split, workdir):
 def starts_a_stage_script(command):
     """Whether a command line (a list, as Popen takes it) runs a stage script: a Python file
     that calls trainer.parse_args, as every stage does (a learner's copy too)."""
-    if isinstance(command, (str, bytes, os.PathLike)):
+    if not isinstance(command, (list, tuple)):  # a shell string: not a stage started as the tests do
         return False
-    for part in list(command)[1:3]:  # python3 [-u] script.py ...
+    for part in command[1:3]:  # python3 [-u] script.py ...
         if str(part).endswith(".py") and os.path.isfile(part):
             try:
                 return "trainer.parse_args(" in Path(part).read_text(encoding="utf-8")
