@@ -39,13 +39,11 @@ def short_runs(small_mnist_dir, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     flags = ("--headless", "--iterations", str(FEW_STEPS), "--seed", "0",
              "--data-dir", small_mnist_dir)
-    jobs = [script for script in STAGES for _ in range(2 if script in RUN_TWICE else 1)]
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda script: run_script(script, *flags, cwd=elsewhere), jobs))
-    runs = {script: [] for script in STAGES}
-    for script, result in zip(jobs, results):
-        runs[script].append(result)
-    return runs
+        runs = {script: [pool.submit(run_script, script, *flags, cwd=elsewhere)
+                         for _ in range(2 if script in RUN_TWICE else 1)]
+                for script in STAGES}
+    return {script: [run.result() for run in started] for script, started in runs.items()}
 
 
 @pytest.mark.parametrize("script", STAGES)
