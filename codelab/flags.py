@@ -49,7 +49,7 @@ def make_parser(description, iterations, prog=None, batch_size=BATCH_SIZE, add_f
     parser.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist",
                         help="digits (mnist, the default) or clothes (fashion): same format")
     parser.add_argument("--save-image", metavar="PATH",
-                        help="save the final dashboard as a PNG image")
+                        help="save the final dashboard as an image: .png, .svg, .pdf, ...")
     parser.add_argument("--save-movie", metavar="PATH",
                         help="record the dashboard as a movie: .mp4 (needs ffmpeg) or .gif")
     parser.add_argument("--save-model", metavar="DIR",

@@ -134,3 +134,23 @@ def test_the_guides_quote_the_recorded_runs(guide, chinese):
     span = (f"{min(loops):.1f} 到 {max(loops):.1f} 秒" if chinese
             else f"{min(loops):.1f} to {max(loops):.1f} s")
     assert flat.count(span) >= 2, span
+
+
+@pytest.mark.parametrize("guide, chinese", [("docs/codelab.md", False),
+                                            ("docs/codelab.zh-CN.md", True)])
+def test_digits_wrong_are_counted_from_the_accuracy_they_follow(guide, chinese):
+    """"0.9909 ... only 91 test digits wrong at the best point": each count of digits
+    wrong after an "Expect" line is 10,000 times what the accuracy it follows leaves."""
+    lines = [line.strip() for line in read(guide).splitlines()]
+    flat = ("" if chinese else " ").join(lines)  # Chinese lines join without a space
+    expect = (r"预期\*\*(?:最高|最终)测试准确率 ([\d.]+)" if chinese
+              else r"Expect \*\*(?:max|final) test accuracy ([\d.]+)")
+    count = (r"(?:最好的时候只认错|1 万张测试数字里错) ?(\d+) 张" if chinese
+             else r"(\d+) test digits wrong")
+    sections = re.split(expect, flat)[1:]  # accuracy, the text up to the next "Expect", ...
+    checked = 0
+    for accuracy, text in zip(sections[::2], sections[1::2]):
+        for wrong in re.findall(count, text):
+            assert int(wrong) == round((1 - float(accuracy)) * 10000), (accuracy, wrong)
+            checked += 1
+    assert checked >= 4, checked  # 3.0, 3.1, 5.0, 6.0 say how many
