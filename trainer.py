@@ -85,6 +85,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import numpy as np
 
 import mnistdata
+from codelab import installed
 from codelab import report
 from codelab import runfolder
 from codelab.cadence import Cadence, count_figure_steps, figure_flags, figure_steps  # noqa: F401
@@ -108,8 +109,12 @@ from codelab.tfload import import_tensorflow, load_tensorflow  # noqa: F401
 def read_data(args):
     """The training and test sets that --data-dir and --dataset name, shuffled by --seed:
     images [N, 28, 28, 1] with grey levels in [0, 1], labels one-hot [N, 10]
-    (mnistdata.py finds, checks and decodes the files)."""
+    (mnistdata.py finds, checks and decodes the files). First, without loading it, that
+    TensorFlow is installed: in the wrong Python a learner hears that, not of the data."""
     with exit_on_error():
+        missing = installed.tensorflow_missing()
+        if missing:
+            raise TrainingError(missing)
         mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False,
                                          dataset=args.dataset, seed=args.seed)
         count = mnist.train.num_examples

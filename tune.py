@@ -115,7 +115,10 @@ def main():
         storage = tuning.open_storage(args.storage)
         study, created = open_study(storage, args.study)
     except tuning.TuningError as error:
-        print(f"error: {error}", file=sys.stderr)
+        default = ("" if args.storage_given or error.exit_code != 1 else
+                   " (the default study file, in this folder: run tune.py from a folder you can "
+                   "write to, or give --storage sqlite:///PATH.db)")
+        print(f"error: {error}{default}", file=sys.stderr)
         sys.exit(error.exit_code)
     if args.rerun is not None:
         sys.exit(rerun(args, study))

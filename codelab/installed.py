@@ -16,6 +16,7 @@ without loading anything.
 """
 
 import importlib.metadata
+import importlib.util
 import re
 import sys
 
@@ -96,13 +97,27 @@ def tensorflow_problem():
     return None
 
 
+def tensorflow_missing():
+    """The message for a Python without TensorFlow, or None. Looked up without loading
+    anything, so that a learner who ran the wrong Python (not the virtual environment's)
+    hears of it before the data is fetched."""
+    if sys.modules.get("tensorflow") is not None or importlib.util.find_spec("tensorflow"):
+        return None
+    return f"TensorFlow {NOT_INSTALLED}"
+
+
+NOT_INSTALLED = (f"is not installed in this Python ({sys.executable}). If you installed it "
+                 "in a virtual environment, activate that first (source .venv/bin/activate; "
+                 "Windows: .venv\\Scripts\\activate); else install what the stages need: pip "
+                 "install -r requirements.txt (see INSTALL.txt).")
+
+
 def why_not_loaded(error):
     """The message for a TensorFlow whose import raised `error`, naming the likely cause."""
     text = " ".join(str(error).split())[:300]
     happened = f"cannot load TensorFlow ({type(error).__name__}: {text})"
     if isinstance(error, ModuleNotFoundError) and error.name == "tensorflow":
-        return (f"{happened}: it is not installed in this Python ({sys.executable}). Install what "
-                "the stages need with: pip install -r requirements.txt (see INSTALL.txt).")
+        return f"{happened}: it {NOT_INSTALLED}"
     if "numpy" in text.lower() or isinstance(error, SystemError):
         return (f"{happened}. This TensorFlow was built for another NumPy than the one "
                 f"installed (NumPy {installed_version('numpy')}): TensorFlow before 2.18 "

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from codelab import validation
+from codelab import safefiles, validation
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -200,6 +200,10 @@ def open_storage(where):
     if scheme not in ("sqlite", "postgresql", "mysql"):
         raise TuningError(f"--storage {where}: unknown kind of storage '{scheme}'; give "
                           f"sqlite:///FILE.db, postgresql://..., mysql://... or a journal file FILE.log")
+    problem = scheme == "sqlite" and sqlite_problem(where)
+    if problem:
+        raise TuningError(f"--storage {where}: SQLite cannot keep the study there: {problem}",
+                          exit_code=1)
     engine = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
     for attempt in range(OPEN_ATTEMPTS):
         try:  # the heartbeat lets another process fail a trial whose process died
@@ -214,6 +218,16 @@ def open_storage(where):
             problem = str(error).splitlines()[0]
             time.sleep(1 + attempt)
     raise TuningError(f"--storage {where}: cannot open it: {problem}", exit_code=1)
+
+
+def sqlite_problem(url):
+    """Why SQLite could not write the file of sqlite:///FILE (beside it too: its journal),
+    or None. SQLAlchemy's own error says only "unable to open database file"."""
+    path = url.split("://", 1)[1].split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path  # sqlite:///a.db: a.db; sqlite:////a.db: /a.db
+    if path in ("", ":memory:"):
+        return None
+    return safefiles.why_not_writable(path)
 
 
 # ---------------------------------------------------------------------- one trial

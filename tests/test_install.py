@@ -77,6 +77,22 @@ def test_two_tensorflow_packages_are_named_with_the_repair(small_mnist_dir, tmp_
     assert "Traceback" not in result.stderr and "step 0" not in result.stdout
 
 
+def test_a_python_without_tensorflow_is_said_before_the_data_is_read(small_mnist_dir, tmp_path):
+    """The learner who forgot to activate the virtual environment: the system's Python has
+    no TensorFlow. Here a sitecustomize hides it (sys.modules["tensorflow"] = None: the
+    import fails, and importlib finds no module)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.modules['tensorflow'] = None\n")
+    result = run_stage_with(site, small_mnist_dir, tmp_path)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.startswith("error: TensorFlow is not installed in this Python ("), \
+        result.stderr[-2000:]
+    assert "activate that first" in result.stderr and "pip install -r requirements.txt" in result.stderr
+    assert "loaded from" not in result.stdout  # the data was not read first
+    assert "Traceback" not in result.stderr
+
+
 def test_a_package_that_only_names_tensorflow_is_not_a_second_one(tmp_path, monkeypatch):
     """Some platforms' tensorflow is a small package that depends on another (no files)."""
     fake_distribution(tmp_path, "tf-nightly", "2.21.0", ["tf_nightly/README"])

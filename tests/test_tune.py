@@ -242,6 +242,25 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, tunable, flags, messa
     assert not list(tmp_path.glob("*.db")) and not list(tmp_path.glob("*.log")), "nothing written"
 
 
+def test_a_study_file_sqlite_cannot_write_gets_one_line_and_exit_code_1(tmp_path):
+    """SQLAlchemy says only "unable to open database file"; the line says why, and when the
+    learner gave no --storage, that the file is the default one in this folder."""
+    stage = tunable_stage(tmp_path)
+    missing = tmp_path / "no_such_folder" / "study.db"
+    result = tune(stage, "--storage", f"sqlite:///{missing}", cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr == (f"error: --storage sqlite:///{missing}: SQLite cannot keep the study "
+                             f"there: the folder {missing.parent} does not exist; create it first\n")
+    (tmp_path / f"tune-{stage.stem}.db").mkdir()  # where the default file would go: a folder
+    result = tune(stage, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"is a folder; give a file name in it (the default study file, in this folder: " \
+           f"run tune.py from a folder you can write to, or give --storage sqlite:///PATH.db)" \
+           in result.stderr
+    assert result.stdout == "" and not missing.parent.exists()
+
+
 def test_stage_5_1_declares_ranges_around_its_own_settings():
     from codelab import tuning
     script = Path(REPO, "mnist_5.1_speedrun_augmented.py")
