@@ -138,7 +138,8 @@ def flags_problem(args):
                     "tensorboard (then view the logs with: tensorboard --logdir DIR)")
         problem = safefiles.why_not_writable(args.logdir, folder=True)
         if problem:
-            return f"--logdir {args.logdir}: {problem}; choose another folder"
+            remedy = safefiles.with_remedy(problem, "choose another folder")
+            return f"--logdir {args.logdir}: {remedy}"
     if args.save_model is not None:
         try:
             runfolder.check(args)  # checked again when the run claims the folder

@@ -127,7 +127,8 @@ def check(args, lock_probed=True):
     given = args.save_model
     problem = safefiles.why_not_writable(given, folder=True)
     if problem:
-        raise RunFolderError(f"--save-model {given}: {problem}; choose another folder")
+        remedy = safefiles.with_remedy(problem, "choose another folder")
+        raise RunFolderError(f"--save-model {given}: {remedy}")
     folder = Path(given).expanduser()
     if any(character in str(folder) for character in GLOB_CHARACTERS):
         raise RunFolderError(

@@ -116,8 +116,14 @@ def check_writable(path, what, folder=False):
     """
     problem = why_not_writable(path, folder)
     if problem:
-        raise PathError(f"{what}: {problem}; choose another path")
+        raise PathError(f"{what}: {with_remedy(problem, 'choose another path')}")
     return _absolute(path)
+
+
+def with_remedy(problem, remedy):
+    """why_not_writable's sentence, then `remedy`: as an alternative where the sentence
+    offers one already ("...; create it first, or choose another path")."""
+    return f"{problem}, or {remedy}" if "; " in problem else f"{problem}; {remedy}"
 
 
 def _absolute(path):

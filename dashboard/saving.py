@@ -37,7 +37,8 @@ def check_output_path(path, flag_name="output"):
     """
     problem = safefiles.why_not_writable(path)
     if problem:
-        raise OutputPathError(f"{flag_name}: {problem}; choose another path")
+        remedy = safefiles.with_remedy(problem, "choose another path")
+        raise OutputPathError(f"{flag_name}: {remedy}")
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
