@@ -71,13 +71,13 @@ def serve(args):
         model = servedmodel.ServedModel.load(path, args.name)
     except (servedmodel.ModelError, trainer.TrainingError) as error:
         raise ServeError(str(error)) from None
-    print(f"serving {model.path} as model {model.name!r}, version {model.version}", flush=True)
     # What is loaded now (TensorFlow, the model: some 300,000 objects) stays for good: kept
     # out of the garbage collector's passes, which a request's JSON (a list per pixel)
     # starts often. Walking them all made a 100-image request ten times slower.
     gc.freeze()
 
-    def listening(host, port):
+    def listening(host, port):  # said once it listens: not before a port in use is refused
+        print(f"serving {model.path} as model {model.name!r}, version {model.version}", flush=True)
         warning = every_interface_warning(args.host)
         if warning:
             print(warning, flush=True)

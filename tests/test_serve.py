@@ -295,6 +295,7 @@ def test_a_port_in_use_is_one_clear_line(served_model_dir, server):
     assert errors == [f"error: --port {server.port}: the port is in use on 127.0.0.1 (another "
                       f"serve.py, or TensorFlow Serving?): stop that server, or choose another "
                       f"port, e.g. --port {server.port + 1}"], result.stderr
+    assert "serving" not in result.stdout, result.stdout  # it never served
 
 
 def run_serve(*args):
