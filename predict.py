@@ -265,6 +265,10 @@ def load_model(model_dir):
                 f"before its trained network was saved. Save it from the latest checkpoint "
                 f"(step {step}) with: python3 {hints.shell_path(stage)} --save-model "
                 f"{hints.shell_path(model_dir)} --restore --iterations {step}")
+        above = runfolder.saved_model_above(model_dir) if model_dir else None
+        if above is not None:
+            raise PredictError(f"no saved model in {shown}, but in the folder above it: "
+                               f"--model {above}")
         raise PredictError(f"no saved model in {shown}\n{HOW_TO_GET_A_MODEL}")
     import trainer  # its TensorFlow options, start-up notices hidden
     try:

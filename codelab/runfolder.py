@@ -94,6 +94,17 @@ def find_saved_model(path):
     return None
 
 
+def saved_model_above(path, levels=3):
+    """The nearest folder above `path`, up to `levels` up, in which find_saved_model finds
+    one, or None: what a learner who named a folder inside a run (its checkpoints/, or
+    saved_model/1/variables) meant."""
+    folder = Path(os.path.abspath(path))
+    for parent in folder.parents[:levels]:
+        if find_saved_model(parent) is not None:
+            return parent if os.path.isabs(path) else Path(os.path.relpath(parent))
+    return None
+
+
 def network_is_saved(folder):
     """Whether the --save-model folder holds the trained network of its latest checkpoint:
     DIR/saved_model, written after that checkpoint (a run saves its network last)."""

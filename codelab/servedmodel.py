@@ -43,6 +43,10 @@ def locate(model_dir):
     """The SavedModel folder that model_dir names (runfolder.find_saved_model), found
     before TensorFlow loads; ModelError if there is none."""
     path = runfolder.find_saved_model(model_dir)
+    above = runfolder.saved_model_above(model_dir) if path is None else None
+    if above is not None:
+        raise ModelError(f"no saved model in {model_dir}, but in the folder above it: "
+                         f"--model {above}")
     if path is None:
         raise ModelError(f"no saved model in {model_dir}: train a stage with --save-model "
                          f"first, e.g. python3 mnist_1.0_softmax.py --save-model models/1.0, "

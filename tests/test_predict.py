@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,8 +230,8 @@ def model_dir(tmp_path_factory):
     return directory
 
 
-def run_predict(*args):
-    return run_script("predict.py", *map(str, args), cwd=REPO, timeout=120)
+def run_predict(*args, cwd=REPO):
+    return run_script("predict.py", *map(str, args), cwd=cwd, timeout=120)
 
 
 # ---------------------------------------------------------------------------
@@ -371,6 +372,22 @@ def test_missing_or_broken_model_says_how_to_make_one(tmp_path):
         assert len(errors) == 1 and complaint in errors[0] and str(model) in errors[0], result.stderr
         assert "--save-model models/3.1" in result.stderr
         assert not (tmp_path / "prepared").exists()  # nothing made for a run that did nothing
+
+
+def test_a_folder_inside_a_run_names_the_run(tmp_path):
+    """--model models/3.1/checkpoints: the saved model is in models/3.1, one folder up."""
+    run = tmp_path / "models" / "3.1"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "saved_model" / "1").mkdir(parents=True)
+    (run / "saved_model" / "1" / "saved_model.pb").write_bytes(b"")  # found before it loads
+    image = tmp_path / "seven.png"
+    draw_digit("7").save(image)
+    for given, named in [(run / "checkpoints", str(run)),
+                         (Path("models", "3.1", "checkpoints"), str(Path("models", "3.1")))]:
+        result = run_predict("--model", given, image, cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert result.stderr == (f"error: no saved model in {given}, but in the folder above "
+                                 f"it: --model {named}\n"), result.stderr
 
 
 @pytest.fixture(scope="session")

@@ -312,6 +312,13 @@ def test_no_model_is_one_clear_line_before_tensorflow_loads(tmp_path):
     assert result.stderr.startswith(f"error: no saved model in {tmp_path / 'nowhere'}: train a "
                                     "stage with --save-model first"), result.stderr
     assert time.perf_counter() - started < 30  # TensorFlow was not loaded to say it
+    run = tmp_path / "models" / "3.1"  # a folder inside a run: the run is named
+    (run / "saved_model" / "1" / "variables").mkdir(parents=True)
+    (run / "saved_model" / "1" / "saved_model.pb").write_bytes(b"")
+    result = run_serve("--model", run / "saved_model" / "1" / "variables")
+    assert result.returncode == 2 and result.stderr == (
+        f"error: no saved model in {run / 'saved_model' / '1' / 'variables'}, but in the folder "
+        f"above it: --model {run / 'saved_model' / '1'}\n"), result.stderr
 
 
 @pytest.mark.parametrize("flags, words", [
