@@ -28,6 +28,8 @@ training loops. The settings it adds:
     MUON = R          the convolutions' filters learn by Muon (momentum, then the nearest
                       semi-orthogonal step), peak rate R on the stage's one cycle; Adam for the rest.
                       MUON_MOMENTUM = M (default 0.9); MUON_DENSE = 1: the dense layer's W3 too
+    WHOLE = 1         moves by whole pixels: each shift rounded, so that no moved image is
+                      blurred by the interpolation between pixels
 
 and any of the stage's own settings (EPOCHS, BATCH_SIZE, LR_MAX, K, L, N, ...).
 
@@ -70,6 +72,7 @@ SELECT_FROM = 0.0
 MUON = 0.0
 MUON_MOMENTUM = 0.9
 MUON_DENSE = 0
+WHOLE = 0
 SIDE = ((28 - 2 * CROP - 4) // 2 - 2) // 2  # the side of the last maps: 5 (4 with CROP=2)
 """
 
@@ -144,6 +147,10 @@ PATCHES = [
      "        X, Y_ = tf.gather(X, chosen), tf.gather(Y_, chosen)\n"
      "    #"),
     ("def augment(X):\n", "def augment(X):\n    X = tf.convert_to_tensor(X)\n"),
+    # WHOLE: moves by whole pixels (each image a copy of itself, shifted: no blur)
+    ("    angle = keras.random.uniform([n], -ROTATION, ROTATION, seed=augment_seeds)\n",
+     "    angle = keras.random.uniform([n], -ROTATION, ROTATION, seed=augment_seeds)\n"
+     "    if WHOLE:\n        dx, dy = tf.round(dx), tf.round(dy)\n"),
     # MUON: the convolutions' weights (and W3 with MUON_DENSE=1) learn by Muon, the rest by Adam
     ("    optimizer.apply_gradients(zip(gradients, trainable))\n",
      "    if MUON:\n"

@@ -10,7 +10,7 @@ from helpers import REPO, numbers_printed, run_script
 STAGE = "mnist_5.1_speedrun_augmented.py"
 EVERY_SETTING = ["TTA=8", "CLEAN_END=0.5", "CONV3=8", "STRIDED=2", "SCALE=0.1", "SHEAR=0.1",
                  "DROPOUT=0.2", "WD=0.1", "CROP=2", "SELECT=0.5", "SELECT_FROM=0.5",
-                 "MUON=0.1", "MUON_DENSE=1", "K=8", "L=16", "N=32"]
+                 "MUON=0.1", "MUON_DENSE=1", "WHOLE=1", "K=8", "L=16", "N=32"]
 
 
 def edited_copy(folder, settings):
