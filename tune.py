@@ -223,8 +223,8 @@ def search(args, study, tunables, first=None):
     this process queued as the first trial of the study it created."""
     import optuna
     done = counted(study)
-    print(f"study {args.study} in {args.storage}: {done} trials so far, {args.trials} asked "
-          f"for; searching {', '.join(t.name for t in tunables)}", flush=True)
+    print(f"study {args.study} in {tuning.shown_url(args.storage)}: {done} trials so far, "
+          f"{args.trials} asked for; searching {', '.join(t.name for t in tunables)}", flush=True)
     if first:
         print(f"a new study: its first trial runs the stage's own settings ({tuning.shown(first)}"
               f"{'' if len(first) == len(tunables) else '; the others sampled'}), to measure the "
@@ -271,16 +271,16 @@ def interrupted(args, study, number):
         trial = study.get_trials(deepcopy=False)[number]
         if trial.state == optuna.trial.TrialState.RUNNING:
             study.tell(number, state=optuna.trial.TrialState.FAIL)
-    print(f"\nstopped: the study is kept in {args.storage}; the same command goes on "
-          f"with it ({counted(study)} of {args.trials} trials so far)", flush=True)
+    print(f"\nstopped: the study is kept in {tuning.shown_url(args.storage)}; the same command "
+          f"goes on with it ({counted(study)} of {args.trials} trials so far)", flush=True)
 
 
 def rerun(args, study):
     """Trial args.rerun's settings, on the test set: the stage's exit code."""
     trial = next((t for t in study.get_trials(deepcopy=False) if t.number == args.rerun), None)
     if trial is None or not trial.params:
-        print(f"error: --rerun {args.rerun}: study {args.study} in {args.storage} has no such "
-              f"trial ({len(study.trials)} trials, numbered from 0)", file=sys.stderr)
+        print(f"error: --rerun {args.rerun}: study {args.study} in "
+              f"{tuning.shown_url(args.storage)} has no such trial ({len(study.trials)} trials, numbered from 0)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="tune-rerun-") as folder:
         copy = validation.edited_stage(args.stage, tuning.settings_lines(trial.params), folder)
@@ -322,9 +322,12 @@ def summary(args, study):
     command = ["python3", "tune.py" if Path.cwd() == tuning.REPO else str(tuning.REPO / "tune.py"),
                str(args.stage)]
     command += ["--study", args.study] if args.study != args.stage.stem else []
-    command += ["--storage", args.storage_given] if args.storage_given else []
+    storage = tuning.shown_url(args.storage_given) if args.storage_given else None
+    command += ["--storage", storage] if storage else []
     command += ["--rerun", str(best.number), *args.stage_flags]
     print("rerun it on the test set (once, for the recipe you keep):\n    " + shlex.join(command))
+    if storage != args.storage_given:
+        print("    (*** stands for the password of --storage)")
 
 
 if __name__ == "__main__":

@@ -209,15 +209,42 @@ def open_storage(where):
         try:  # the heartbeat lets another process fail a trial whose process died
             return optuna.storages.RDBStorage(where, engine_kwargs=engine, heartbeat_interval=10,
                                               grace_period=60)
-        except ModuleNotFoundError as error:
-            raise TuningError(f"--storage {where}: needs the Python package {error.name} (pip "
-                              f"install {'psycopg2-binary' if scheme == 'postgresql' else 'pymysql'})")
+        except ImportError as error:  # Optuna's, from SQLAlchemy's: the database's driver
+            raise TuningError(f"--storage {shown_url(where)}: {missing_driver(error, scheme)}") from None
         except Exception as error:  # SQLAlchemy's: no server there, refused, bad password, ...
             # ... or two processes creating a new database's tables at the same moment:
             # one of them fails; a moment later the tables are there.
             problem = str(error).splitlines()[0]
             time.sleep(1 + attempt)
-    raise TuningError(f"--storage {where}: cannot open it: {problem}", exit_code=1)
+    raise TuningError(f"--storage {shown_url(where)}: cannot open it: {problem}", exit_code=1)
+
+
+# The database drivers SQLAlchemy imports, and what installs them (SQLAlchemy 2.1 takes
+# psycopg for postgresql://, 2.0 psycopg2: a URL that names its driver means the same to both).
+DRIVERS = {"psycopg": 'pip install "psycopg[binary]"', "psycopg2": "pip install psycopg2-binary",
+           "pymysql": "pip install pymysql", "MySQLdb": "pip install mysqlclient"}
+
+
+def missing_driver(error, scheme):
+    """What to install for the driver whose import failed behind `error`."""
+    while error is not None and not getattr(error, "name", None):
+        error = error.__cause__ or error.__context__
+    module = (getattr(error, "name", None) or "").split(".")[0]
+    install = DRIVERS.get(module, f"pip install {module}" if module else
+                          'pip install "psycopg[binary]"' if scheme == "postgresql" else "pip install pymysql")
+    return (f"the database driver {module or 'for ' + scheme} is not installed: {install} "
+            f"(docs/tuning.md, \"Search on several machines\")")
+
+
+def shown_url(url):
+    """The storage URL with its password, if any, as ***: for the lines tune.py prints."""
+    if "://" not in url or "@" not in url.split("://", 1)[1]:
+        return url
+    try:
+        import sqlalchemy
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: opening it will say so
+        return url
 
 
 def sqlite_problem(url):

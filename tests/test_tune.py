@@ -2,10 +2,13 @@
 their study read back with Optuna itself. The stage is stage 1.0 with a TUNABLE line
 (its learning rate), short runs; the bad inputs stop before any training."""
 
+import glob
 import os
 import re
 import shutil
 import signal
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,12 +37,59 @@ def tune(*flags, cwd, timeout=300):
     return run_script(TUNE, *map(str, flags), cwd=cwd, timeout=timeout)
 
 
-def start_tune(*flags, cwd):
-    return launch(TUNE, *map(str, flags), cwd=cwd, preexec_fn=answer_ctrl_c)
+def start_tune(*flags, cwd, env_extra=None):
+    return launch(TUNE, *map(str, flags), cwd=cwd, env_extra=env_extra, preexec_fn=answer_ctrl_c)
 
 
 def load(db, study="stage"):
-    return optuna.load_study(study_name=study, storage=f"sqlite:///{db}")
+    return optuna.load_study(study_name=study, storage=db if "://" in str(db) else f"sqlite:///{db}")
+
+
+@pytest.fixture
+def postgresql():
+    """A real PostgreSQL server (Debian's postgresql package), on 127.0.0.1 and a free port,
+    in a folder of its own, with a user and password: the URL of an empty database in it,
+    as several machines would share. Stopped and removed afterwards."""
+    psycopg = pytest.importorskip("psycopg", reason="pip install -r requirements-test.txt")
+    programs = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not programs:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    bin_dir = Path(programs[-1]).parent
+    user = {"user": "postgres"} if os.geteuid() == 0 else {}  # postgres refuses to run as root
+    folder = Path(tempfile.mkdtemp(prefix="mnist-postgresql-"))  # not under pytest's root-only tmp
+    server = None
+    try:
+        (folder / "password").write_text("secret-word\n")
+        if user:
+            shutil.chown(folder, "postgres")
+        subprocess.run([bin_dir / "initdb", "-D", folder / "data", "-U", "codelab", "--auth",
+                        "scram-sha-256", "--pwfile", folder / "password", "-E", "UTF8"],
+                       check=True, capture_output=True, timeout=120, **user)
+        from codelab.workers import free_ports
+        port = free_ports(1)[0]
+        server = subprocess.Popen([bin_dir / "postgres", "-D", folder / "data", "-h", "127.0.0.1",
+                                   "-p", str(port), "-k", folder], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, **user)
+        address = f"host=127.0.0.1 port={port} user=codelab password=secret-word"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with psycopg.connect(f"{address} dbname=postgres", autocommit=True) as connection:
+                    connection.execute("CREATE DATABASE mnist_tuning")
+                break
+            except psycopg.OperationalError:
+                assert server.poll() is None and time.monotonic() < deadline, "PostgreSQL did not start"
+                time.sleep(0.3)
+        yield f"postgresql+psycopg://codelab:secret-word@127.0.0.1:{port}/mnist_tuning"
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGINT)  # "fast" shutdown: open sessions are ended
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def processes_naming(text):
@@ -54,17 +104,30 @@ def processes_naming(text):
     return found
 
 
-def test_two_processes_share_one_study_and_split_its_trials(tmp_path, small_mnist_dir):
+@pytest.mark.parametrize("storage", ["sqlite", "postgresql"])
+def test_two_processes_share_one_study_and_split_its_trials(tmp_path, small_mnist_dir, storage,
+                                                            request):
+    """Two processes on one machine share the default SQLite file, or a PostgreSQL database
+    as two machines would: one with the password in the URL, the other with docs/tuning.md's
+    URL and the password in PGPASSWORD."""
     stage = tunable_stage(tmp_path)
+    url = request.getfixturevalue("postgresql") if storage == "postgresql" else None
     flags = [stage, "--trials", 3, "--data-dir", small_mnist_dir, *STEPS]
-    first, second = start_tune(*flags, cwd=tmp_path), start_tune(*flags, cwd=tmp_path)
+    first = start_tune(*flags, *(["--storage", url] if url else []), cwd=tmp_path)
+    if url:
+        assert "--storage postgresql+psycopg://USER@HOST/" in Path(REPO, "docs", "tuning.md").read_text()
+        second = start_tune(*flags, "--storage", url.replace(":secret-word@", "@"), cwd=tmp_path,
+                            env_extra={"PGPASSWORD": "secret-word"})
+    else:
+        second = start_tune(*flags, cwd=tmp_path)
     outputs = [process.communicate(timeout=300) for process in (first, second)]
     for process, (out, err) in zip((first, second), outputs):
         assert process.returncode == 0, out + err
+        assert "secret-word" not in out + err, "the password is shown as ***"
     numbers = [{int(n) for n, _ in TRIAL_LINE.findall(out)} for out, _ in outputs]
     assert numbers[0] and numbers[1], "each process runs trials"
     assert not numbers[0] & numbers[1], "no trial runs twice"
-    study = load(tmp_path / "tune-stage.db")
+    study = load(url or tmp_path / "tune-stage.db")
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert {t.number for t in complete} == numbers[0] | numbers[1]
     assert len(complete) in (3, 4)  # two processes starting their last trial together: one more
@@ -76,6 +139,10 @@ def test_two_processes_share_one_study_and_split_its_trials(tmp_path, small_mnis
         assert float(line[2]) == pytest.approx(trial.value, abs=1e-4)
         assert 0.003 <= trial.params["LEARNING_RATE"] <= 0.01
     assert "best: trial" in outputs[0][0] and "--rerun" in outputs[0][0]
+    if url:  # the first had the password in its URL: its lines show ***, and say so
+        assert f"--storage '{url.replace(':secret-word@', ':***@')}' --rerun " in outputs[0][0]
+        assert "(*** stands for the password of --storage)" in outputs[0][0]
+        assert "***" not in outputs[1][0]  # the other's URL had none
     # Both started a new study; the one that created it queued the stage's own rate first.
     own = [t for t in study.trials if t.user_attrs.get("own")]
     assert [(t.number, t.params) for t in own] == [(0, {"LEARNING_RATE": 0.005})]
@@ -231,6 +298,9 @@ def test_a_trial_far_behind_is_pruned_and_told_by_how_much(tmp_path, small_mnist
     ('{"LEARNING_RATE": (0.01, 0.1)}', ["--storage", "redis://localhost/0"],
      "unknown kind of storage 'redis'"),
     ('{"LEARNING_RATE": (0.01, 0.1)}', ["--storage", "study.db"], "give a database URL"),
+    ('{"LEARNING_RATE": (0.01, 0.1)}', ["--storage", "postgresql+psycopg2://me:pw@127.0.0.1:9/db"],
+     "--storage postgresql+psycopg2://me:***@127.0.0.1:9/db: the database driver psycopg2 is not "
+     "installed: pip install psycopg2-binary"),
     ('{"LEARNING_RATE": (0.01, 0.1)}', ["--constraint", "STEPS < 10"], "name 'STEPS' is not defined"),
 ])
 def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, tunable, flags, message):
