@@ -35,8 +35,8 @@ class MnistDataVis:
         display, why = choose_display(headless)
         self.fig, self.display = make_figure(display)
         if why:
-            notice(f"{why}: running without the dashboard window; "
-                   "use --save-image or --save-movie to keep it")
+            notice(f"{why}: running without the dashboard window; use --save-image or "
+                   "--save-movie to keep it (KerasDashboard: save_image=, save_movie=)")
         self.live = (self.display != "headless") if live is None else live
         self.panels = Panels(self.fig, titles)
         self.painter = Painter(self.panels)

@@ -792,6 +792,8 @@ def test_no_display_falls_back_with_one_line_of_notice(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert vis.display == "headless" and not vis.live
     assert err.count("\n") == 1 and "no display" in err
+    # how to keep it, for a stage (its flags) and for a Keras script (the callback's arguments)
+    assert "--save-image" in err and "KerasDashboard: save_image=, save_movie=" in err
 
 
 def test_a_window_that_fails_to_open_falls_back(monkeypatch, capsys):
