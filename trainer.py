@@ -310,7 +310,7 @@ class _Run:
         if step < self.last_step:
             why = why or ("the dashboard window was closed" if self.dashboard.is_closed()
                           else "another worker stopped")
-            report.stopped_line(step, self.last_step, why)
+            report.stopped_line(step, self.last_step, why, self.measured.last_test_step)
         self.state.save_at_end(step, self.stepper.batches_at_step, self.max_accuracy)
         self.written, dashboard_error = dashboard_files(self.dashboard, self.args,
                                                         self.state.saver)

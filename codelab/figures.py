@@ -25,6 +25,7 @@ class Figures:
         self.evaluate = any_batch_size(stage.loss_and_accuracy, mnist.test.images,
                                        mnist.test.labels)
         self.pictures = False  # set once the dashboard knows where it appears
+        self.last_test_step = None  # the step of the latest test, in this process
 
     def training(self, step, batch_X, batch_Y):
         import tensorflowvisu
@@ -48,6 +49,7 @@ class Figures:
         Y, loss, accuracy = evaluate_in_chunks(self.evaluate, self.test_images,
                                                self.test_labels)
         self.max_accuracy = max(self.max_accuracy, accuracy)
+        self.last_test_step = step
         report.test_line(step, step * self.batch_size / self.mnist.train.num_examples,
                          accuracy, loss)
         self.dashboard.append_test_curves_data(step, accuracy, loss)

@@ -265,7 +265,8 @@ class Run:
         step = self.step
         if step < self.last_step:
             why = self.stop.why or "the dashboard window was closed"
-            report.stopped_line(step, self.last_step, why)
+            tests = self.dashboard.history["test"]
+            report.stopped_line(step, self.last_step, why, tests[-1][0] if tests else None)
         self.state.save_at_end(step, self.batches.state_before(step - self.first_step),
                                self.max_accuracy)
         written, dashboard_error = dashboard_files(self.dashboard.datavis, self.args,

@@ -11,8 +11,13 @@ def test_line(step, epoch, accuracy, loss):
     say(f"step {step}: epoch {epoch:.2f} test accuracy: {accuracy:.4f} test loss: {loss:.4f}")
 
 
-def stopped_line(step, last_step, why):
+def stopped_line(step, last_step, why, last_test=None):
+    """Where a run stopped early; and when its last test came before that step, so that
+    the max test accuracy below is no surprise (headless, the tests are few)."""
     print(f"stopped at step {step} of {last_step} ({why})")
+    if last_test is not None and last_test < step:
+        print(f"the test set was last measured at step {last_test}: the max test accuracy "
+              f"below is of the tests up to there")
 
 
 def summary(written, steps, seconds, max_accuracy):

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import trainer
+
 from helpers import (REPO, SPEEDRUN_STEPS, STAGE_1_0, STAGE_2_0, STAGE_2_1, STAGE_2_2,
                      WindowStage, checkpoint_step, ctrl_c_after, figures_after,
                      needs_window_tools, no_traceback, numbers_printed, press, run_script,
@@ -122,6 +124,11 @@ def test_ctrl_c_stops_cleanly_with_everything_saved(small_mnist_dir, tmp_path):
                for line in lines]
     step = int(next(match for match in stopped if match)[1])
     assert step >= 60
+    # the max test accuracy is of the tests before the stop: the summary says which was last
+    last_test = max(int(m["step"]) for m in trainer.TEST_LINE.finditer("\n".join(lines)))
+    said = (f"the test set was last measured at step {last_test}: the max test accuracy below "
+            f"is of the tests up to there")
+    assert (said in lines) == (last_test < step), (last_test, step)
     assert f"saved the trained network in {model_dir / 'saved_model'}" in "\n".join(lines)
     assert any(line.startswith(f"trained {step} steps in ") for line in lines)
     assert re.fullmatch(r"max test accuracy: 0\.\d{4}", lines[-1])
