@@ -210,7 +210,8 @@ def open_storage(where):
             return optuna.storages.RDBStorage(where, engine_kwargs=engine, heartbeat_interval=10,
                                               grace_period=60)
         except ImportError as error:  # Optuna's, from SQLAlchemy's: the database's driver
-            raise TuningError(f"--storage {shown_url(where)}: {missing_driver(error, scheme)}") from None
+            raise TuningError(f"--storage {shown_url(where)}: "
+                              f"{missing_driver(error, scheme)}") from None
         except Exception as error:  # SQLAlchemy's: no server there, refused, bad password, ...
             # ... or two processes creating a new database's tables at the same moment:
             # one of them fails; a moment later the tables are there.
@@ -230,9 +231,8 @@ def missing_driver(error, scheme):
     while error is not None and not getattr(error, "name", None):
         error = error.__cause__ or error.__context__
     module = (getattr(error, "name", None) or "").split(".")[0]
-    install = DRIVERS.get(module, f"pip install {module}" if module else
-                          'pip install "psycopg[binary]"' if scheme == "postgresql" else "pip install pymysql")
-    return (f"the database driver {module or 'for ' + scheme} is not installed: {install} "
+    install = f": {DRIVERS.get(module, 'pip install ' + module)}" if module else ""
+    return (f"the database driver {module or 'for ' + scheme} is not installed{install} "
             f"(docs/tuning.md, \"Search on several machines\")")
 
 
